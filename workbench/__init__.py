@@ -1,0 +1,18 @@
+"""The MLOps workbench: one core library behind a TUI, a CLI and notebooks.
+
+Open a workspace with ``workbench.Workspace.open(path)``; exports are lazy so importing the
+package stays cheap.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["Workspace", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "Workspace":
+        from .api import Workspace
+
+        return Workspace
+    raise AttributeError(name)

@@ -1,0 +1,87 @@
+"""Reading user files into Polars, with one clear error for each kind of bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import InputError
+
+__all__ = ["detect_format", "read_table", "check_source_path"]
+
+_SNIFF = 64 * 1024
+
+
+def check_source_path(path: Path) -> Path:
+    """The resolved path of an existing, non-empty regular file, or an InputError."""
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a file")
+    if not path.is_file():
+        raise InputError(f"{path} is not a regular file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty")
+    return path.resolve()
+
+
+def detect_format(path: Path) -> str:
+    """'parquet' or 'csv' from the file's first bytes (not its name), or an InputError."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if b"\x00" in head:
+        raise InputError(f"{path} is not a CSV or Parquet file (it holds binary data)")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A cut in the middle of a multi-byte character at the sniff boundary is fine.
+        if exc.start < len(head) - 4:
+            raise InputError(f"{path} is not UTF-8 text (byte {exc.start} is invalid)") from None
+    return "csv"
+
+
+def _check_csv_header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        first = fh.readline()
+    header = next(csv.reader(io.StringIO(first)), [])
+    if not header or all(not h.strip() for h in header):
+        raise InputError(f"{path} has no header row")
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f"{path} has duplicate column name {name!r}")
+        seen.add(name)
+    return header
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read a CSV or Parquet file; raise InputError with one line for anything malformed."""
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        try:
+            df = pl.read_parquet(path)
+        except Exception as exc:  # polars raises many kinds for a corrupt file
+            raise InputError(f"{path} is not a readable Parquet file: {_first_line(exc)}") from None
+        if len(set(df.columns)) != len(df.columns):
+            raise InputError(f"{path} has duplicate column names")
+    else:
+        _check_csv_header(path)
+        try:
+            df = pl.read_csv(path, infer_schema_length=10_000, try_parse_dates=True)
+        except Exception as exc:
+            raise InputError(f"{path} is not a well-formed CSV file: {_first_line(exc)}") from None
+    if df.width == 0:
+        raise InputError(f"{path} has no columns")
+    if df.height == 0:
+        raise InputError(f"{path} has a header but no data rows")
+    return df
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,191 @@
+"""The DuckDB metadata store: short connections, lock retry, forward-only migrations.
+
+DuckDB lets one process open a database file at a time for writing, and a writer excludes
+readers in other processes. The TUI, the CLI, a notebook kernel and a scoring process share one
+workspace, so nobody holds a connection while waiting for a person or other work: open, do one
+unit of work in a transaction, close (about 15 ms). A lock conflict retries with jittered
+exponential backoff until ``lock_timeout``, then raises ``WorkspaceBusy``.
+
+Every committed write touches ``changes`` beside the database; the TUI polls its mtime to notice
+other processes' work without opening the database.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from .errors import WorkbenchError, WorkspaceBusy
+
+__all__ = ["Store", "migrations", "SCHEMA_VERSION"]
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("workbench.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+SCHEMA_VERSION = max(v for v, _, _ in migrations())
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(marker in text for marker in _LOCK_MARKERS)
+
+
+def _split_sql(sql: str) -> list[str]:
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+class Store:
+    """One workspace's metadata database."""
+
+    _migrated: set[str] = set()
+    _migrate_lock = threading.Lock()
+
+    def __init__(self, path: Path, lock_timeout: float = 15.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.marker = self.path.with_name("changes")
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise WorkbenchError(f"cannot open the workspace store: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise WorkspaceBusy(
+                        "workspace busy: another process holds the store",
+                        hint=f"gave up after {self.lock_timeout:g} s; try again",
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.25)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short read-only connection."""
+        self.ensure_migrated()
+        con = self._connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short connection inside one transaction; commits on success, rolls back on error."""
+        self.ensure_migrated()
+        with self._write_unmigrated() as con:
+            yield con
+
+    @contextmanager
+    def _write_unmigrated(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connect(read_only=False)
+        try:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+        finally:
+            con.close()
+        self._touch()
+
+    def _touch(self) -> None:
+        with open(self.marker, "a"):
+            pass
+        os.utime(self.marker, ns=(time.time_ns(), time.time_ns()))
+
+    def change_token(self) -> int:
+        """A number that changes whenever any process commits a write."""
+        try:
+            return self.marker.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def ensure_migrated(self) -> None:
+        """Apply pending migrations once per process (forward-only)."""
+        key = str(self.path.resolve())
+        if key in Store._migrated:
+            return
+        with Store._migrate_lock:
+            if key in Store._migrated:
+                return
+            if self._current_version_readonly() < SCHEMA_VERSION:
+                self.migrate()
+            Store._migrated.add(key)
+
+    def _current_version_readonly(self) -> int:
+        if not self.path.exists():
+            return 0
+        con = self._connect(read_only=True)
+        try:
+            return _schema_version(con)
+        finally:
+            con.close()
+
+    def migrate(self) -> list[str]:
+        """Apply every migration newer than the store's version; returns their names."""
+        applied = []
+        with self._write_unmigrated() as con:
+            con.execute(
+                "create table if not exists schema_version ("
+                "version integer primary key, name text not null, applied_at timestamp not null)"
+            )
+            current = _schema_version(con)
+            if current > SCHEMA_VERSION:
+                raise WorkbenchError(
+                    f"this workspace has schema version {current}, newer than this workbench "
+                    f"({SCHEMA_VERSION})",
+                    hint="upgrade the workbench package",
+                )
+            for version, name, sql in migrations():
+                if version <= current:
+                    continue
+                for statement in _split_sql(sql):
+                    con.execute(statement)
+                con.execute(
+                    "insert into schema_version values (?, ?, current_timestamp)", [version, name]
+                )
+                applied.append(name)
+        return applied
+
+    def schema_version(self) -> int:
+        """The store's current schema version."""
+        with self.read() as con:
+            return _schema_version(con)
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("select coalesce(max(version), 0) from schema_version").fetchone()[0]

@@ -1,0 +1,108 @@
+"""Training overhead: workbench ``train()`` (+ MLflow logging) vs bare ``lightgbm.train``.
+
+Same generated data, same rows in train/valid, same parameters (early stopping included). The
+bare side gets the feature matrix ready-made, so all our encoding, splitting, metric, curve and
+serialisation work counts against us. Target: <= 1.10x wall time.
+
+    .venv/bin/python benchmarks/bench_train.py --rows 1000000 --rounds 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from workbench.experiments import TrainSpec, train
+from workbench.experiments.features import ModelMeta, encode_matrix
+from workbench.experiments.params import merge_params
+from workbench.experiments.split import make_split
+
+
+def make_frame(rows: int, numeric: int, seed: int = 0):
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    cols = {f"x{i}": rng.normal(size=rows) for i in range(numeric)}
+    cols["region"] = rng.choice(["north", "south", "east", "west"], rows)
+    cols["plan"] = rng.choice([f"p{i}" for i in range(30)], rows)
+    logit = cols["x0"] - 0.5 * cols["x1"] + 0.3 * cols["x2"] * cols["x3"]
+    logit = logit + (cols["region"] == "north") * 0.8
+    cols["label"] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    return pl.DataFrame(cols)
+
+
+def bare(df, spec: TrainSpec) -> float:
+    """lightgbm.train on the same rows and parameters; data preparation not timed."""
+    import lightgbm as lgb
+    import numpy as np
+
+    _, (tr, va, _) = make_split(
+        df, kind="random", seed=spec.seed, test_size=spec.test_size, valid_size=spec.valid_size
+    )
+    features = [c for c in df.columns if c != "label"]
+    cats = ["region", "plan"]
+    levels = {c: sorted(df[c].unique().to_list()) for c in cats}
+    meta = ModelMeta("binary", "label", features, {}, levels, [0, 1])
+    x, y = encode_matrix(meta, df), df["label"].to_numpy().astype(np.float64)
+    params = merge_params(spec.params, task="binary", num_class=None, seed=spec.seed)
+    start = time.perf_counter()
+    dtrain = lgb.Dataset(x[tr], y[tr], feature_name=features, categorical_feature=cats)
+    dvalid = lgb.Dataset(x[va], y[va], reference=dtrain)
+    booster = lgb.train(params, dtrain, valid_sets=[dvalid])
+    elapsed = time.perf_counter() - start
+    print(f"  bare lightgbm.train: {elapsed:7.2f}s  best_iteration={booster.best_iteration}")
+    return elapsed
+
+
+def ours(df, spec: TrainSpec, mlflow_dir: Path) -> tuple[float, float]:
+    from workbench.experiments import log_run
+
+    start = time.perf_counter()
+    result = train(df, spec)
+    trained = time.perf_counter() - start
+    uri = f"sqlite:///{mlflow_dir / 'mlflow.db'}"
+    log_run(uri, "bench", result, "bench@v1", artifact_root=(mlflow_dir / "art").as_uri())
+    total = time.perf_counter() - start
+    print(
+        f"  workbench train():   {trained:7.2f}s  best_iteration={result.best_iteration}  "
+        f"auc={result.metrics['auc']:.4f}\n  + MLflow log_run:     {total:7.2f}s"
+    )
+    return trained, total
+
+
+def warm_mlflow(mlflow_dir: Path) -> None:
+    """Import mlflow and create its tracking database up front (done once per workspace)."""
+    import mlflow
+
+    start = time.perf_counter()
+    client = mlflow.MlflowClient(f"sqlite:///{mlflow_dir / 'mlflow.db'}")
+    client.create_experiment("bench", artifact_location=(mlflow_dir / "art").as_uri())
+    print(f"  (one-off: mlflow import + tracking db creation {time.perf_counter() - start:.1f}s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--numeric", type=int, default=18)
+    parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+    df = make_frame(args.rows, args.numeric)
+    params = {"num_iterations": args.rounds, "num_threads": args.threads}
+    spec = TrainSpec(target="label", task="binary", params=params)
+    print(f"{args.rows} rows x {df.width - 1} features, up to {args.rounds} rounds")
+    with tempfile.TemporaryDirectory() as tmp:
+        warm_mlflow(Path(tmp))
+        base = bare(df, spec)
+        trained, total = ours(df, spec, Path(tmp))
+    print(f"ratio train()/bare = {trained / base:.3f}x   with MLflow = {total / base:.3f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Experiments: LightGBM training on Polars frames, run records, filters and the MLflow mirror.
+
+Exports are lazy (PEP 562) so ``import workbench.experiments`` loads neither LightGBM, MLflow,
+scikit-learn nor Polars; each name's module is imported on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "TrainSpec": "training",
+    "TrainResult": "training",
+    "FeatureImportance": "training",
+    "train": "training",
+    "ModelMeta": "features",
+    "encode_pandas": "features",
+    "Model": "model",
+    "predict": "model",
+    "SplitRule": "split",
+    "apply_split": "split",
+    "holdout": "split",
+    "compute_metrics": "metrics",
+    "DEFAULT_PARAMS": "params",
+    "RunRecord": "runs",
+    "RunInput": "runs",
+    "start_run": "runs",
+    "finish_run": "runs",
+    "fail_run": "runs",
+    "set_mlflow_run_id": "runs",
+    "tag_run": "runs",
+    "delete_run": "runs",
+    "get_run": "runs",
+    "list_runs": "runs",
+    "insert_runs": "runs",
+    "load_curves": "runs",
+    "Fields": "query",
+    "compile_filter": "query",
+    "compile_sort": "query",
+    "log_run": "mlflow_mirror",
+    "default_tracking_uri": "mlflow_mirror",
+    "default_artifact_root": "mlflow_mirror",
+}
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "FeatureImportance",
+    "Fields",
+    "Model",
+    "ModelMeta",
+    "RunInput",
+    "RunRecord",
+    "SplitRule",
+    "TrainResult",
+    "TrainSpec",
+    "apply_split",
+    "compile_filter",
+    "compile_sort",
+    "compute_metrics",
+    "default_artifact_root",
+    "default_tracking_uri",
+    "delete_run",
+    "encode_pandas",
+    "fail_run",
+    "finish_run",
+    "get_run",
+    "holdout",
+    "insert_runs",
+    "list_runs",
+    "load_curves",
+    "log_run",
+    "predict",
+    "set_mlflow_run_id",
+    "start_run",
+    "tag_run",
+    "train",
+]
+
+if TYPE_CHECKING:
+    from .features import ModelMeta, encode_pandas
+    from .metrics import compute_metrics
+    from .mlflow_mirror import default_artifact_root, default_tracking_uri, log_run
+    from .model import Model, predict
+    from .params import DEFAULT_PARAMS
+    from .query import Fields, compile_filter, compile_sort
+    from .runs import (
+        RunInput,
+        RunRecord,
+        delete_run,
+        fail_run,
+        finish_run,
+        get_run,
+        insert_runs,
+        list_runs,
+        load_curves,
+        set_mlflow_run_id,
+        start_run,
+        tag_run,
+    )
+    from .split import SplitRule, apply_split, holdout
+    from .training import FeatureImportance, TrainResult, TrainSpec, train
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench.experiments' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

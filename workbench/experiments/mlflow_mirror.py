@@ -1,0 +1,154 @@
+"""Mirror a run into an MLflow tracking store (params, metrics, curves, tags, model).
+
+``mlflow`` takes seconds to import, so it is imported only inside these functions. The model is
+logged with the LightGBM flavour on the *encoded* feature frame (see ``features``): numeric
+columns as double, categorical columns as long codes. pip requirements are given explicitly so
+MLflow skips its slow requirement inference (it would load the model in a subprocess).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .features import encode_pandas
+
+if TYPE_CHECKING:
+    from .training import TrainResult
+
+__all__ = ["default_tracking_uri", "default_artifact_root", "log_run", "MODEL_NAME"]
+
+MODEL_NAME = "model"
+_BATCH = 1000  # MLflow's limit on metrics per log_batch call
+_LOCK = threading.Lock()
+
+
+def default_tracking_uri(workspace: Path) -> str:
+    """MLFLOW_TRACKING_URI if set, else the workspace's SQLite store."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    db = Path(workspace).resolve() / ".workbench" / "mlflow" / "mlflow.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{db}"
+
+
+def default_artifact_root(workspace: Path) -> str:
+    """Where new experiments keep their artifacts: ``.workbench/mlflow/artifacts``."""
+    return (Path(workspace).resolve() / ".workbench" / "mlflow" / "artifacts").as_uri()
+
+
+@contextmanager
+def _tracking(uri: str) -> Iterator[Any]:
+    """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
+    import mlflow
+
+    with _LOCK:
+        previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+        mlflow.set_tracking_uri(uri)
+        try:
+            yield mlflow
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+
+def _experiment_id(client: Any, name: str, artifact_root: str | None) -> str:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = f"{artifact_root.rstrip('/')}/{name}" if artifact_root else None
+    return client.create_experiment(name, artifact_location=location)
+
+
+def _metric_batch(result: TrainResult, timestamp: int) -> list[Any]:
+    from mlflow.entities import Metric
+
+    batch = [Metric(k, float(v), timestamp, 0) for k, v in result.metrics.items()]
+    for data_name, series in result.curves.items():
+        for metric, values in series.items():
+            key = f"{data_name}_{metric}"
+            batch.extend(Metric(key, float(v), timestamp, i + 1) for i, v in enumerate(values))
+    return batch
+
+
+def _param_list(result: TrainResult) -> list[Any]:
+    from mlflow.entities import Param
+
+    from .runs import _param_text
+
+    return [Param(k, _param_text(v)[:6000]) for k, v in sorted(result.params.items())]
+
+
+def _log_values(client: Any, run_id: str, result: TrainResult, tags: dict[str, str]) -> None:
+    import time
+
+    from mlflow.entities import RunTag
+
+    metrics = _metric_batch(result, int(time.time() * 1000))
+    client.log_batch(
+        run_id,
+        params=_param_list(result),
+        tags=[RunTag(k, str(v)) for k, v in tags.items()],
+        metrics=metrics[:_BATCH],
+    )
+    for start in range(_BATCH, len(metrics), _BATCH):
+        client.log_batch(run_id, metrics=metrics[start : start + _BATCH])
+    client.log_dict(run_id, result.split.to_dict(), "workbench/split.json")
+    client.log_dict(run_id, result.meta.to_dict(), "workbench/model_meta.json")
+    client.log_dict(run_id, result.effective_params, "workbench/effective_params.json")
+
+
+def _log_model(mlflow: Any, result: TrainResult) -> None:
+    import lightgbm as lgb
+    from mlflow.models import infer_signature
+
+    booster = lgb.Booster(model_str=result.model_text)
+    example = encode_pandas(result.meta, result.example)
+    with warnings.catch_warnings():
+        # category codes are int64 with -1 for missing, never NaN: the hint does not apply
+        warnings.filterwarnings("ignore", message=".*Integer columns", category=UserWarning)
+        signature = infer_signature(example, booster.predict(example.to_numpy(dtype="float64")))
+    mlflow.lightgbm.log_model(
+        booster,
+        name=MODEL_NAME,
+        signature=signature,
+        input_example=example,
+        pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
+    )
+
+
+def log_run(
+    tracking_uri: str,
+    experiment_name: str,
+    result: TrainResult,
+    snapshot_ref: str | None,
+    *,
+    workbench_run_id: int | None = None,
+    tags: dict[str, str] | None = None,
+    artifact_root: str | None = None,
+    log_model: bool = True,
+) -> str:
+    """Log a training result as an MLflow run; returns the MLflow run id."""
+    all_tags = {
+        "workbench.snapshot": snapshot_ref or "",
+        "workbench.task": result.task,
+        "workbench.target": result.meta.target,
+        "workbench.best_iteration": str(result.best_iteration),
+        **({"workbench.run_id": str(workbench_run_id)} if workbench_run_id is not None else {}),
+        **(tags or {}),
+    }
+    run_name = f"run-{workbench_run_id}" if workbench_run_id is not None else None
+    with _tracking(tracking_uri) as mlflow:
+        client = mlflow.MlflowClient(tracking_uri)
+        experiment_id = _experiment_id(client, experiment_name, artifact_root)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+            run_id = run.info.run_id
+            _log_values(client, run_id, result, all_tags)
+            if log_model and result.example is not None:
+                _log_model(mlflow, result)
+    return run_id

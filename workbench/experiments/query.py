@@ -1,0 +1,311 @@
+"""The run filter and sort language, compiled to parameterized SQL.
+
+    auc > 0.8 and num_leaves = 31 and snapshot = churn@v2
+    (status = failed or status = cancelled) and not tag.owner = 'ana'
+    sort: -auc, id
+
+A hand-written tokenizer and recursive-descent parser turn the text into SQL over the ``runs``
+table (alias ``r``). No user text reaches the SQL text: a field name maps to a fixed SQL fragment
+(a column, or a map lookup whose key is a bound parameter), an operator to a fixed operator, and
+every value is a bound parameter. Unknown names and syntax errors raise ``InputError``.
+
+Names resolve, in order, to a run column (``id``, ``status``, ``snapshot``, ``note``...), a
+metric, a parameter; ``metric.x``, ``param.x`` and ``tag.x`` say which explicitly. A comparison
+whose field is missing for a run is false for that run, so ``not`` is a plain complement.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import InputError
+
+__all__ = ["Fields", "FieldRef", "compile_filter", "compile_sort", "tokenize", "Token"]
+
+MAX_DEPTH = 50
+
+#: run column -> (SQL fragment, value type)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("r.id", "number"),
+    "status": ("r.status", "text"),
+    "snapshot": ("r.snapshot_ref", "snapshot"),
+    "note": ("r.note", "text"),
+    "target": ("r.target", "text"),
+    "task": ("r.task", "text"),
+    "seed": ("r.seed", "number"),
+    "duration_s": ("r.duration_s", "number"),
+    "best_iteration": ("r.best_iteration", "number"),
+    "created_at": ("r.created_at", "time"),
+    "mlflow_run_id": ("r.mlflow_run_id", "text"),
+    "reason": ("r.reason", "text"),
+}
+
+_OPS = {"=": "=", "==": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_PREFIXES = {"metric": "metric", "metrics": "metric", "param": "param", "params": "param"}
+_PREFIXES |= {"tag": "tag", "tags": "tag"}
+_NAME = re.compile(r"[A-Za-z_][\w.\-]*\Z")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\Z")
+_TOKEN = re.compile(
+    r"""\s*(?:
+    (?P<lp>\() | (?P<rp>\)) | (?P<comma>,)
+    | (?P<op>!=|<>|<=|>=|==|=|<|>)
+    | (?P<str>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+    | (?P<word>[^\s()=!<>'",]+)
+    )""",
+    re.X,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token; ``pos`` is its offset in the text."""
+
+    kind: str  # lp rp comma op str num word and or not end
+    text: str
+    pos: int
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A resolved field: a run column, or a metric/param/tag name."""
+
+    kind: str  # column | metric | param | tag
+    name: str
+
+
+@dataclass
+class Fields:
+    """The names a filter may use: metric, param and tag names present in the store."""
+
+    metrics: set[str] = field(default_factory=set)
+    params: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+
+    def resolve(self, name: str) -> FieldRef:
+        """The field a name means, or InputError with a suggestion."""
+        if not _NAME.match(name):
+            raise InputError(f"'{name}' is not a field name")
+        prefix, _, rest = name.partition(".")
+        if rest and prefix.lower() in _PREFIXES:
+            return self._resolve_prefixed(_PREFIXES[prefix.lower()], rest, name)
+        if name in COLUMNS:
+            return FieldRef("column", name)
+        if name in self.metrics:
+            return FieldRef("metric", name)
+        if name in self.params:
+            return FieldRef("param", name)
+        raise InputError(f"unknown field '{name}'", hint=self._suggest(name))
+
+    def _resolve_prefixed(self, kind: str, key: str, name: str) -> FieldRef:
+        known = {"metric": self.metrics, "param": self.params, "tag": self.tags}[kind]
+        if key not in known:
+            raise InputError(f"unknown {kind} '{key}'", hint=self._suggest(name))
+        return FieldRef(kind, key)
+
+    def _suggest(self, name: str) -> str:
+        names = [*COLUMNS, *self.metrics, *self.params, *(f"tag.{t}" for t in self.tags)]
+        close = difflib.get_close_matches(name, names, n=1)
+        return f"did you mean '{close[0]}'?" if close else "fields: " + ", ".join(sorted(names))
+
+
+def _unquote(text: str) -> str:
+    quote = text[0]
+    body = text[1:-1].replace(quote * 2, quote)
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+def _classify(match: re.Match, pos: int) -> Token:
+    kind = match.lastgroup
+    text = match.group(kind)
+    if kind == "str":
+        return Token("str", text, pos, _unquote(text))
+    if kind == "word":
+        lowered = text.lower()
+        if lowered in ("and", "or", "not"):
+            return Token(lowered, text, pos)
+        if _NUMBER.match(text):
+            number = float(text)
+            return Token("num", text, pos, int(number) if number.is_integer() else number)
+    return Token(kind, text, pos, text)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split filter text into tokens; an unexpected character raises InputError."""
+    tokens, pos = [], 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return [*tokens, Token("end", "", pos)]
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise InputError(f"unexpected character {text[pos]!r} at position {pos + 1}")
+        tokens.append(_classify(match, match.start(match.lastgroup)))
+        pos = match.end()
+
+
+def _cmp_sql(ref: FieldRef, op: str, token: Token) -> tuple[str, list[Any]]:
+    """SQL for ``field op value``; fragments are fixed, the key and value are parameters."""
+    number = token.kind == "num"
+    if ref.kind == "metric":
+        if not number:
+            raise InputError(f"metric '{ref.name}' compares with a number, not {token.text!r}")
+        return f"r.metrics[?] {op} ?", [ref.name, token.value]
+    if ref.kind == "param":
+        if number:
+            return f"r.params_num[?] {op} ?", [ref.name, token.value]
+        return f"r.params[?] {op} ?", [ref.name, str(token.value)]
+    if ref.kind == "tag":
+        return f"r.tags[?] {op} ?", [ref.name, _text(token)]
+    return _column_sql(ref.name, op, token)
+
+
+def _text(token: Token) -> str:
+    return token.text if token.kind == "num" else str(token.value)
+
+
+def _column_sql(name: str, op: str, token: Token) -> tuple[str, list[Any]]:
+    sql, kind = COLUMNS[name]
+    if kind == "number":
+        if token.kind != "num":
+            raise InputError(f"'{name}' compares with a number, not {token.text!r}")
+        return f"{sql} {op} ?", [token.value]
+    if kind == "time":
+        try:
+            when = datetime.fromisoformat(_text(token))
+        except ValueError:
+            raise InputError(f"'{name}' needs a date like 2024-05-01, not {token.text!r}") from None
+        return f"{sql} {op} ?", [when]
+    if kind == "snapshot":
+        if op not in ("=", "<>"):
+            raise InputError("snapshot compares with = or != only")
+        match = (
+            "(coalesce(r.snapshot_ref = ?, false)"
+            " or coalesce(starts_with(r.snapshot_hash, ?), false))"
+        )
+        value = _text(token)
+        return (match if op == "=" else f"not {match}"), [value, value]
+    return f"{sql} {op} ?", [_text(token)]
+
+
+class _Parser:
+    """Recursive descent: or_expr := and_expr (OR and_expr)*, and so on down to comparisons."""
+
+    def __init__(self, text: str, fields: Fields) -> None:
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.fields = fields
+        self.params: list[Any] = []
+        self.depth = 0
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        token = self.tokens[self.i]
+        self.i = min(self.i + 1, len(self.tokens) - 1)
+        return token
+
+    def fail(self, expected: str) -> InputError:
+        token = self.peek()
+        found = "the end" if token.kind == "end" else repr(token.text)
+        return InputError(
+            f"syntax error at position {token.pos + 1}: expected {expected}, found {found}"
+        )
+
+    def parse(self) -> str:
+        sql = self.or_expr()
+        if self.peek().kind != "end":
+            raise self.fail("'and', 'or' or the end")
+        return sql
+
+    def or_expr(self) -> str:
+        parts = [self.and_expr()]
+        while self.peek().kind == "or":
+            self.take()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+    def and_expr(self) -> str:
+        parts = [self.not_expr()]
+        while self.peek().kind == "and":
+            self.take()
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
+
+    def not_expr(self) -> str:
+        if self.peek().kind == "not":
+            self.take()
+            return f"(not {self.nested(self.not_expr)})"
+        return self.primary()
+
+    def nested(self, rule) -> str:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise InputError(f"filter nests deeper than {MAX_DEPTH} levels")
+        try:
+            return rule()
+        finally:
+            self.depth -= 1
+
+    def primary(self) -> str:
+        if self.peek().kind == "lp":
+            self.take()
+            sql = self.nested(self.or_expr)
+            if self.take().kind != "rp":
+                self.i -= 1
+                raise self.fail("')'")
+            return sql
+        return self.comparison()
+
+    def comparison(self) -> str:
+        name = self.peek()
+        if name.kind != "word":
+            raise self.fail("a field name")
+        ref = self.fields.resolve(self.take().text)
+        if self.peek().kind != "op":
+            raise self.fail(f"a comparison operator after '{name.text}'")
+        op = _OPS[self.take().text]
+        if self.peek().kind not in ("num", "str", "word"):
+            raise self.fail("a value")
+        sql, params = _cmp_sql(ref, op, self.take())
+        self.params.extend(params)
+        return f"coalesce({sql}, false)"
+
+
+def compile_filter(text: str, fields: Fields) -> tuple[str, list[Any]]:
+    """(SQL boolean expression over ``runs r``, its parameters) for a filter."""
+    if not text or not text.strip():
+        return "true", []
+    parser = _Parser(text, fields)
+    return parser.parse(), parser.params
+
+
+def _sort_sql(ref: FieldRef, direction: str) -> tuple[str, list[Any]]:
+    if ref.kind == "metric":
+        return f"r.metrics[?] {direction} nulls last", [ref.name]
+    if ref.kind == "param":
+        frag = f"r.params_num[?] {direction} nulls last, r.params[?] {direction} nulls last"
+        return frag, [ref.name, ref.name]
+    if ref.kind == "tag":
+        return f"r.tags[?] {direction} nulls last", [ref.name]
+    return f"{COLUMNS[ref.name][0]} {direction} nulls last", []
+
+
+def compile_sort(text: str, fields: Fields) -> tuple[str, list[Any]]:
+    """(SQL ORDER BY list, parameters) for ``-auc, id`` (``-`` means descending)."""
+    fragments, params = [], []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            raise InputError(f"empty sort key in {text!r}")
+        direction = "desc" if item.startswith("-") else "asc"
+        ref = fields.resolve(item.lstrip("+-").strip())
+        sql, args = _sort_sql(ref, direction)
+        fragments.append(sql)
+        params.extend(args)
+    return ", ".join(fragments), params

@@ -11,22 +11,27 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from . import audit
 from .config import SETTINGS_FILE, Settings, default_settings_text, load_settings
+from .drift.facade import DriftMixin
 from .errors import InputError
+from .experiments.facade import ExperimentsMixin
 from .locate import WORKBENCH_DIR, find_workspace
 from .objects import ObjectStore
 from .progress import NULL_PROGRESS, Progress
-from .snapshots import catalog, contract, diff, importer
+from .snapshots import catalog, importer
 from .snapshots.catalog import Snapshot
-from .snapshots.contract import Contract, Violation
-from .snapshots.diff import SnapshotDiff
 from .snapshots.importer import AddResult
 from .snapshots.reader import check_source_path, read_table
 from .store import Store
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .snapshots.contract import Contract, Violation
+    from .snapshots.diff import SnapshotDiff
 
 __all__ = ["Workspace", "VerifyReport", "ValidationReport", "find_workspace", "WORKBENCH_DIR"]
 
@@ -58,7 +63,7 @@ class ValidationReport:
         return not self.violations
 
 
-class Workspace:
+class Workspace(ExperimentsMixin, DriftMixin):
     """A project's workbench: snapshots (and later runs, models, drift) in one place."""
 
     def __init__(self, root: Path) -> None:
@@ -148,6 +153,8 @@ class Workspace:
 
     def scan(self, ref: str | Snapshot) -> pl.LazyFrame:
         """A lazy scan of a snapshot's data."""
+        import polars as pl
+
         snap = ref if isinstance(ref, Snapshot) else self.snapshot(ref)
         return pl.scan_parquet(self.object_path(snap))
 
@@ -157,6 +164,8 @@ class Workspace:
 
     def diff(self, ref_a: str, ref_b: str, key: str | None = None) -> SnapshotDiff:
         """What changed from ``ref_a`` to ``ref_b``; rows too when a key is known."""
+        from .snapshots import diff
+
         a, b = self.snapshot(ref_a), self.snapshot(ref_b)
         return diff.diff_snapshots(a, b, self.object_path(a), self.object_path(b), key)
 
@@ -186,7 +195,9 @@ class Workspace:
 
     def contract(self, ref: str) -> Contract:
         """The contract inferred from a snapshot (types, nulls, ranges, categories)."""
-        return contract.infer_contract(self.snapshot(ref))
+        from .snapshots.contract import infer_contract
+
+        return infer_contract(self.snapshot(ref))
 
     def validate(
         self, path: Path | str, against: str | None = None, contract_file: Path | str | None = None
@@ -194,9 +205,11 @@ class Workspace:
         """Check a file against a snapshot's inferred contract or a saved contract file."""
         if (against is None) == (contract_file is None):
             raise InputError("give either a snapshot reference or a contract file to check against")
+        from .snapshots.contract import Contract, check_contract
+
         rules = Contract.load(Path(contract_file)) if contract_file else self.contract(against)
         df = read_table(check_source_path(Path(path)))
-        violations = contract.check_contract(df, rules)
+        violations = check_contract(df, rules)
         return ValidationReport(str(path), rules.source, df.height, violations)
 
     # -- integrity ---------------------------------------------------------------------------

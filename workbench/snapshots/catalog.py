@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from ..errors import NotFoundError
 from .profile import ColumnProfile
 from .refs import SnapshotRef, parse_ref
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["Snapshot", "resolve", "list_snapshots", "lineage", "COLUMNS", "snapshot_frame"]
 

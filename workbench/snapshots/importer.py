@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from .. import audit
 from ..errors import InputError
@@ -27,6 +26,9 @@ from .catalog import Snapshot
 from .profile import profile_frame
 from .reader import check_source_path, read_table
 from .refs import validate_name
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["AddResult", "add_snapshot", "write_object"]
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["ColumnProfile", "profile_frame", "kind_of", "QUANTILES", "HIST_BINS"]
 
@@ -15,6 +17,8 @@ TOP_VALUES = 10
 
 def kind_of(dtype: pl.DataType) -> str:
     """'numeric', 'boolean', 'temporal' or 'categorical' for a Polars dtype."""
+    import polars as pl
+
     if dtype.is_numeric():
         return "numeric"
     if dtype == pl.Boolean:
@@ -63,6 +67,8 @@ def _finite(value) -> float | None:
 
 def _finite_only(df: pl.DataFrame) -> pl.DataFrame:
     """Float columns with +-inf and NaN turned into nulls (profiles describe finite values)."""
+    import polars as pl
+
     floats = [n for n, dt in df.schema.items() if dt.is_float()]
     if not floats:
         return df
@@ -72,6 +78,8 @@ def _finite_only(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _scalar_stats(df: pl.DataFrame, clean: pl.DataFrame, kinds: dict[str, str]) -> dict:
+    import polars as pl
+
     # Separate small selects: Polars runs one select's expressions in parallel, and mixing
     # sorts (quantiles, distinct counts) with cheap reductions in one select was 2x slower.
     numeric = [c for c in df.columns if kinds[c] == "numeric"]
@@ -112,6 +120,8 @@ def _scalar_stats(df: pl.DataFrame, clean: pl.DataFrame, kinds: dict[str, str]) 
 
 
 def _histograms(clean: pl.DataFrame, columns: list[str]) -> dict[str, list[int]]:
+    import polars as pl
+
     if not columns:
         return {}
     exprs = [pl.col(c).drop_nulls().hist(bin_count=HIST_BINS).alias(c) for c in columns]
@@ -120,6 +130,8 @@ def _histograms(clean: pl.DataFrame, columns: list[str]) -> dict[str, list[int]]
 
 
 def _top_values(series: pl.Series) -> list[tuple[str, int]]:
+    import polars as pl
+
     counts = series.drop_nulls().cast(pl.String).value_counts(sort=True).head(TOP_VALUES)
     return [(str(v), int(n)) for v, n in counts.iter_rows()]
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["detect_format", "read_table", "check_source_path"]
 
@@ -61,6 +63,8 @@ def _check_csv_header(path: Path) -> list[str]:
 
 def read_table(path: Path) -> pl.DataFrame:
     """Read a CSV or Parquet file; raise InputError with one line for anything malformed."""
+    import polars as pl
+
     fmt = detect_format(path)
     if fmt == "parquet":
         try:

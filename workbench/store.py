@@ -86,12 +86,23 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short read-only connection."""
-        self.ensure_migrated()
-        con = self._connect(read_only=True)
+        con = self._connect_read_migrated()
         try:
             yield con
         finally:
             con.close()
+
+    def _connect_read_migrated(self) -> duckdb.DuckDBPyConnection:
+        # The first read of a process checks the schema on the same connection it then uses:
+        # one connection fewer on every short CLI call.
+        if str(self.path.resolve()) not in Store._migrated and self.path.exists():
+            con = self._connect(read_only=True)
+            if _schema_version(con) >= SCHEMA_VERSION:
+                Store._migrated.add(str(self.path.resolve()))
+                return con
+            con.close()
+        self.ensure_migrated()
+        return self._connect(read_only=True)
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -183,9 +194,10 @@ class Store:
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished.
     exists = con.execute(
         "select count(*) from information_schema.tables where table_name = 'schema_version'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return 0
-    return con.execute("select coalesce(max(version), 0) from schema_version").fetchone()[0]
+    return con.execute("select coalesce(max(version), 0) from schema_version").fetchall()[0][0]

@@ -1,19 +1,27 @@
-"""Versioned, content-addressed data snapshots: import, profile, diff, contracts."""
+"""Versioned, content-addressed data snapshots: import, profile, diff, contracts.
 
-from .catalog import Snapshot
-from .contract import ColumnRule, Contract, Violation
-from .diff import ColumnChange, RowChanges, SnapshotDiff
-from .importer import AddResult
-from .profile import ColumnProfile
+Exports are lazy so that recognising an unchanged file does not import Polars.
+"""
 
-__all__ = [
-    "AddResult",
-    "ColumnChange",
-    "ColumnProfile",
-    "ColumnRule",
-    "Contract",
-    "RowChanges",
-    "Snapshot",
-    "SnapshotDiff",
-    "Violation",
-]
+from __future__ import annotations
+
+from importlib import import_module
+
+_EXPORTS = {
+    "AddResult": "importer",
+    "ColumnChange": "diff",
+    "ColumnProfile": "profile",
+    "ColumnRule": "contract",
+    "Contract": "contract",
+    "RowChanges": "diff",
+    "Snapshot": "catalog",
+    "SnapshotDiff": "diff",
+    "Violation": "contract",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(name)

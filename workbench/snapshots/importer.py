@@ -97,8 +97,9 @@ def _import_file(objects: ObjectStore, path: Path, progress: Progress) -> tuple[
         return content, source_hash.result()
 
 
-def _cached_content(store: Store, objects: ObjectStore, path: Path, st: os.stat_result):
-    """Content of an unchanged source file from the (path, size, mtime) cache, without reading it."""
+def _cached_content(store: Store, objects: ObjectStore, name: str, path: Path, st: os.stat_result):
+    """Content of an unchanged source file from the (path, size, mtime) cache, without reading
+    it, and the version of ``name`` that already holds that content (if any)."""
     with store.read() as con:
         row = con.execute(
             "select c.source_hash, s.object_hash, s.object_size, s.n_rows, s.schema_json, "
@@ -106,10 +107,15 @@ def _cached_content(store: Store, objects: ObjectStore, path: Path, st: os.stat_
             "where c.path = ? and c.size = ? and c.mtime_ns = ? limit 1",
             [str(path), st.st_size, st.st_mtime_ns],
         ).fetchone()
-    if row is None or not objects.exists(row[1]):
-        return None
+        if row is None or not objects.exists(row[1]):
+            return None
+        same = con.execute(
+            "select id from snapshots where name = ? and object_hash = ? order by version limit 1",
+            [name, row[1]],
+        ).fetchone()
+        existing = catalog.by_id(con, same[0]) if same else None
     content = _Content(row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]))
-    return content, row[0]
+    return content, row[0], existing
 
 
 def add_snapshot(
@@ -129,11 +135,14 @@ def add_snapshot(
     validate_name(name)
     path = check_source_path(Path(path))
     st = path.stat()
-    cached = _cached_content(store, objects, path, st)
+    cached = _cached_content(store, objects, name, path, st)
     if cached is None:
         content, source_hash = _import_file(objects, path, progress)
     else:
-        content, source_hash = cached
+        content, source_hash, existing = cached
+        if existing is not None:
+            # The fast path: nothing read, nothing written.
+            return AddResult(existing, False, f"unchanged: identical to {existing.ref}")
     _check_columns(content.schema, target, time_column, key)
     progress.check_cancelled()
     return _record(

@@ -1,0 +1,1 @@
+"""One module per area (``data``, ``experiments``, ...) plus shared screens (help, import, diff)."""

@@ -1,0 +1,58 @@
+"""Base screens every area builds on: header, body, footer; placeholders for areas to come."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+__all__ = ["AreaScreen", "PlaceholderScreen"]
+
+
+class AreaScreen(Screen[None]):
+    """The base screen of one area (the bottom of that mode's stack)."""
+
+    AREA_TITLE: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+    """Markdown shown by the help screen (``?``) for this screen."""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The area's own widgets."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.title = self.AREA_TITLE
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # Worker state messages do not bubble: without this a screen's failed worker would
+        # vanish silently. Workers catch WorkbenchError themselves; anything here is a bug,
+        # shown as a notification while the app keeps running.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            what = event.worker.description or event.worker.name
+            self.app.notify(
+                str(event.worker.error), title=f"Failed: {what}", severity="error", timeout=10
+            )
+
+
+class PlaceholderScreen(AreaScreen):
+    """An area a later feature will build; says what will appear here."""
+
+    COMING: ClassVar[str] = ""
+    """One or two sentences on what this area will show."""
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(classes="placeholder"):
+            yield Static(f"[b]{self.AREA_TITLE}[/b]", classes="placeholder-title")
+            yield Static(self.COMING, classes="placeholder-text")
+            yield Static("Not built yet. Press 1 for Data, ? for help.", classes="placeholder-hint")

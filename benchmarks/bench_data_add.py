@@ -93,7 +93,7 @@ def main() -> None:
             unchanged.append(timed(cmd))
         b, o, u = min(bare), min(ours), min(unchanged)
         print()
-        print("| measurement | time (best of %d) | ratio | target |" % args.repeat)
+        print(f"| measurement | time (best of {args.repeat}) | ratio | target |")
         print("| --- | --- | --- | --- |")
         print(f"| bare polars read_csv + write_parquet | {b:.2f} s | 1.00x | |")
         print(f"| workbench data add | {o:.2f} s | {o / b:.2f}x | <= 1.3x |")

@@ -21,6 +21,7 @@ from .experiments.facade import ExperimentsMixin
 from .locate import WORKBENCH_DIR, find_workspace
 from .objects import ObjectStore
 from .progress import NULL_PROGRESS, Progress
+from .registry.facade import RegistryMixin
 from .snapshots import catalog, importer
 from .snapshots.catalog import Snapshot
 from .snapshots.importer import AddResult
@@ -63,7 +64,7 @@ class ValidationReport:
         return not self.violations
 
 
-class Workspace(ExperimentsMixin, DriftMixin):
+class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
     """A project's workbench: snapshots (and later runs, models, drift) in one place."""
 
     def __init__(self, root: Path) -> None:

@@ -12,6 +12,7 @@ other processes' work without opening the database.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import threading
@@ -63,6 +64,7 @@ class Store:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.marker = self.path.with_name("changes")
+        self.lockfile = self.path.with_suffix(".lock")
 
     # -- connections -------------------------------------------------------------------------
 
@@ -84,25 +86,65 @@ class Store:
                 delay = min(delay * 2, 0.25)
 
     @contextmanager
+    def _lock(self, exclusive: bool) -> Iterator[None]:
+        """Our own reader-writer lock around every connection (``flock`` on ``meta.lock``).
+
+        DuckDB's file lock alone let a writer open the file while another process was still
+        finishing with it under heavy load ("Could not read enough bytes"); with this lock,
+        writers never overlap anything and readers overlap only readers. DuckDB's lock stays as
+        a second line against processes that do not use ours.
+        """
+        fd = os.open(self.lockfile, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+            deadline = time.monotonic() + self.lock_timeout
+            delay = 0.002
+            while True:
+                try:
+                    fcntl.flock(fd, mode)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WorkspaceBusy(
+                            "workspace busy: another process holds the store",
+                            hint=f"gave up after {self.lock_timeout:g} s; try again",
+                        ) from None
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 0.1)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short read-only connection."""
-        con = self._connect_read_migrated()
-        try:
-            yield con
-        finally:
-            con.close()
-
-    def _connect_read_migrated(self) -> duckdb.DuckDBPyConnection:
-        # The first read of a process checks the schema on the same connection it then uses:
-        # one connection fewer on every short CLI call.
-        if str(self.path.resolve()) not in Store._migrated and self.path.exists():
+        key = str(self.path.resolve())
+        if key not in Store._migrated and not self.path.exists():
+            self.ensure_migrated()
+        with self._lock(exclusive=False):
             con = self._connect(read_only=True)
-            if _schema_version(con) >= SCHEMA_VERSION:
-                Store._migrated.add(str(self.path.resolve()))
-                return con
-            con.close()
+            try:
+                if key not in Store._migrated:
+                    # The first read of a process checks the schema on the connection it then
+                    # uses: one connection fewer on every short CLI call.
+                    if _schema_version(con) < SCHEMA_VERSION:
+                        con.close()
+                        con = None
+                    else:
+                        Store._migrated.add(key)
+                if con is not None:
+                    yield con
+                    return
+            finally:
+                if con is not None:
+                    con.close()
         self.ensure_migrated()
-        return self._connect(read_only=True)
+        with self._lock(exclusive=False):
+            con = self._connect(read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -113,17 +155,18 @@ class Store:
 
     @contextmanager
     def _write_unmigrated(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connect(read_only=False)
-        try:
-            con.begin()
+        with self._lock(exclusive=True):
+            con = self._connect(read_only=False)
             try:
-                yield con
-            except BaseException:
-                con.rollback()
-                raise
-            con.commit()
-        finally:
-            con.close()
+                con.begin()
+                try:
+                    yield con
+                except BaseException:
+                    con.rollback()
+                    raise
+                con.commit()
+            finally:
+                con.close()
         self._touch()
 
     def _touch(self) -> None:
@@ -155,11 +198,12 @@ class Store:
     def _current_version_readonly(self) -> int:
         if not self.path.exists():
             return 0
-        con = self._connect(read_only=True)
-        try:
-            return _schema_version(con)
-        finally:
-            con.close()
+        with self._lock(exclusive=False):
+            con = self._connect(read_only=True)
+            try:
+                return _schema_version(con)
+            finally:
+                con.close()
 
     def migrate(self) -> list[str]:
         """Apply every migration newer than the store's version; returns their names."""

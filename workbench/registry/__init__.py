@@ -1,0 +1,1 @@
+"""Model registry and decisions: versions, aliases with history, gates, proposals, roles."""

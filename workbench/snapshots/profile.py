@@ -12,6 +12,8 @@ __all__ = ["ColumnProfile", "profile_frame", "kind_of", "QUANTILES", "HIST_BINS"
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 HIST_BINS = 20
+#: rows above which quantiles are estimated from a seeded sample of this size
+QUANTILE_SAMPLE = 200_000
 TOP_VALUES = 10
 
 
@@ -84,13 +86,11 @@ def _scalar_stats(df: pl.DataFrame, clean: pl.DataFrame, kinds: dict[str, str]) 
     # sorts (quantiles, distinct counts) with cheap reductions in one select was 2x slower.
     numeric = [c for c in df.columns if kinds[c] == "numeric"]
     temporal = [c for c in df.columns if kinds[c] == "temporal"]
-    # Exact distinct counts of a million floats cost more than the rest of the profile;
-    # HyperLogLog is within a few percent there, exact everywhere it matters (categories).
+    # Exact distinct counts of a million numbers cost more than the rest of the profile;
+    # HyperLogLog is within a few percent there. Categories and few-valued numbers get exact
+    # counts from the value counts their top values need anyway (see _column_profile).
     counts = [pl.col(c).null_count().alias(f"{c}\x00nulls") for c in df.columns] + [
-        (pl.col(c).approx_n_unique() if dt.is_float() else pl.col(c).n_unique()).alias(
-            f"{c}\x00distinct"
-        )
-        for c, dt in df.schema.items()
+        pl.col(c).approx_n_unique().alias(f"{c}\x00distinct") for c in numeric
     ]
     moments = [
         e
@@ -113,9 +113,16 @@ def _scalar_stats(df: pl.DataFrame, clean: pl.DataFrame, kinds: dict[str, str]) 
         pl.col(c).quantile(q, "linear").alias(f"{c}\x00q{q}") for c in numeric for q in QUANTILES
     ]
     stats = df.select(counts).row(0, named=True)
-    for exprs in (moments, quantiles):
-        if exprs:
-            stats.update(clean.select(exprs).row(0, named=True))
+    if moments:
+        stats.update(clean.select(moments).row(0, named=True))
+    if quantiles:
+        # Quantiles need a selection per column; above QUANTILE_SAMPLE rows they come from a
+        # seeded sample (rank error ~1/sqrt(n), well below a histogram bin): 3x faster on a
+        # million rows, and the same numbers every time for the same data.
+        sample = clean
+        if clean.height > QUANTILE_SAMPLE:
+            sample = clean.select(numeric).sample(QUANTILE_SAMPLE, seed=0)
+        stats.update(sample.select(quantiles).row(0, named=True))
     return stats
 
 
@@ -129,11 +136,13 @@ def _histograms(clean: pl.DataFrame, columns: list[str]) -> dict[str, list[int]]
     return {c: [int(n) for n in hists[c].to_list()] for c in columns}
 
 
-def _top_values(series: pl.Series) -> list[tuple[str, int]]:
+def _top_values(series: pl.Series) -> tuple[list[tuple[str, int]], int]:
+    """The most frequent non-null values and the exact number of distinct non-null values."""
     import polars as pl
 
-    counts = series.drop_nulls().cast(pl.String).value_counts(sort=True).head(TOP_VALUES)
-    return [(str(v), int(n)) for v, n in counts.iter_rows()]
+    counts = series.drop_nulls().cast(pl.String).value_counts(sort=True)
+    top = [(str(v), int(n)) for v, n in counts.head(TOP_VALUES).iter_rows()]
+    return top, counts.height
 
 
 def profile_frame(df: pl.DataFrame) -> list[ColumnProfile]:
@@ -165,7 +174,7 @@ def _column_profile(
         dtype=str(df.schema[name]),
         kind=kind,
         null_share=get("nulls") / n,
-        distinct=int(get("distinct")),
+        distinct=int(get("distinct") or 0),
     )
     if kind == "numeric":
         prof.min, prof.max = _finite(get("min")), _finite(get("max"))
@@ -178,10 +187,11 @@ def _column_profile(
         elif prof.min is not None:
             prof.hist_edges = [prof.min, prof.max]
             prof.hist_counts = [df.height - int(get("nulls"))]
-        if prof.distinct <= TOP_VALUES * 2:
-            prof.top_values = _top_values(df[name])
+        if prof.distinct <= TOP_VALUES * 3:  # approximate count: exact below this
+            prof.top_values, prof.distinct = _top_values(df[name])
     elif kind == "temporal":
         prof.min, prof.max = get("min"), get("max")
+        prof.distinct = df[name].drop_nulls().n_unique()
     else:
-        prof.top_values = _top_values(df[name])
+        prof.top_values, prof.distinct = _top_values(df[name])
     return prof

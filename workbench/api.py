@@ -218,8 +218,7 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
     def verify(self, progress: Progress = NULL_PROGRESS) -> VerifyReport:
         """Re-hash every object and check every recorded object exists."""
         with self.store.read() as con:
-            referenced = {r[0] for r in con.execute("select object_hash from snapshots").fetchall()}
-            referenced |= _extra_object_refs(con)
+            referenced = _referenced_objects(con)
         digests = sorted(set(self.objects.digests()) | referenced)
         progress.start("verifying objects", total=len(digests))
         missing, damaged = [], []
@@ -236,8 +235,7 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
     def gc(self) -> list[str]:
         """Remove objects no record refers to, and stale temp files; returns removed digests."""
         with self.store.read() as con:
-            referenced = {r[0] for r in con.execute("select object_hash from snapshots").fetchall()}
-            referenced |= _extra_object_refs(con)
+            referenced = _referenced_objects(con)
         removed = [d for d in self.objects.digests() if d not in referenced]
         for digest in removed:
             self.objects.remove(digest)
@@ -263,28 +261,29 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
             return audit.append(con, self.actor, action, subject, details)
 
 
-def _extra_object_refs(con) -> set[str]:
-    """Objects referenced by tables later features add (runs' models, curves...)."""
-    refs: set[str] = set()
-    tables = {
+def _referenced_objects(con) -> set[str]:
+    """Digests of every object a live record points to: any ``*_hash`` column of any table.
+
+    New features get ``gc`` and ``verify`` for free by naming their object columns
+    ``..._hash`` (``source_hash`` is the hash of a user's file, not an object; the audit log's
+    hashes are its chain). Rows of tables with a ``deleted`` flag count only while not deleted, so a
+    soft-deleted run's model is reclaimed by ``gc``. Identifiers come from DuckDB's catalog,
+    never from user text.
+    """
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where column_name like '%\\_hash' escape '\\' "
+        "and table_name not in ('audit_log', 'source_cache') and column_name <> 'source_hash'"
+    ).fetchall()
+    deleted = {
         r[0]
         for r in con.execute(
-            "select table_name from information_schema.columns where column_name like '%_hash' and table_name <> 'snapshots' and table_name <> 'source_cache' and table_name <> 'audit_log'"
+            "select table_name from information_schema.columns where column_name = 'deleted'"
         ).fetchall()
     }
-    for table in sorted(tables):
-        cols = [
-            r[0]
-            for r in con.execute(
-                "select column_name from information_schema.columns where table_name = ? "
-                "and column_name like '%_hash'",
-                [table],
-            ).fetchall()
-        ]
-        for col in cols:
-            # identifiers come from the catalog, not from user text
-            rows = con.execute(
-                f'select "{col}" from "{table}" where "{col}" is not null'
-            ).fetchall()
-            refs |= {r[0] for r in rows if isinstance(r[0], str) and len(r[0]) == 64}
+    refs: set[str] = set()
+    for table, column in rows:
+        where = f'"{column}" is not null' + (" and not deleted" if table in deleted else "")
+        values = con.execute(f'select "{column}" from "{table}" where {where}').fetchall()
+        refs |= {v[0] for v in values if isinstance(v[0], str) and len(v[0]) == 64}
     return refs

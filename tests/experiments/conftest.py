@@ -58,3 +58,26 @@ def objects(workspace):
 
     root = workspace / ".workbench"
     return ObjectStore(root / "objects", root / "tmp")
+
+
+# -- facade, CLI and notebook tests: a small demo-like snapshot in a real workspace ------------
+
+
+@pytest.fixture(scope="session")
+def demo_csv(tmp_path_factory):
+    """The demo generator's training frame, small, as the CSV a user would import."""
+    from workbench.demo_data import generate
+
+    path = tmp_path_factory.mktemp("demo") / "train.csv"
+    generate(7, n_train=2000, n_per_batch=200).train.write_csv(path)
+    return path
+
+
+@pytest.fixture
+def demo_ws(tmp_path, demo_csv):
+    """A fresh workspace holding ``churn@v1`` (target churn, key customer_id, time observed_at)."""
+    from workbench.api import Workspace
+
+    ws = Workspace.init(tmp_path / "project")
+    ws.add_snapshot(demo_csv, "churn", target="churn", time_column="observed_at", key="customer_id")
+    return ws

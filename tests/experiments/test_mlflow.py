@@ -1,41 +1,37 @@
-"""The MLflow mirror against a real SQLite tracking store."""
+"""The MLflow mirror through the facade, against the workspace's real SQLite tracking store."""
 
 from __future__ import annotations
 
 import numpy as np
+from conftest import FAST
 
 
-def test_logged_model_predicts_like_ours(workspace, churn, churn_result, monkeypatch):
+def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws):
     import mlflow
 
-    from workbench.experiments import Model, default_artifact_root, default_tracking_uri, log_run
-
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    uri = default_tracking_uri(workspace)
-    assert uri.endswith(".workbench/mlflow/mlflow.db")
-    run_id = log_run(
-        uri,
-        "churn",
-        churn_result,
-        "churn@v1",
-        workbench_run_id=7,
-        artifact_root=default_artifact_root(workspace),
-    )
+    ws = demo_ws
+    rec = ws.train("churn@v1", params=FAST, note="mirrored")
+    uri = ws.mlflow_tracking_uri
+    assert uri == f"sqlite:///{ws.root.resolve()}/.workbench/mlflow/mlflow.db"
     client = mlflow.MlflowClient(uri)
-    run = client.get_run(run_id)
-    assert run.data.metrics["auc"] == churn_result.metrics["auc"]
+    run = client.get_run(rec.mlflow_run_id)
+    assert run.data.metrics["auc"] == rec.metrics["auc"]
     assert run.data.params["num_leaves"] == "31"
-    assert run.data.tags["workbench.run_id"] == "7"
-    history = client.get_metric_history(run_id, "valid_binary_logloss")
-    assert [m.step for m in history] == list(range(1, churn_result.num_iterations + 1))
-    assert (workspace / ".workbench" / "mlflow" / "artifacts").is_dir()
+    assert run.data.tags["workbench.run_id"] == str(rec.id)
+    assert run.data.tags["workbench.snapshot"] == "churn@v1"
+    assert run.data.tags["mlflow.note.content"] == "mirrored"
+    assert client.get_experiment(run.info.experiment_id).name == "churn"
+    history = client.get_metric_history(rec.mlflow_run_id, "valid_binary_logloss")
+    curves = ws.load_curves(rec.id)["curves"]
+    assert [m.value for m in history] == curves["valid"]["binary_logloss"]
+    assert (ws.dir / "mlflow" / "artifacts").is_dir()
 
+    holdout = ws.run_holdout(rec.id)
+    ours = ws.run_model(rec.id)
     mlflow.set_tracking_uri(uri)
     try:
-        loaded = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+        loaded = mlflow.pyfunc.load_model(ws.run_model_uri(rec.id))
     finally:
         mlflow.set_tracking_uri(None)
-    ours = Model(churn_result.model_text, churn_result.meta)
-    theirs = np.asarray(loaded.predict(ours.encode(churn)))
-    assert np.array_equal(theirs, ours.predict(churn))
-    assert theirs.min() >= 0 and theirs.max() <= 1
+    theirs = np.asarray(loaded.predict(ours.encode(holdout)))
+    assert np.array_equal(theirs, ours.predict(holdout))

@@ -12,8 +12,9 @@ FIELDS = Fields(metrics={"auc", "logloss"}, params={"num_leaves", "boosting"}, t
 
 def test_compiles_to_parameters_only():
     sql, params = compile_filter("auc > 0.8 and num_leaves = 31 and snapshot = churn@v2", FIELDS)
-    assert "churn" not in sql and "0.8" not in sql and "num_leaves" not in sql
-    assert params == ["auc", 0.8, "num_leaves", 31, "churn@v2", "churn@v2"]
+    assert "churn" not in sql and "0.8" not in sql and "num_leaves" not in sql and "auc" not in sql
+    assert "r.m0 > ?" in sql and "r.n1 = ?" in sql  # slots: sorted position without a store
+    assert params == [0.8, 31, "churn@v2", "churn@v2"]
 
 
 def test_precedence_parentheses_not():
@@ -21,15 +22,25 @@ def test_precedence_parentheses_not():
         "not (status = failed or status = 'cancelled') and tag.owner = \"ana b\"", FIELDS
     )
     assert sql.startswith("((not (coalesce(r.status = ?")
-    assert params == ["failed", "cancelled", "owner", "ana b"]
+    assert params == ["failed", "cancelled", "ana b"]
     sql, _ = compile_filter("auc > 1 or auc < 0 and logloss <= 2", FIELDS)
-    assert sql.startswith("(coalesce(r.metrics[?] > ?") and " or (" in sql
+    assert sql.startswith("(coalesce(r.m0 > ?") and " or (" in sql
 
 
 def test_param_text_vs_number_and_operators():
     sql, params = compile_filter("boosting != gbdt and num_leaves >= 1e1", FIELDS)
-    assert "r.params[?] <> ?" in sql and "r.params_num[?] >= ?" in sql
-    assert params == ["boosting", "gbdt", "num_leaves", 10]
+    assert "r.p0 <> ?" in sql and "r.n1 >= ?" in sql
+    assert params == ["gbdt", 10]
+
+
+def test_slots_come_from_the_store_mapping():
+    fields = Fields()
+    fields.add("metric", "auc", 7)
+    fields.add("param", "num_leaves", 3)
+    sql, params = compile_filter("auc > 0.5 and num_leaves = 31", fields)
+    assert sql == "(coalesce(r.m7 > ?, false) and coalesce(r.n3 = ?, false))"
+    assert params == [0.5, 31]
+    assert fields.column("param", "num_leaves") == "r.p3"
 
 
 @pytest.mark.parametrize(
@@ -80,8 +91,10 @@ def test_quoted_hostile_values_are_bound():
 
 def test_sort():
     sql, params = compile_sort("-auc, num_leaves, id", FIELDS)
-    assert sql.startswith("r.metrics[?] desc nulls last, r.params_num[?] asc")
-    assert params == ["auc", "num_leaves", "num_leaves"]
+    assert sql == (
+        "r.m0 desc nulls last, r.n1 asc nulls last, r.p1 asc nulls last, r.id asc nulls last"
+    )
+    assert params == []
     with pytest.raises(InputError, match="unknown field"):
         compile_sort("-aucc", FIELDS)
     with pytest.raises(InputError):

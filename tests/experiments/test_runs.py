@@ -113,7 +113,8 @@ def test_injection_leaves_tables_intact(store, many, text):
         pass
     assert list_runs(store).height == 5
     with store.read() as con:
-        assert con.execute("select count(*) from run_metrics").fetchone()[0] == 10
+        assert con.execute("select count(*) from run_keys").fetchone()[0] == 6
+        assert con.execute("select count(m0) + count(m1) from runs").fetchone()[0] == 10
 
 
 def test_tag_key_validation(store, many):

@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from ..errors import WorkbenchError, WorkspaceNotFound
-from .output import err, out
 
 
 class Context:
@@ -35,7 +34,30 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when first invoked or listed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy_commands:
+            from importlib import import_module
+
+            module, _, attr = self.lazy_commands[name].partition(":")
+            self.add_command(getattr(import_module(module, __package__), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--workspace",
     "-w",
@@ -70,7 +92,7 @@ def init(path: Path) -> None:
     from ..api import Workspace
 
     ws = Workspace.init(path)
-    out.print(f"workspace ready at {ws.dir}")
+    click.echo(f"workspace ready at {ws.dir}")
 
 
 @cli.command()
@@ -85,9 +107,9 @@ def demo(ctx: Context, path: Path, seed: int, no_ui: bool) -> None:
 
     with RichProgress() as progress:
         ws = create_demo(path, seed=seed, progress=progress)
-    out.print(f"demo workspace ready at {ws.root}")
+    click.echo(f"demo workspace ready at {ws.root}")
     for snap in reversed(ws.snapshots()):
-        out.print(f"  {snap.ref:<24} {snap.n_rows:>7,} rows  {snap.message or ''}")
+        click.echo(f"  {snap.ref:<24} {snap.n_rows:>7,} rows  {snap.message or ''}")
     if not no_ui:
         from ..tui.app import run_app
 
@@ -114,14 +136,14 @@ def verify(ctx: Context) -> None:
     with RichProgress() as progress:
         report = ctx.ws.verify(progress=progress)
     for digest in report.missing:
-        err.print(f"missing: {digest}")
+        click.echo(f"missing: {digest}", err=True)
     for digest in report.damaged:
-        err.print(f"damaged: {digest}")
+        click.echo(f"damaged: {digest}", err=True)
     if not report.ok:
         raise IntegrityError(
             f"{len(report.missing)} missing and {len(report.damaged)} damaged of {report.checked} objects"
         )
-    out.print(f"ok: {report.checked} objects verified")
+    click.echo(f"ok: {report.checked} objects verified")
 
 
 @cli.command()
@@ -129,15 +151,25 @@ def verify(ctx: Context) -> None:
 def gc(ctx: Context) -> None:
     """Remove objects nothing refers to (orphans of interrupted imports, deleted runs)."""
     removed = ctx.ws.gc()
-    out.print(f"removed {len(removed)} unreferenced objects")
+    click.echo(f"removed {len(removed)} unreferenced objects")
+
+
+# Command groups load on first use: `workbench ui` and `workbench --version` import neither
+# rich tables nor any feature's CLI module.
+LAZY_COMMANDS = {
+    "data": ".data:data",
+    "audit": ".audit:audit",
+    "train": ".runs:train",
+    "runs": ".runs:runs",
+    "models": ".models:models",
+    "decisions": ".decisions:decisions",
+    "retrain": ".decisions:retrain",
+    "drift": ".drift:drift",
+}
 
 
 def _register_groups() -> None:
-    from .audit import audit
-    from .data import data
-
-    cli.add_command(data)
-    cli.add_command(audit)
+    cli.lazy_commands.update(LAZY_COMMANDS)
 
 
 _register_groups()
@@ -152,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        err.print("cancelled")
+        click.echo("cancelled", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         if debug:
@@ -165,5 +197,5 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("cancelled")
+        click.echo("cancelled", err=True)
         sys.exit(130)

@@ -39,6 +39,9 @@ _EXPORTS = {
     "compile_filter": "query",
     "compile_sort": "query",
     "log_run": "mlflow_mirror",
+    "prepare_experiment": "mlflow_mirror",
+    "RunComparison": "compare",
+    "compare": "compare",
     "default_tracking_uri": "mlflow_mirror",
     "default_artifact_root": "mlflow_mirror",
 }
@@ -49,6 +52,7 @@ __all__ = [
     "Fields",
     "Model",
     "ModelMeta",
+    "RunComparison",
     "RunInput",
     "RunRecord",
     "SplitRule",
@@ -56,6 +60,7 @@ __all__ = [
     "TrainSpec",
     "apply_split",
     "compile_filter",
+    "compare",
     "compile_sort",
     "compute_metrics",
     "default_artifact_root",
@@ -71,6 +76,7 @@ __all__ = [
     "load_curves",
     "log_run",
     "predict",
+    "prepare_experiment",
     "set_mlflow_run_id",
     "start_run",
     "tag_run",
@@ -78,9 +84,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .compare import RunComparison, compare
     from .features import ModelMeta, encode_pandas
     from .metrics import compute_metrics
-    from .mlflow_mirror import default_artifact_root, default_tracking_uri, log_run
+    from .mlflow_mirror import (
+        default_artifact_root,
+        default_tracking_uri,
+        log_run,
+        prepare_experiment,
+    )
     from .model import Model, predict
     from .params import DEFAULT_PARAMS
     from .query import Fields, compile_filter, compile_sort

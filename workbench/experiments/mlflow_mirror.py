@@ -21,7 +21,13 @@ from .features import encode_pandas
 if TYPE_CHECKING:
     from .training import TrainResult
 
-__all__ = ["default_tracking_uri", "default_artifact_root", "log_run", "MODEL_NAME"]
+__all__ = [
+    "default_tracking_uri",
+    "default_artifact_root",
+    "prepare_experiment",
+    "log_run",
+    "MODEL_NAME",
+]
 
 MODEL_NAME = "model"
 _BATCH = 1000  # MLflow's limit on metrics per log_batch call
@@ -63,6 +69,16 @@ def _experiment_id(client: Any, name: str, artifact_root: str | None) -> str:
         return found.experiment_id
     location = f"{artifact_root.rstrip('/')}/{name}" if artifact_root else None
     return client.create_experiment(name, artifact_location=location)
+
+
+def prepare_experiment(tracking_uri: str, name: str, artifact_root: str | None = None) -> str:
+    """Create the tracking store's tables and the experiment if missing; returns its id.
+
+    Run it once before parallel workers log, so they never race to create the SQLite schema.
+    """
+    import mlflow
+
+    return _experiment_id(mlflow.MlflowClient(tracking_uri), name, artifact_root)
 
 
 def _metric_batch(result: TrainResult, timestamp: int) -> list[Any]:

@@ -6,8 +6,9 @@
 
 A hand-written tokenizer and recursive-descent parser turn the text into SQL over the ``runs``
 table (alias ``r``). No user text reaches the SQL text: a field name maps to a fixed SQL fragment
-(a column, or a map lookup whose key is a bound parameter), an operator to a fixed operator, and
-every value is a bound parameter. Unknown names and syntax errors raise ``InputError``.
+(a run column, or a numbered slot column such as ``r.m3`` whose number comes from ``run_keys``),
+an operator to a fixed operator, and every value is a bound parameter. Unknown names and syntax
+errors raise ``InputError``.
 
 Names resolve, in order, to a run column (``id``, ``status``, ``snapshot``, ``note``...), a
 metric, a parameter; ``metric.x``, ``param.x`` and ``tag.x`` say which explicitly. A comparison
@@ -24,7 +25,15 @@ from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["Fields", "FieldRef", "compile_filter", "compile_sort", "tokenize", "Token"]
+__all__ = [
+    "Fields",
+    "FieldRef",
+    "compile_filter",
+    "compile_sort",
+    "tokenize",
+    "Token",
+    "SLOT_PREFIX",
+]
 
 MAX_DEPTH = 50
 
@@ -78,13 +87,36 @@ class FieldRef:
     name: str
 
 
+#: slot column prefixes: metric -> double, param -> text and number, tag -> text
+SLOT_PREFIX = {"metric": "m", "param": "p", "param_number": "n", "tag": "t"}
+
+
 @dataclass
 class Fields:
-    """The names a filter may use: metric, param and tag names present in the store."""
+    """The names a filter may use: metric, param and tag names present in the store.
+
+    ``slots`` maps ``(kind, key)`` to the key's slot number (its columns are ``m<slot>``,
+    ``p<slot>``/``n<slot>``, ``t<slot>``); without it a key's slot is its sorted position.
+    """
 
     metrics: set[str] = field(default_factory=set)
     params: set[str] = field(default_factory=set)
     tags: set[str] = field(default_factory=set)
+    slots: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, kind: str, key: str, slot: int) -> None:
+        """Make a key known with its slot."""
+        {"metric": self.metrics, "param": self.params, "tag": self.tags}[kind].add(key)
+        self.slots[(kind, key)] = int(slot)
+
+    def column(self, kind: str, key: str, number: bool = False) -> str:
+        """The SQL column of a key, built from its slot number (never from the key)."""
+        slot = self.slots.get((kind, key))
+        if slot is None:
+            known = {"metric": self.metrics, "param": self.params, "tag": self.tags}[kind]
+            slot = sorted(known).index(key)
+        prefix = SLOT_PREFIX["param_number" if kind == "param" and number else kind]
+        return f"r.{prefix}{int(slot)}"
 
     def resolve(self, name: str) -> FieldRef:
         """The field a name means, or InputError with a suggestion."""
@@ -149,19 +181,18 @@ def tokenize(text: str) -> list[Token]:
         pos = match.end()
 
 
-def _cmp_sql(ref: FieldRef, op: str, token: Token) -> tuple[str, list[Any]]:
-    """SQL for ``field op value``; fragments are fixed, the key and value are parameters."""
+def _cmp_sql(fields: Fields, ref: FieldRef, op: str, token: Token) -> tuple[str, list[Any]]:
+    """SQL for ``field op value``; fragments are fixed or slot columns, the value a parameter."""
     number = token.kind == "num"
     if ref.kind == "metric":
         if not number:
             raise InputError(f"metric '{ref.name}' compares with a number, not {token.text!r}")
-        return f"r.metrics[?] {op} ?", [ref.name, token.value]
+        return f"{fields.column('metric', ref.name)} {op} ?", [token.value]
     if ref.kind == "param":
-        if number:
-            return f"r.params_num[?] {op} ?", [ref.name, token.value]
-        return f"r.params[?] {op} ?", [ref.name, str(token.value)]
+        column = fields.column("param", ref.name, number=number)
+        return f"{column} {op} ?", [token.value if number else str(token.value)]
     if ref.kind == "tag":
-        return f"r.tags[?] {op} ?", [ref.name, _text(token)]
+        return f"{fields.column('tag', ref.name)} {op} ?", [_text(token)]
     return _column_sql(ref.name, op, token)
 
 
@@ -273,7 +304,7 @@ class _Parser:
         op = _OPS[self.take().text]
         if self.peek().kind not in ("num", "str", "word"):
             raise self.fail("a value")
-        sql, params = _cmp_sql(ref, op, self.take())
+        sql, params = _cmp_sql(self.fields, ref, op, self.take())
         self.params.extend(params)
         return f"coalesce({sql}, false)"
 
@@ -286,26 +317,25 @@ def compile_filter(text: str, fields: Fields) -> tuple[str, list[Any]]:
     return parser.parse(), parser.params
 
 
-def _sort_sql(ref: FieldRef, direction: str) -> tuple[str, list[Any]]:
-    if ref.kind == "metric":
-        return f"r.metrics[?] {direction} nulls last", [ref.name]
+def _sort_sql(fields: Fields, ref: FieldRef, direction: str) -> str:
     if ref.kind == "param":
-        frag = f"r.params_num[?] {direction} nulls last, r.params[?] {direction} nulls last"
-        return frag, [ref.name, ref.name]
-    if ref.kind == "tag":
-        return f"r.tags[?] {direction} nulls last", [ref.name]
-    return f"{COLUMNS[ref.name][0]} {direction} nulls last", []
+        number, text = (fields.column("param", ref.name, number=n) for n in (True, False))
+        return f"{number} {direction} nulls last, {text} {direction} nulls last"
+    if ref.kind in ("metric", "tag"):
+        return f"{fields.column(ref.kind, ref.name)} {direction} nulls last"
+    return f"{COLUMNS[ref.name][0]} {direction} nulls last"
 
 
 def compile_sort(text: str, fields: Fields) -> tuple[str, list[Any]]:
-    """(SQL ORDER BY list, parameters) for ``-auc, id`` (``-`` means descending)."""
-    fragments, params = [], []
+    """(SQL ORDER BY list, parameters) for ``-auc, id`` (``-`` means descending).
+
+    The parameter list is empty (every fragment is fixed); it is returned so callers treat
+    filters and sorts alike.
+    """
+    fragments: list[str] = []
     for item in (part.strip() for part in text.split(",")):
         if not item:
             raise InputError(f"empty sort key in {text!r}")
         direction = "desc" if item.startswith("-") else "asc"
-        ref = fields.resolve(item.lstrip("+-").strip())
-        sql, args = _sort_sql(ref, direction)
-        fragments.append(sql)
-        params.extend(args)
-    return ", ".join(fragments), params
+        fragments.append(_sort_sql(fields, fields.resolve(item.lstrip("+-").strip()), direction))
+    return ", ".join(fragments), []

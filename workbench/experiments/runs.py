@@ -4,9 +4,14 @@ Each function opens one short store transaction (``store.write()`` / ``store.rea
 connection is held while training. Objects (model text, curves) are written before the row that
 names them, so a crash never leaves a record pointing at a missing object.
 
-Schema: ``workbench/migrations/0002_runs.sql``. ``run_params``, ``run_metrics`` and ``run_tags``
-are the record; the same values also live as maps on the ``runs`` row (written in the same
-transaction) so ``list_runs`` filters, sorts and widens 100k runs from one table.
+Schema: ``workbench/migrations/0002_runs.sql``. Metrics, params and tags are typed columns on
+the ``runs`` row, one per key, named by numbered slots (``m3``, ``p5``/``n5``, ``t0``) that
+``run_keys`` maps to key names. ``list_runs`` over 100k runs is then one columnar scan with
+plain comparisons (the earlier MAP-column design spent 160-320 ms on map lookups). A key's
+columns are added (``ALTER TABLE``) in the transaction that first uses it.
+
+Writes that change a run's state take ``actor``; when given, an audit entry is appended in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import audit
 from ..errors import InputError, NotFoundError
-from .query import Fields, compile_filter, compile_sort
+from .query import SLOT_PREFIX, Fields, compile_filter, compile_sort
 
 if TYPE_CHECKING:
     import polars as pl
@@ -39,6 +45,8 @@ __all__ = [
     "list_runs",
     "insert_runs",
     "load_curves",
+    "curves_bytes",
+    "run_fields",
     "STATUSES",
 ]
 
@@ -50,6 +58,17 @@ _BASE_COLUMNS = (
 )
 _BASE_NAMES = {"id", "created_at", "status", "snapshot", "target", "task"}
 _BASE_NAMES |= {"duration_s", "best_iteration", "note"}
+#: SQL types of a key's slot columns
+_SLOT_COLUMNS = {
+    "metric": ((SLOT_PREFIX["metric"], "double"),),
+    "param": ((SLOT_PREFIX["param"], "text"), (SLOT_PREFIX["param_number"], "double")),
+    "tag": ((SLOT_PREFIX["tag"], "text"),),
+}
+_RECORD_COLUMNS = (
+    "id, created_at, status, snapshot_ref, snapshot_hash, target, task, reason, note, seed, "
+    "duration_s, best_iteration, model_hash, curves_hash, mlflow_run_id, finished_at, deleted, "
+    "author, environment, split, spec, model_meta, effective_params"
+)
 
 
 class StoreLike(Protocol):
@@ -85,6 +104,7 @@ class RunRecord:
     mlflow_run_id: str | None = None
     finished_at: datetime | None = None
     deleted: bool = False
+    author: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +113,16 @@ class RunRecord:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """How people name it: ``run 42``."""
+        return f"run {self.id}"
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items())[:4])
+        where = f" on {self.snapshot_ref}" if self.snapshot_ref else ""
+        return f"<RunRecord {self.id} {self.status}{where}{' ' + shown if shown else ''}>"
 
 
 @dataclass
@@ -133,9 +163,8 @@ def _param_num(value: Any) -> float | None:
     return float(value)
 
 
-def _split_params(params: dict[str, Any]) -> tuple[list[str], list[str], list[float | None]]:
-    keys = sorted(params)
-    return keys, [_param_text(params[k]) for k in keys], [_param_num(params[k]) for k in keys]
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _save(objects: Any, data: bytes) -> str:
@@ -149,10 +178,72 @@ def _require(con, run_id: int) -> str:
     return row[0]
 
 
-def _record_keys(con, kind: str, keys: Iterable[str]) -> None:
-    keys = list(keys)
-    if keys:
-        con.execute("insert or ignore into run_keys select ?, unnest(?::text[])", [kind, keys])
+def _audit(con, actor: str | None, action: str, run_id: int, details: dict | None = None) -> None:
+    if actor is not None:
+        audit.append(con, actor, action, f"run {run_id}", details or {})
+
+
+def _slot_column(kind: str, slot: int, number: bool = False) -> str:
+    """A slot column's name: a fixed prefix and an integer, never user text."""
+    return f"{SLOT_PREFIX['param_number' if number else kind]}{int(slot)}"
+
+
+def _ensure_keys(con, kind: str, keys: Iterable[str]) -> dict[str, int]:
+    """Slots of ``keys``, adding a slot (and its typed columns) for each new key."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    known = dict(con.execute("select key, slot from run_keys where kind = ?", [kind]).fetchall())
+    next_slot = max(known.values(), default=-1) + 1
+    for key in wanted:
+        if key in known:
+            continue
+        for prefix, sql_type in _SLOT_COLUMNS[kind]:
+            con.execute(f"alter table runs add column {prefix}{int(next_slot)} {sql_type}")
+        con.execute(
+            "insert into run_keys (kind, key, slot) values (?, ?, ?)", [kind, key, next_slot]
+        )
+        known[key] = next_slot
+        next_slot += 1
+    return {k: known[k] for k in wanted}
+
+
+def _note_param_types(con, params: Iterable[dict[str, Any]]) -> None:
+    """Clear a param key's is_number / is_integer flag when a value breaks it."""
+    not_number: set[str] = set()
+    not_integer: set[str] = set()  # every non-number is also a non-integer
+    for values in params:
+        for key, value in values.items():
+            if value is not None and not _is_integer(value):
+                not_integer.add(key)
+                if _param_num(value) is None:
+                    not_number.add(key)
+    for key in sorted(not_integer):
+        con.execute(
+            "update run_keys set is_number = is_number and ?, is_integer = false "
+            "where kind = 'param' and key = ?",
+            [key not in not_number, key],
+        )
+
+
+def _value_columns(
+    con,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Slot column name -> value for one run's params, metrics and tags."""
+    params = {k: v for k, v in params.items() if v is not None}
+    values: dict[str, Any] = {}
+    for key, slot in _ensure_keys(con, "param", params).items():
+        values[_slot_column("param", slot)] = _param_text(params[key])
+        values[_slot_column("param", slot, number=True)] = _param_num(params[key])
+    for key, slot in _ensure_keys(con, "metric", metrics).items():
+        values[_slot_column("metric", slot)] = float(metrics[key])
+    for key, slot in _ensure_keys(con, "tag", tags or {}).items():
+        values[_slot_column("tag", slot)] = str(tags[key])
+    _note_param_types(con, [params])
+    return values
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -166,16 +257,17 @@ def start_run(
     snapshot_hash: str | None = None,
     note: str | None = None,
     created_at: datetime | None = None,
+    actor: str | None = None,
 ) -> int:
     """Record a run as running; returns its id."""
     data = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec or {})
     with store.write() as con:
         row = con.execute(
-            "insert into runs (created_at, snapshot_ref, snapshot_hash, target, task, status, "
-            "note, seed, spec, metrics, params, params_num, tags) "
-            "values (?, ?, ?, ?, ?, 'running', ?, ?, ?, map(), map(), map(), map()) returning id",
+            "insert into runs (created_at, author, snapshot_ref, snapshot_hash, target, task, "
+            "status, note, seed, spec) values (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) returning id",
             [
                 created_at or _now(),
+                actor,
                 snapshot_ref,
                 snapshot_hash,
                 data.get("target"),
@@ -185,7 +277,9 @@ def start_run(
                 json.dumps(data, default=str),
             ],
         ).fetchone()
-    return int(row[0])
+        run_id = int(row[0])
+        _audit(con, actor, "run.started", run_id, {"snapshot": snapshot_ref, "spec": data})
+    return run_id
 
 
 def curves_bytes(result: TrainResult) -> bytes:
@@ -215,26 +309,22 @@ def finish_run(
     objects: Any,
     *,
     mlflow_run_id: str | None = None,
+    actor: str | None = None,
 ) -> None:
     """Save the model and curves as objects, then record the result on a running run."""
     model_hash = _save(objects, result.model_text.encode())
     curves_hash = _save(objects, curves_bytes(result))
-    keys, texts, nums = _split_params(result.params)
-    num_keys = [k for k, n in zip(keys, nums, strict=True) if n is not None]
-    num_vals = [n for n in nums if n is not None]
-    mkeys = sorted(result.metrics)
-    mvals = [float(result.metrics[k]) for k in mkeys]
     with store.write() as con:
         status = _require(con, run_id)
         if status != "running":
             raise InputError(f"run {run_id} is {status}, not running")
+        values = _value_columns(con, result.params, result.metrics)
+        sets = "".join(f", {name} = ?" for name in values)
         con.execute(
             "update runs set status = 'finished', finished_at = ?, task = ?, duration_s = ?, "
             "best_iteration = ?, model_hash = ?, curves_hash = ?, "
             "mlflow_run_id = coalesce(?, mlflow_run_id), environment = ?, split = ?, "
-            "model_meta = ?, effective_params = ?, "
-            "metrics = map(?::text[], ?::double[]), params = map(?::text[], ?::text[]), "
-            "params_num = map(?::text[], ?::double[]) where id = ?",
+            f"model_meta = ?, effective_params = ?{sets} where id = ?",
             [
                 _now(),
                 result.task,
@@ -247,29 +337,27 @@ def finish_run(
                 json.dumps(result.split.to_dict()),
                 json.dumps(result.meta.to_dict(), default=str),
                 json.dumps(result.effective_params, default=str),
-                mkeys,
-                mvals,
-                keys,
-                texts,
-                num_keys,
-                num_vals,
+                *values.values(),
                 run_id,
             ],
         )
-        con.execute(
-            "insert into run_params select ?, unnest(?::text[]), unnest(?::text[]), "
-            "unnest(?::double[])",
-            [run_id, keys, texts, nums],
+        _audit(
+            con,
+            actor,
+            "run.finished",
+            run_id,
+            {"status": "finished", "metrics": result.metrics, "model": model_hash},
         )
-        con.execute(
-            "insert into run_metrics select ?, unnest(?::text[]), unnest(?::double[])",
-            [run_id, mkeys, mvals],
-        )
-        _record_keys(con, "param", keys)
-        _record_keys(con, "metric", mkeys)
 
 
-def fail_run(store: StoreLike, run_id: int, status: str, reason: str | None = None) -> None:
+def fail_run(
+    store: StoreLike,
+    run_id: int,
+    status: str,
+    reason: str | None = None,
+    *,
+    actor: str | None = None,
+) -> None:
     """Mark a running run as failed or cancelled, with a reason."""
     if status not in ("failed", "cancelled"):
         raise InputError(f"a run ends as 'failed' or 'cancelled', not {status!r}")
@@ -279,6 +367,7 @@ def fail_run(store: StoreLike, run_id: int, status: str, reason: str | None = No
             "update runs set status = ?, reason = ?, finished_at = ? where id = ?",
             [status, reason, _now(), run_id],
         )
+        _audit(con, actor, "run.finished", run_id, {"status": status, "reason": reason})
 
 
 def set_mlflow_run_id(store: StoreLike, run_id: int, mlflow_run_id: str) -> None:
@@ -288,96 +377,67 @@ def set_mlflow_run_id(store: StoreLike, run_id: int, mlflow_run_id: str) -> None
         con.execute("update runs set mlflow_run_id = ? where id = ?", [mlflow_run_id, run_id])
 
 
-def tag_run(store: StoreLike, run_id: int, key: str, value: str | None) -> None:
+def tag_run(
+    store: StoreLike, run_id: int, key: str, value: str | None, *, actor: str | None = None
+) -> None:
     """Set a tag on a run (``value=None`` removes it)."""
     if not _TAG_KEY.match(key):
         raise InputError(f"tag name {key!r} must be letters, digits, '_', '.', '-'")
     with store.write() as con:
         _require(con, run_id)
-        con.execute("delete from run_tags where run_id = ? and key = ?", [run_id, key])
-        if value is not None:
-            con.execute("insert into run_tags values (?, ?, ?)", [run_id, key, str(value)])
-            _record_keys(con, "tag", [key])
+        slot = _ensure_keys(con, "tag", [key])[key]
         con.execute(
-            "update runs set tags = coalesce((select map(list(key order by key), "
-            "list(value order by key)) from run_tags where run_id = ?), map()) where id = ?",
-            [run_id, run_id],
+            f"update runs set {_slot_column('tag', slot)} = ? where id = ?",
+            [None if value is None else str(value), run_id],
         )
+        _audit(con, actor, "run.tagged", run_id, {"key": key, "value": value})
 
 
-def delete_run(store: StoreLike, run_id: int, *, restore: bool = False) -> None:
+def delete_run(
+    store: StoreLike, run_id: int, *, restore: bool = False, actor: str | None = None
+) -> None:
     """Soft-delete a run (hidden from listings, kept in the store); ``restore`` undoes it."""
     with store.write() as con:
         _require(con, run_id)
         con.execute("update runs set deleted = ? where id = ?", [not restore, run_id])
+        _audit(con, actor, "run.restored" if restore else "run.deleted", run_id)
 
 
-def _bulk_frames(runs: list[RunInput], ids: list[int]) -> dict[str, pl.DataFrame]:
+def _bulk_frame(con, runs: list[RunInput], ids: list[int]) -> pl.DataFrame:
     import polars as pl
 
     now = _now()
-    base = pl.DataFrame(
-        {
-            "id": ids,
-            "created_at": [r.created_at or now for r in runs],
-            "snapshot_ref": [r.snapshot_ref for r in runs],
-            "target": [r.target for r in runs],
-            "task": [r.task for r in runs],
-            "status": [r.status for r in runs],
-            "note": [r.note for r in runs],
-            "seed": [r.seed for r in runs],
-            "duration_s": [r.duration_s for r in runs],
-        },
-        schema_overrides={"id": pl.Int32, "seed": pl.Int64, "duration_s": pl.Float64},
-    )
-    params = [(i, *kv) for i, r in zip(ids, runs, strict=True) for kv in _param_rows(r.params)]
-    metrics = [
-        (i, k, float(v)) for i, r in zip(ids, runs, strict=True) for k, v in r.metrics.items()
-    ]
-    tags = [(i, k, str(v)) for i, r in zip(ids, runs, strict=True) for k, v in r.tags.items()]
-    return {
-        "b_runs": base,
-        "b_params": pl.DataFrame(
-            params,
-            schema=["run_id", "key", "value", "value_num"],
-            orient="row",
-            schema_overrides={"value_num": pl.Float64},
-        ),
-        "b_metrics": pl.DataFrame(metrics, schema=["run_id", "key", "value"], orient="row"),
-        "b_tags": pl.DataFrame(
-            tags,
-            schema=["run_id", "key", "value"],
-            orient="row",
-            schema_overrides={"value": pl.String, "key": pl.String},
-        ),
+    columns: dict[str, Any] = {
+        "id": pl.Series(ids, dtype=pl.Int32),
+        "created_at": [r.created_at or now for r in runs],
+        "snapshot_ref": pl.Series([r.snapshot_ref for r in runs], dtype=pl.String),
+        "target": pl.Series([r.target for r in runs], dtype=pl.String),
+        "task": pl.Series([r.task for r in runs], dtype=pl.String),
+        "status": [r.status for r in runs],
+        "note": pl.Series([r.note for r in runs], dtype=pl.String),
+        "seed": pl.Series([r.seed for r in runs], dtype=pl.Int64),
+        "duration_s": pl.Series([r.duration_s for r in runs], dtype=pl.Float64),
     }
-
-
-def _param_rows(params: dict[str, Any]) -> list[tuple[str, str, float | None]]:
-    keys, texts, nums = _split_params(params)
-    return list(zip(keys, texts, nums, strict=True))
-
-
-_BULK_SQL = (
-    "insert into run_params select run_id, key, value, value_num from b_params",
-    "insert into run_metrics select run_id, key, value from b_metrics",
-    "insert into run_tags select run_id, key, value from b_tags",
-    "insert into runs (id, created_at, snapshot_ref, target, task, status, note, seed, "
-    "duration_s, metrics, params, params_num, tags) "
-    "select b.id, b.created_at, b.snapshot_ref, b.target, b.task, b.status, b.note, b.seed, "
-    "b.duration_s, coalesce(m.m, map()), coalesce(p.p, map()), coalesce(p.pn, map()), "
-    "coalesce(t.t, map()) from b_runs b "
-    "left join (select run_id, map(list(key), list(value)) as m from b_metrics group by run_id) m "
-    "on m.run_id = b.id "
-    "left join (select run_id, map(list(key), list(value)) as p, "
-    "map(list(key) filter (value_num is not null), list(value_num) filter (value_num is not null)) "
-    "as pn from b_params group by run_id) p on p.run_id = b.id "
-    "left join (select run_id, map(list(key), list(value)) as t from b_tags group by run_id) t "
-    "on t.run_id = b.id",
-    "insert or ignore into run_keys select distinct 'param', key from b_params",
-    "insert or ignore into run_keys select distinct 'metric', key from b_metrics",
-    "insert or ignore into run_keys select distinct 'tag', key from b_tags",
-)
+    params = [{k: v for k, v in r.params.items() if v is not None} for r in runs]
+    for key, slot in _ensure_keys(con, "param", {k for p in params for k in p}).items():
+        raw = [p.get(key) for p in params]
+        columns[_slot_column("param", slot)] = pl.Series(
+            [None if v is None else _param_text(v) for v in raw], dtype=pl.String
+        )
+        columns[_slot_column("param", slot, number=True)] = pl.Series(
+            [_param_num(v) for v in raw], dtype=pl.Float64
+        )
+    _note_param_types(con, params)
+    for key, slot in _ensure_keys(con, "metric", {k for r in runs for k in r.metrics}).items():
+        columns[_slot_column("metric", slot)] = pl.Series(
+            [r.metrics.get(key) for r in runs], dtype=pl.Float64
+        )
+    for key, slot in _ensure_keys(con, "tag", {k for r in runs for k in r.tags}).items():
+        raw = [r.tags.get(key) for r in runs]
+        columns[_slot_column("tag", slot)] = pl.Series(
+            [None if v is None else str(v) for v in raw], dtype=pl.String
+        )
+    return pl.DataFrame(columns)
 
 
 def insert_runs(store: StoreLike, runs: list[RunInput]) -> list[int]:
@@ -387,6 +447,9 @@ def insert_runs(store: StoreLike, runs: list[RunInput]) -> list[int]:
     bad = {r.status for r in runs} - set(STATUSES)
     if bad:
         raise InputError(f"unknown run status: {', '.join(sorted(bad))}")
+    bad_tags = sorted({k for r in runs for k in r.tags if not _TAG_KEY.match(k)})
+    if bad_tags:
+        raise InputError(f"tag name {bad_tags[0]!r} must be letters, digits, '_', '.', '-'")
     with store.write() as con:
         ids = sorted(
             r[0]
@@ -394,21 +457,45 @@ def insert_runs(store: StoreLike, runs: list[RunInput]) -> list[int]:
                 "select nextval('runs_id_seq') from range(?)", [len(runs)]
             ).fetchall()
         )
-        for name, frame in _bulk_frames(runs, ids).items():
-            con.register(name, frame)
-        for sql in _BULK_SQL:
-            con.execute(sql)
+        frame = _bulk_frame(con, runs, ids)
+        con.register("b_runs", frame)
+        # column names are fixed words or generated slot names
+        names = ", ".join(frame.columns)
+        con.execute(f"insert into runs ({names}) select {names} from b_runs")
+        con.unregister("b_runs")
     return ids
 
 
 # -- reads ----------------------------------------------------------------------------------
 
 
-def _fields(con) -> Fields:
+@dataclass(frozen=True)
+class _Key:
+    kind: str
+    key: str
+    slot: int
+    is_number: bool
+    is_integer: bool
+
+
+def _keys(con) -> list[_Key]:
+    rows = con.execute(
+        "select kind, key, slot, is_number, is_integer from run_keys order by kind, key"
+    ).fetchall()
+    return [_Key(*row) for row in rows]
+
+
+def _fields(keys: list[_Key]) -> Fields:
     fields = Fields()
-    for kind, key in con.execute("select kind, key from run_keys").fetchall():
-        getattr(fields, {"metric": "metrics", "param": "params", "tag": "tags"}[kind]).add(key)
+    for k in keys:
+        fields.add(k.kind, k.key, k.slot)
     return fields
+
+
+def run_fields(store: StoreLike) -> Fields:
+    """The metric, param and tag names runs use (for filters, completion and listings)."""
+    with store.read() as con:
+        return _fields(_keys(con))
 
 
 def _json(text: str | None) -> dict[str, Any]:
@@ -418,66 +505,45 @@ def _json(text: str | None) -> dict[str, Any]:
 def get_run(store: StoreLike, run_id: int) -> RunRecord:
     """One run with its params, metrics and tags; NotFoundError if absent."""
     with store.read() as con:
+        keys = _keys(con)
+        slots = [_slot_column(k.kind, k.slot) for k in keys]
         row = con.execute(
-            "select id, created_at, status, snapshot_ref, snapshot_hash, target, task, reason, "
-            "note, seed, duration_s, best_iteration, model_hash, curves_hash, mlflow_run_id, "
-            "finished_at, deleted, environment, split, spec, model_meta, effective_params "
-            "from runs where id = ?",
+            f"select {_RECORD_COLUMNS}{''.join(', ' + s for s in slots)} from runs where id = ?",
             [run_id],
         ).fetchone()
-        if row is None:
-            raise NotFoundError(f"run {run_id} does not exist")
-        params = con.execute("select key, value from run_params where run_id = ?", [run_id])
-        params = dict(params.fetchall())
-        metrics = dict(
-            con.execute("select key, value from run_metrics where run_id = ?", [run_id]).fetchall()
-        )
-        tags = dict(
-            con.execute("select key, value from run_tags where run_id = ?", [run_id]).fetchall()
-        )
-    record = RunRecord(*row[:17], *(_json(t) for t in row[17:]))
-    record.params, record.metrics, record.tags = params, metrics, tags
+    if row is None:
+        raise NotFoundError(f"run {run_id} does not exist")
+    n_fixed = len(_RECORD_COLUMNS.split(","))
+    record = RunRecord(*row[:18], *(_json(t) for t in row[18:n_fixed]))
+    groups = {"param": record.params, "metric": record.metrics, "tag": record.tags}
+    for key, value in zip(keys, row[n_fixed:], strict=True):
+        if value is not None:
+            groups[key.kind][key.key] = value
     return record
 
 
-def _wide_select(fields: Fields) -> tuple[str, list[Any], list[tuple[str, str]]]:
-    """Select fragments with positional aliases; keys are parameters; returns renames."""
-    fragments, params, renames = [], [], []
-    metrics, pnames, tags = sorted(fields.metrics), sorted(fields.params), sorted(fields.tags)
-    taken = _BASE_NAMES | set(metrics)
-    for i, key in enumerate(metrics):
-        fragments.append(f"r.metrics[?] as m{i}")
-        params.append(key)
-        renames.append((f"m{i}", key))
-    for i, key in enumerate(pnames):
-        fragments.append(f"r.params[?] as p{i}")
-        params.append(key)
-        renames.append((f"p{i}", key if key not in taken else f"param.{key}"))
-    for i, key in enumerate(tags):
-        fragments.append(f"r.tags[?] as t{i}")
-        params.append(key)
-        renames.append((f"t{i}", f"tag.{key}"))
-    return "".join(", " + f for f in fragments), params, renames
-
-
-def _typed_params(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Param columns arrive as text; make all-numeric ones Int64 or Float64."""
-    import polars as pl
-
-    casts = []
-    for name in columns:
-        text = frame.get_column(name)
-        number = text.cast(pl.Float64, strict=False)
-        if number.null_count() != text.null_count():
-            continue
-        whole = number.drop_nulls()
-        integral = (
-            len(whole)
-            and bool((whole == whole.round(0)).all())
-            and not text.str.contains(r"[.eE]").any()
-        )
-        casts.append(number.cast(pl.Int64) if integral else number)
-    return frame.with_columns(casts) if casts else frame
+def _wide_select(keys: list[_Key]) -> tuple[str, list[tuple[str, str]]]:
+    """Select fragments aliased by slot (no user text) and the renames to key names."""
+    fragments, renames = [], []
+    metrics = {k.key for k in keys if k.kind == "metric"}
+    taken = _BASE_NAMES | metrics
+    for k in keys:  # ordered by kind (metric, param, tag), then key
+        alias = _slot_column(k.kind, k.slot)
+        if k.kind == "metric":
+            fragments.append(f"r.{alias}")
+            renames.append((alias, k.key))
+        elif k.kind == "param":
+            if k.is_number:
+                number = _slot_column("param", k.slot, number=True)
+                cast = "::bigint" if k.is_integer else ""
+                fragments.append(f"r.{number}{cast} as {alias}")
+            else:
+                fragments.append(f"r.{alias}")
+            renames.append((alias, k.key if k.key not in taken else f"param.{k.key}"))
+        else:
+            fragments.append(f"r.{alias}")
+            renames.append((alias, f"tag.{k.key}"))
+    return "".join(", " + f for f in fragments), renames
 
 
 def list_runs(
@@ -491,13 +557,15 @@ def list_runs(
     """Runs as a wide frame (one column per metric, param and tag), filtered and sorted.
 
     ``where`` and ``sort`` use the filter language in ``workbench.experiments.query``;
-    the default order is newest first.
+    the default order is newest first. Params whose values are all numbers come back as
+    numeric columns (Int64 when all are integers).
     """
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise InputError(f"limit must be a non-negative integer, got {limit!r}")
     with store.read() as con:
-        fields = _fields(con)
-        select_sql, select_args, renames = _wide_select(fields)
+        keys = _keys(con)
+        fields = _fields(keys)
+        select_sql, renames = _wide_select(keys)
         where_sql, where_args = compile_filter(where or "", fields)
         order_sql, order_args = compile_sort(sort or "-id", fields)
         deleted_sql = "" if include_deleted else "not r.deleted and "
@@ -505,11 +573,9 @@ def list_runs(
             f"select {_BASE_COLUMNS}{select_sql} from runs r "
             f"where {deleted_sql}{where_sql} order by {order_sql}, r.id desc"
         )
-        args = [*select_args, *where_args, *order_args]
+        args = [*where_args, *order_args]
         if limit is not None:
             sql += " limit ?"
             args.append(limit)
         frame = con.sql(sql, params=args).pl()
-    frame = frame.rename(dict(renames))
-    param_columns = [new for old, new in renames if old.startswith("p")]
-    return _typed_params(frame, param_columns)
+    return frame.rename(dict(renames))

@@ -239,6 +239,8 @@ def train(
     on_iteration: IterationObserver | None = None,
 ) -> TrainResult:
     """Train LightGBM on ``df`` as ``spec`` says; raises InputError for unusable input."""
+    import lightgbm  # noqa: F401  (its first import takes seconds; keep it out of duration_s)
+
     started = time.perf_counter()
     prep = _prepare(df, spec)
     classes = prep.meta.classes

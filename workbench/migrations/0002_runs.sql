@@ -1,7 +1,9 @@
--- Experiments: training runs, their parameters, metrics and tags.
--- run_params, run_metrics and run_tags are the record. The runs row also carries the same
--- values as maps (metrics, params, params_num, tags), written in the same transaction, so
--- filtering and sorting 100k runs reads one table instead of pivoting millions of rows.
+-- Experiments: training runs.
+-- Metrics, params and tags live on the runs row itself, one typed column per key, so filtering
+-- and sorting 100k runs is a plain columnar scan. Column names are numbered slots (m0, m1...
+-- for metrics; p0 text and n0 double for params; t0 for tags) that run_keys maps to the user's
+-- key names; the code adds a slot's columns with ALTER TABLE when a key first appears. No user
+-- text ever becomes an identifier.
 -- Per-iteration curves and importances are one JSON object each (runs.curves_hash).
 create sequence if not exists runs_id_seq start 1;
 
@@ -9,6 +11,7 @@ create table runs (
     id               integer primary key default nextval('runs_id_seq'),
     created_at       timestamp not null,
     finished_at      timestamp,
+    author           text,
     snapshot_ref     text,
     snapshot_hash    text,
     target           text,
@@ -28,38 +31,18 @@ create table runs (
     spec             json,
     model_meta       json,
     effective_params json,
-    metrics          map(text, double),
-    params           map(text, text),
-    params_num       map(text, double),
-    tags             map(text, text),
     deleted          boolean not null default false
 );
 
-create table run_params (
-    run_id     integer not null,
-    key        text not null,
-    value      text,
-    value_num  double,
-    primary key (run_id, key)
-);
-
-create table run_metrics (
-    run_id  integer not null,
-    key     text not null,
-    value   double,
-    primary key (run_id, key)
-);
-
-create table run_tags (
-    run_id  integer not null,
-    key     text not null,
-    value   text,
-    primary key (run_id, key)
-);
-
--- Every metric, param and tag name in use, so the filter language resolves names fast.
+-- Every metric, param and tag name in use and its slot. For params, whether every value so
+-- far was a number (then filters compare numbers and listings show a numeric column) and an
+-- integer.
 create table run_keys (
-    kind  text not null check (kind in ('metric', 'param', 'tag')),
-    key   text not null,
-    primary key (kind, key)
+    kind      text not null check (kind in ('metric', 'param', 'tag')),
+    key       text not null,
+    slot      integer not null,
+    is_number boolean not null default true,
+    is_integer boolean not null default true,
+    primary key (kind, key),
+    unique (kind, slot)
 );

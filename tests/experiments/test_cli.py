@@ -1,0 +1,103 @@
+"""``workbench train`` and ``workbench runs ...`` through the real entry point (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from tests.helpers import run_cli
+
+ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+FAST = ["-p", "num_iterations=40", "-p", "early_stopping_round=10", "-p", "num_threads=2"]
+
+
+def cli(ws, *args: str, ok: bool = True):
+    result = run_cli("-w", str(ws.root), *args, env=ENV)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_sweep_list_compare_tag_show_delete_rerun(demo_ws, tmp_path):
+    ws = demo_ws
+    config = tmp_path / "train.toml"
+    config.write_text('note = "from config"\n[params]\nnum_iterations = 40\nnum_threads = 2\n')
+    made = cli(ws, "train", "churn@v1", "--config", str(config), "--grid", "num_leaves=7,15",
+               "--no-mlflow", "--json")  # fmt: skip
+    runs = json.loads(made.stdout)
+    assert [r["params"]["num_leaves"] for r in runs] == ["7", "15"]
+    assert {r["note"] for r in runs} == {"from config"} and {r["status"] for r in runs} == {
+        "finished"
+    }
+    a, b = (r["id"] for r in runs)
+
+    listed = json.loads(cli(ws, "runs", "list", "--where", "num_leaves >= 7", "--sort", "-num_leaves",
+                            "--json").stdout)  # fmt: skip
+    assert [r["id"] for r in listed] == [b, a] and listed[0]["num_leaves"] == 15
+    table = cli(ws, "runs", "list", "--sort", "-auc").stdout
+    assert "auc" in table and "num_leaves" in table
+
+    compared = cli(ws, "runs", "compare", str(a), str(b), "--only-diff").stdout
+    assert "num_leaves" in compared and "same data" in compared
+    assert "learning_rate" not in compared and "validation binary_logloss" in compared
+
+    cli(ws, "runs", "tag", str(a), "owner=ana", "stage=try")
+    shown = json.loads(cli(ws, "runs", "show", str(a), "--json").stdout)
+    assert shown["tags"] == {"owner": "ana", "stage": "try"} and shown["status"] == "finished"
+
+    cli(ws, "runs", "delete", str(b))
+    assert [r["id"] for r in json.loads(cli(ws, "runs", "list", "--json").stdout)] == [a]
+
+    again = cli(ws, "runs", "rerun", str(a), "--no-mlflow").stdout
+    assert f"metrics identical to run {a}" in again
+
+
+def test_bad_input_is_one_line_exit_2(demo_ws):
+    ws = demo_ws
+    for args in (
+        ["runs", "list", "--where", "auc > 0; drop table runs"],
+        ["runs", "list", "--where", "note = 'x' or 1=1"],
+        ["runs", "show", "999"],
+        ["runs", "show", "abc"],
+        ["train", "churn", "-p", "no-equals-sign"],
+        ["train", "nosuch@v1"],
+        ["train", "churn", "--task", "ranking"],
+        ["runs", "compare", "1"],
+    ):
+        result = cli(ws, *args, ok=False)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_records_cancelled_and_exits_130(demo_ws):
+    ws = demo_ws
+    args = ["-w", str(ws.root), "train", "churn", "--no-mlflow", "-p", "num_iterations=100000",
+            "-p", "early_stopping_round=0", "-p", "learning_rate=0.001", "-p", "num_threads=1"]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from workbench.cli.main import main; main()", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while ws.runs("status = running").height == 0:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.2)
+        time.sleep(1.0)  # inside LightGBM's iterations
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    rec = ws.run(ws.runs(include_deleted=True)["id"][0])
+    assert rec.status == "cancelled" and rec.reason == "interrupted (Ctrl-C)"
+    assert rec.model_hash is None

@@ -52,7 +52,13 @@ def default_artifact_root(workspace: Path) -> str:
 @contextmanager
 def _tracking(uri: str) -> Iterator[Any]:
     """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
+    import logging
+
     import mlflow
+
+    # MLflow logs its database set-up at INFO to the console; the workbench reports itself.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     with _LOCK:
         previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None

@@ -10,12 +10,22 @@ import getpass
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
 
-__all__ = ["Settings", "DriftSettings", "SETTINGS_FILE", "load_settings", "default_settings_text"]
+__all__ = [
+    "Settings",
+    "DriftSettings",
+    "GateSettings",
+    "RegistrySettings",
+    "Role",
+    "SETTINGS_FILE",
+    "load_settings",
+    "default_settings_text",
+]
 
 SETTINGS_FILE = "workbench.toml"
 
@@ -27,6 +37,51 @@ class DriftSettings(BaseModel):
     """Share of drifted columns at which the whole dataset counts as drifted."""
     threshold: float | None = None
     """Global threshold for every method; None keeps each method's own default."""
+
+
+Role = Literal["viewer", "developer", "approver", "admin"]
+
+
+class GateSettings(BaseModel):
+    """Gates a promotion proposal runs (``[gates]``); each reports pass/fail and its numbers."""
+
+    contract: bool = True
+    """Check the training snapshot against its parent's inferred contract (or contract_file)."""
+    contract_file: str | None = None
+    """A saved contract (TOML, relative to the project folder) to check instead of the parent."""
+    contract_ranges: bool = False
+    """Whether min/max ranges inferred from the parent fail the gate; off because new rows
+    routinely exceed a sample's observed range (they are listed as notes). A saved
+    contract_file is always enforced in full."""
+    performance: bool = True
+    """Compare challenger and champion on the same labelled holdout."""
+    holdout: str | None = None
+    """Snapshot ref of that holdout; default: the newest labelled snapshot neither model trained
+    on, else the challenger run's own holdout rows."""
+    tolerance: float = Field(0.01, ge=0)
+    """How much worse than the champion the challenger may be on the primary metric
+    (auc for binary, rmse for regression, logloss for multiclass)."""
+    min_improvement: float = Field(0.0, ge=0)
+    """How much better than the champion the challenger must be (0: not required)."""
+    segment_columns: list[str] = ["gender"]
+    """Sensitive or business columns checked segment by segment (skipped when absent)."""
+    max_segment_gap: float = Field(0.10, ge=0)
+    """Largest allowed gap between the best and worst segment's primary metric."""
+    max_parity_difference: float = Field(0.10, ge=0)
+    """Largest allowed demographic-parity difference (gap in positive-prediction rates)."""
+    min_segment_rows: int = Field(30, ge=1)
+    """Segments with fewer holdout rows (or one class only) are left out of the gap."""
+    sanity: bool = True
+    """Predictions must be finite and not constant, and scoring fast enough."""
+    max_latency_ms_per_10k: float = Field(2000.0, gt=0)
+    """Largest allowed time to score 10,000 rows, in milliseconds."""
+
+
+class RegistrySettings(BaseModel):
+    """Model registry behaviour (``[registry]``)."""
+
+    mlflow: bool = True
+    """Mirror model versions and aliases to the MLflow Model Registry of the tracking store."""
 
 
 class Settings(BaseModel):
@@ -42,6 +97,16 @@ class Settings(BaseModel):
     """Seconds between the TUI's checks for changes made by other processes."""
     drift: DriftSettings = DriftSettings()
     """Drift defaults."""
+    roles: dict[str, Role] = {}
+    """Role per user name (``[roles]`` table: ``alice = "approver"``). Roles, each including
+    the ones before: viewer (read), developer (register, propose, retrain), approver
+    (approve, reject, roll back, move aliases), admin (everything)."""
+    default_role: Role = "developer"
+    """Role of users not listed in ``roles``: they can propose but not approve."""
+    gates: GateSettings = GateSettings()
+    """Promotion gates and their limits."""
+    registry: RegistrySettings = RegistrySettings()
+    """Model registry options."""
 
     @property
     def actor_name(self) -> str:

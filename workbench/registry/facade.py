@@ -363,8 +363,12 @@ class RegistryMixin:
         self._require("propose")
         target = self._previous_champion(name)
         current = self.aliases(name).get(CHAMPION)
-        evidence = Evidence(reason=reason, challenger=f"{name}@v{target}",
-                            champion=f"{name}@v{current}", metrics=self._run_metrics(name, current, target))  # fmt: skip
+        evidence = Evidence(
+            reason=reason,
+            challenger=f"{name}@v{target}",
+            champion=f"{name}@v{current}",
+            metrics=self._run_metrics(name, current, target),
+        )
         direct = self.can("rollback")
         with self.store.write() as con:
             decision = decision_store.file_proposal(

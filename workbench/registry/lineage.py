@@ -1,0 +1,108 @@
+"""Lineage of a model version: version <- run <- snapshot <- parent snapshots <- source files.
+
+A plain tree of ``LineageNode`` records; faces draw it (rich tree, Textual tree, matplotlib
+graph). Snapshots built by retraining show the base snapshot and the labelled batches they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..snapshots.catalog import Snapshot
+    from .models import ModelVersion
+
+__all__ = ["LineageNode", "build_lineage", "MAX_DEPTH"]
+
+#: snapshot levels followed at most (a guard against a corrupted parent chain)
+MAX_DEPTH = 50
+
+
+@dataclass
+class LineageNode:
+    """One node: what it is, how people name it, its content hash and a short detail."""
+
+    kind: str  # model | run | snapshot | source | batch
+    label: str
+    hash: str | None = None
+    detail: str | None = None
+    children: list[LineageNode] = field(default_factory=list)
+
+    def walk(self, depth: int = 0):
+        """(depth, node) for this node and every descendant, depth first."""
+        yield depth, self
+        for child in self.children:
+            yield from child.walk(depth + 1)
+
+    def edges(self) -> list[tuple[str, str]]:
+        """(parent label, child label) pairs, for drawing a graph."""
+        return [(self.label, c.label) for c in self.children] + [
+            e for c in self.children for e in c.edges()
+        ]
+
+    def to_text(self) -> str:
+        """An indented text tree with short hashes."""
+        lines = []
+        for depth, node in self.walk():
+            short = f" [{node.hash[:12]}]" if node.hash else ""
+            detail = f"  {node.detail}" if node.detail else ""
+            what = node.label if node.label.startswith(node.kind) else f"{node.kind} {node.label}"
+            lines.append(f"{'  ' * depth}{what}{short}{detail}")
+        return "\n".join(lines)
+
+
+def _source_node(snap: Snapshot) -> LineageNode | None:
+    # retraining builds its file in .workbench/tmp and removes it: the batches are the sources
+    if not snap.source_path or Path(snap.source_path).name.startswith("retrain-"):
+        return None
+    return LineageNode("source", snap.source_path, snap.source_hash, "imported file")
+
+
+def _snapshot_tree(ws: Any, snap: Snapshot, built: dict[str, dict], depth: int = 0) -> LineageNode:
+    """A snapshot and where its rows came from, recursively.
+
+    A snapshot built by retraining came from its base snapshot plus batches (not from the
+    previous version of its name, which may be an unrelated, rejected retraining set).
+    """
+    detail = f"{snap.n_rows:,} rows; {snap.message or ''}".strip("; ")
+    node = LineageNode("snapshot", snap.ref, snap.object_hash, detail)
+    recipe = built.get(snap.ref)
+    if recipe:
+        for ref in recipe["batches"]:
+            batch = ws.snapshot(ref)
+            child = LineageNode("batch", batch.ref, batch.object_hash, "rows added by retraining")
+            child.children.extend(n for n in [_source_node(batch)] if n is not None)
+            node.children.append(child)
+        parent = ws.snapshot(recipe["base_snapshot"])
+    else:
+        node.children.extend(n for n in [_source_node(snap)] if n is not None)
+        chain = ws.log(snap.ref)
+        parent = chain[1] if len(chain) > 1 else None
+    if parent is not None and depth < MAX_DEPTH:
+        node.children.append(_snapshot_tree(ws, parent, built, depth + 1))
+    return node
+
+
+def _retrain_recipes(ws: Any, name: str) -> dict[str, dict]:
+    """Training snapshot ref -> {base_snapshot, batches} recorded by retraining proposals."""
+    out: dict[str, dict] = {}
+    for decision in ws.decisions(name=name):
+        data = decision.evidence.training_data or {}
+        if data.get("snapshot") and data.get("base_snapshot") and data.get("batches"):
+            out.setdefault(data["snapshot"], data)
+    return out
+
+
+def build_lineage(ws: Any, mv: ModelVersion) -> LineageNode:
+    """The lineage tree of a model version."""
+    run = ws.run(mv.run_id)
+    root = LineageNode("model", mv.ref, mv.model_hash, f"registered by {mv.author}")
+    run_node = LineageNode("run", f"run {run.id}", run.model_hash,
+                           f"{run.task}, mlflow {run.mlflow_run_id or '-'}")  # fmt: skip
+    root.children.append(run_node)
+    if run.snapshot_ref:
+        snap = ws.snapshot(run.snapshot_ref)
+        run_node.children.append(_snapshot_tree(ws, snap, _retrain_recipes(ws, mv.name)))
+    return root

@@ -1,0 +1,61 @@
+"""Retraining: how the new training snapshot is built from the champion's data.
+
+Rule (documented for users in ``Workspace.retrain``):
+
+1. Start from the champion run's training snapshot (say ``churn@v2``).
+2. Add labelled batches: the ``data`` refs given, in that order; by default every labelled
+   snapshot whose rows the training snapshot does not contain yet (see
+   ``evidence.unseen_labelled``), oldest first, *except the newest*, which is kept out so the
+   gates can compare champion and challenger on data neither trained on. With a single new
+   batch, it is used for training (the gates then use the challenger's own holdout).
+3. Concatenate the rows (columns of the training snapshot, in its order; a batch missing a
+   column is an error) and save them as the next version of the training snapshot's name,
+   with a message naming the sources. Identical content reuses the existing version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from .evidence import unseen_labelled
+
+if TYPE_CHECKING:
+    from ..snapshots.catalog import Snapshot
+
+__all__ = ["default_batches", "build_training_snapshot"]
+
+
+def default_batches(ws: Any, base: Snapshot, target: str) -> list[Snapshot]:
+    """The labelled batches the default rule adds to ``base`` (oldest first)."""
+    unseen = unseen_labelled(ws, target, [base])
+    if not unseen:
+        raise InputError(
+            f"no labelled data newer than {base.ref} to retrain on",
+            hint="add a labelled batch or name one with --data REF",
+        )
+    return unseen if len(unseen) == 1 else unseen[:-1]
+
+
+def build_training_snapshot(ws: Any, base: Snapshot, batches: list[Snapshot]) -> Snapshot:
+    """Concatenate ``base`` and ``batches`` and save it as the next version of ``base.name``."""
+    import polars as pl
+
+    frame = ws.load(base)
+    parts = [frame]
+    for snap in batches:
+        batch = ws.load(snap)
+        missing = [c for c in frame.columns if c not in batch.columns]
+        if missing:
+            raise InputError(f"{snap.ref} lacks column(s) of {base.ref}: {', '.join(missing)}")
+        parts.append(batch.select(frame.columns))
+    combined = pl.concat(parts, how="vertical_relaxed")
+    path = ws.dir / "tmp" / f"retrain-{uuid.uuid4().hex}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        combined.write_parquet(path)
+        message = f"retraining data: {base.ref} + {', '.join(s.ref for s in batches)}"
+        return ws.add_snapshot(path, base.name, message=message).snapshot
+    finally:
+        path.unlink(missing_ok=True)

@@ -7,7 +7,7 @@ from textual.command import CommandPalette
 from tests.tui.conftest import SIZE, data_ready, settle, wait_until
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.areas import AREAS
-from workbench.tui.screens.base import PlaceholderScreen
+from workbench.tui.screens.base import AreaScreen
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.help import HelpScreen
 
@@ -20,7 +20,7 @@ async def test_number_keys_switch_areas_and_keep_each_stack(make_app):
         for area in AREAS[1:]:
             await pilot.press(area.key)
             assert app.current_mode == area.mode
-            assert isinstance(app.screen, PlaceholderScreen)
+            assert isinstance(app.screen, AreaScreen)
             assert app.screen.title == area.title
         await pilot.press("1")
         assert app.current_mode == "data"

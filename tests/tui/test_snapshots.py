@@ -54,7 +54,7 @@ def test_import_modal(snap_compare, make_app):
 def test_placeholder_area(snap_compare, make_app):
     async def run_before(pilot):
         await data_ready(pilot)
-        await pilot.press("4")
+        await pilot.press("6")  # Monitor: built by a later issue
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)

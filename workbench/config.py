@@ -158,7 +158,8 @@ def load_settings(workbench_dir: Path) -> Settings:
 def default_settings_text() -> str:
     """The commented settings file ``workbench init`` writes."""
     return """\
-# Workbench settings. Environment variables WORKBENCH_<NAME> override these.
+# Workbench settings. Environment variables WORKBENCH_<NAME> override these
+# (nested: WORKBENCH_DRIFT__DRIFT_SHARE=0.3). Every field is documented in workbench/config.py.
 
 # Who is acting (defaults to the OS user).
 # actor = "alice"
@@ -169,7 +170,26 @@ lock_timeout = 15.0
 # Seconds between the TUI's checks for changes made by other processes.
 poll_interval = 1.0
 
+# Role of users not listed under [roles]: viewer, developer, approver or admin.
+# Approving, rejecting and rolling back need approver (admin implies everything).
+default_role = "developer"
+
+[roles]
+# alice = "approver"
+# bob = "admin"
+
 [drift]
 # Share of drifted columns at which the dataset counts as drifted.
 drift_share = 0.5
+
+[gates]
+# Limits of the promotion gates (see workbench/config.py GateSettings for all of them).
+tolerance = 0.01              # challenger may be this much worse than the champion (AUC)
+segment_columns = ["gender"]  # fairness / business segments checked one by one
+max_segment_gap = 0.10
+max_parity_difference = 0.10
+
+[registry]
+# Mirror model versions and aliases to MLflow's Model Registry.
+mlflow = true
 """

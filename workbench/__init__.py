@@ -6,13 +6,10 @@ package stays cheap.
 
 from __future__ import annotations
 
+from ._lazy import lazy_exports
+
 __version__ = "0.1.0"
 __all__ = ["Workspace", "__version__"]
 
 
-def __getattr__(name: str):
-    if name == "Workspace":
-        from .api import Workspace
-
-        return Workspace
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, {"Workspace": "api"})

@@ -42,6 +42,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 SCHEMA_VERSION = max(v for v, _, _ in migrations())
+_ALL_VERSIONS = frozenset(v for v, _, _ in migrations())
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -127,7 +128,7 @@ class Store:
                 if key not in Store._migrated:
                     # The first read of a process checks the schema on the connection it then
                     # uses: one connection fewer on every short CLI call.
-                    if _schema_version(con) < SCHEMA_VERSION:
+                    if _pending(con):
                         con.close()
                         con = None
                     else:
@@ -191,37 +192,40 @@ class Store:
         with Store._migrate_lock:
             if key in Store._migrated:
                 return
-            if self._current_version_readonly() < SCHEMA_VERSION:
+            if self._has_pending():
                 self.migrate()
             Store._migrated.add(key)
 
-    def _current_version_readonly(self) -> int:
+    def _has_pending(self) -> bool:
         if not self.path.exists():
-            return 0
+            return True
         with self._lock(exclusive=False):
             con = self._connect(read_only=True)
             try:
-                return _schema_version(con)
+                return _pending(con)
             finally:
                 con.close()
 
     def migrate(self) -> list[str]:
-        """Apply every migration newer than the store's version; returns their names."""
+        """Apply every shipped migration the store lacks, in order; returns their names."""
         applied = []
         with self._write_unmigrated() as con:
             con.execute(
                 "create table if not exists schema_version ("
                 "version integer primary key, name text not null, applied_at timestamp not null)"
             )
-            current = _schema_version(con)
+            done = _applied_versions(con)
+            current = max(done, default=0)
             if current > SCHEMA_VERSION:
                 raise WorkbenchError(
                     f"this workspace has schema version {current}, newer than this workbench "
                     f"({SCHEMA_VERSION})",
                     hint="upgrade the workbench package",
                 )
+            # Every shipped migration not yet applied, in order: a store that skipped a number
+            # (made between two releases) gets the missing one too.
             for version, name, sql in migrations():
-                if version <= current:
+                if version in done:
                     continue
                 for statement in _split_sql(sql):
                     con.execute(statement)
@@ -237,11 +241,20 @@ class Store:
             return _schema_version(con)
 
 
-def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
     # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished.
     exists = con.execute(
         "select count(*) from information_schema.tables where table_name = 'schema_version'"
     ).fetchall()[0][0]
     if not exists:
-        return 0
-    return con.execute("select coalesce(max(version), 0) from schema_version").fetchall()[0][0]
+        return set()
+    return {r[0] for r in con.execute("select version from schema_version").fetchall()}
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    return max(_applied_versions(con), default=0)
+
+
+def _pending(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any shipped migration is not applied (gaps included, not only newer ones)."""
+    return bool(_ALL_VERSIONS - _applied_versions(con))

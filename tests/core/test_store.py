@@ -66,3 +66,15 @@ def test_failed_write_rolls_back(ws):
         raise RuntimeError("boom")
     with ws.store.read() as con:
         assert con.execute("select count(*) from source_cache").fetchone()[0] == 0
+
+
+def test_a_skipped_migration_is_applied(ws):
+    """A store that has a later migration but lacks an earlier one gets the missing one."""
+    versions = [v for v, _, _ in migrations()]
+    if len(versions) < 3:
+        pytest.skip("needs three migrations")
+    missing = versions[-2]
+    with ws.store.write() as con:
+        con.execute("delete from schema_version where version = ?", [missing])
+    Store._migrated.discard(str(ws.store.path.resolve()))
+    assert Store(ws.store.path).migrate() == [n for v, n, _ in migrations() if v == missing]

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import CATEG_COLS, NUMERIC_COLS, make_frame
 
+from tests.drift.conftest import CATEG_COLS, NUMERIC_COLS, make_frame
 from workbench.drift import (
     CATEGORICAL,
     NUMERICAL,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from conftest import make_frame
 
+from tests.drift.conftest import make_frame
 from workbench.drift import ReferenceStats, compute_drift, compute_reference_stats
 from workbench.drift.stattests import sturges_edges
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -102,6 +103,8 @@ class ColumnDrift:
 
 
 def _jsonable(v: Any) -> Any:
+    if hasattr(v, "item") and not isinstance(v, str | bytes):  # numpy scalar -> Python
+        v = v.item()
     return v if isinstance(v, str | int | float | bool) or v is None else str(v)
 
 
@@ -119,6 +122,11 @@ class DriftReport:
     options: DriftOptions = field(default_factory=DriftOptions)
     rows_ref: int = 0
     rows_cur: int = 0
+    # Provenance, set by the workspace facade (None for a bare ``compute_drift``).
+    reference: str | None = None  # e.g. "churn@v1"
+    current: str | None = None
+    id: int | None = None  # the stored report's id once saved
+    created_at: datetime | None = None
 
     @property
     def missing_columns(self) -> list[str]:
@@ -169,6 +177,10 @@ class DriftReport:
             "options": self.options.to_dict(),
             "rows_ref": self.rows_ref,
             "rows_cur": self.rows_cur,
+            "reference": self.reference,
+            "current": self.current,
+            "id": self.id,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
     def __str__(self) -> str:
@@ -180,8 +192,9 @@ class DriftReport:
         return "\n".join([head] + [f"  {c}" for c in self.all_columns()])
 
     def __repr__(self) -> str:
+        where = f"{self.reference} -> {self.current}, " if self.reference else ""
         return (
-            f"DriftReport(n_tested={self.n_tested}, n_drifted={self.n_drifted}, "
+            f"DriftReport({where}n_tested={self.n_tested}, n_drifted={self.n_drifted}, "
             f"share={self.share:.3f}, dataset_drifted={self.dataset_drifted}, "
             f"rows_ref={self.rows_ref}, rows_cur={self.rows_cur})"
         )

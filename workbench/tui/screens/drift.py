@@ -1,15 +1,749 @@
-"""The Drift area (a placeholder until its feature lands)."""
+"""The Drift area: compare a reference snapshot with a current one, column by column.
+
+Workers call the Workspace in a thread and post messages; the handlers below own the screen's
+state (which pair is shown, the report, the highlighted column, the running computation).
+A computation reports progress through ``CallbackProgress`` and stops at its next check when
+the user presses escape; a newer request cancels an older one.
+"""
 
 from __future__ import annotations
 
-from .base import PlaceholderScreen
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["DriftScreen"]
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import (
+    DataTable,
+    Label,
+    ProgressBar,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from ...errors import Cancelled, WorkbenchError
+from ...progress import CallbackProgress, CancelToken
+from ..widgets.drift_charts import DistributionPlot, DriftSharePlot
+from .base import AreaScreen
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ...api import Workspace
+    from ...drift.presentation import ColumnDistribution
+    from ...drift.results import ColumnDrift, DriftReport
+
+__all__ = ["DriftScreen", "DRIFT_COMMANDS", "default_pair", "export_path"]
+
+DRIFT_COMMANDS = (
+    ("Compare again", "Recompute drift for the chosen reference and current", "recompute"),
+    ("Drift by batch (months)", "Compare the reference with every prod-* batch", "batches"),
+    ("Export Evidently HTML", "Write Evidently's drift report for the chosen pair", "export"),
+    ("Save drift report", "Store the shown report in the workspace", "save"),
+    ("Cancel drift computation", "Stop the running computation", "cancel"),
+)
+"""(title, help, action) of the Drift screen's command-palette entries."""
+
+BATCH_PREFIX = "prod-"
 
 
-class DriftScreen(PlaceholderScreen):
-    """The Drift area until its feature replaces this placeholder."""
+@cache
+def drift_commands():
+    """The Drift screen's command provider (textual.command is imported when the palette opens)."""
+    from ..commands import ActionCommands
+
+    class DriftCommands(ActionCommands):
+        """Drift actions for the command palette."""
+
+        def commands(self) -> Iterable[tuple[str, str, str]]:
+            return DRIFT_COMMANDS
+
+    return DriftCommands
+
+
+def default_pair(refs: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """(reference, current) to show first, from (ref, name) pairs newest first.
+
+    Reference: the oldest snapshot that is not a production batch. Current: the newest batch
+    (by name, ``prod-2025-12`` after ``prod-2025-11``) when there is one, else the newest
+    other version of the reference's dataset, else the newest other snapshot.
+    """
+    if not refs:
+        return None, None
+    plain = [(r, n) for r, n in refs if not n.startswith(BATCH_PREFIX)]
+    reference, ref_name = (plain or refs)[-1]
+    batches = sorted((n, r) for r, n in refs if n.startswith(BATCH_PREFIX) and r != reference)
+    if batches:
+        return reference, batches[-1][1]
+    same = [r for r, n in refs if n == ref_name and r != reference]
+    others = [r for r, _ in refs if r != reference]
+    current = (same or others or [None])[0]
+    return reference, current
+
+
+def export_path(root: Path, reference: str, current: str) -> Path:
+    """Where the Evidently report for a pair goes: ``<project>/reports/drift_<a>_vs_<b>.html``."""
+    safe = [s.replace("@", "_").replace("/", "_") for s in (reference, current)]
+    return root / "reports" / f"drift_{safe[0]}_vs_{safe[1]}.html"
+
+
+# -- messages (posted by workers, handled on the UI thread) ------------------------------------
+class RefsLoaded(Message):
+    """The snapshot references (newest first) were read."""
+
+    def __init__(self, refs: list[tuple[str, str]], time_columns: dict[str, bool]) -> None:
+        super().__init__()
+        self.refs = refs
+        self.time_columns = time_columns
+
+
+class DriftPhase(Message):
+    """A computation began a phase (``total`` None when its size is unknown)."""
+
+    def __init__(self, run: int, task: str, total: float | None) -> None:
+        super().__init__()
+        self.run, self.task, self.total = run, task, total
+
+
+class DriftAdvanced(Message):
+    """Work done in the current phase."""
+
+    def __init__(self, run: int, amount: float) -> None:
+        super().__init__()
+        self.run, self.amount = run, amount
+
+
+class DriftComputed(Message):
+    """The report for the chosen pair is ready."""
+
+    def __init__(self, run: int, report: DriftReport) -> None:
+        super().__init__()
+        self.run, self.report = run, report
+
+
+class DriftStopped(Message):
+    """A computation ended without a result: cancelled, or with an error to show."""
+
+    def __init__(self, run: int, what: str, error: str | None = None) -> None:
+        super().__init__()
+        self.run, self.what, self.error = run, what, error
+
+
+class DistributionLoaded(Message):
+    """One column's distributions were computed for the detail pane."""
+
+    def __init__(self, column: str, dist: ColumnDistribution | None, error: str | None) -> None:
+        super().__init__()
+        self.column, self.dist, self.error = column, dist, error
+
+
+class WindowsComputed(Message):
+    """Drift per time window of the current snapshot."""
+
+    def __init__(self, run: int, pair: tuple[str, str], frame: pl.DataFrame, every: str):
+        super().__init__()
+        self.run, self.pair, self.frame, self.every = run, pair, frame, every
+
+
+class BatchesComputed(Message):
+    """Drift of every batch against the reference (the months view)."""
+
+    def __init__(self, run: int, reference: str, frame: pl.DataFrame) -> None:
+        super().__init__()
+        self.run, self.reference, self.frame = run, reference, frame
+
+
+class ExportFinished(Message):
+    """The Evidently HTML report was written (or failed)."""
+
+    def __init__(self, path: Path | None, error: str | None = None) -> None:
+        super().__init__()
+        self.path, self.error = path, error
+
+
+class ReportSaved(Message):
+    """The shown report was stored."""
+
+    def __init__(self, report_id: int | None, error: str | None = None) -> None:
+        super().__init__()
+        self.report_id, self.error = report_id, error
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or value != value:  # None or NaN
+        return "–"
+    return f"{value:.4g}"
+
+
+def _times(severity: float) -> str:
+    """A severity as "how many times the threshold"."""
+    return f"{severity:,.0f}x" if severity >= 100 else f"{severity:.3g}x"
+
+
+_SHORT_TYPES = {"numerical": "num", "categorical": "cat"}
+
+
+def _mark(c: ColumnDrift) -> str:
+    if c.drifted:
+        return "[b $error]●[/]"
+    if c.status in ("error", "missing", "new"):
+        return "[b $warning]![/]"
+    return ""
+
+
+class DriftScreen(AreaScreen):
+    """Drift between a reference and a current snapshot, per column and over time."""
 
     AREA_TITLE = "Drift"
-    COMING = "Drift between a reference snapshot and a current one: per-column tests, scores and histograms, with the Evidently report one key away."
-    HELP = "## Drift\n\nThis area is not built yet. Drift between a reference snapshot and a current one: per-column tests, scores and histograms, with the Evidently report one key away."
+    COMMANDS = {drift_commands}
+    HELP = """\
+## Drift
+
+Choose a **reference** (usually the training snapshot) and a **current** snapshot (a
+production batch); every column is compared with the test Evidently would use, and the
+numbers equal Evidently's. The table lists drifted columns first (strongest first, marked
+●), then columns that could not be tested (marked !), then the rest. The target column is
+reported separately as target drift.
+
+The pane on the right shows the highlighted column's reference and current distributions,
+the method, score and threshold, and what they mean.
+
+- **Over time**: drift share per day/week/month window of the current snapshot (by its
+  time column).
+- **Batches** (**m**): the reference against every `prod-*` batch, one row per batch with its
+  drift share and data-quality flags (a null-share jump, values moving by many standard
+  deviations): this is how a broken feed stands out. **enter** on a batch shows its columns.
+
+**e** exports Evidently's own HTML report for the pair (slow), **s** stores the shown report
+(`workbench drift list`), **r** recomputes, **escape** cancels a running computation.
+"""
+    BINDINGS = [
+        Binding("r", "recompute", "Compare", id="drift.recompute",
+                tooltip="Recompute drift for the chosen pair"),
+        Binding("m", "batches", "Batches", id="drift.batches",
+                tooltip="Compare the reference with every prod-* batch (the months view)"),
+        Binding("e", "export", "Export HTML", id="drift.export",
+                tooltip="Write Evidently's HTML drift report for the pair (slow)"),
+        Binding("s", "save", "Save", id="drift.save",
+                tooltip="Store the shown report in the workspace"),
+        Binding("escape", "cancel", "Cancel", id="drift.cancel",
+                tooltip="Cancel the running drift computation"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str]] = []
+        self.has_time: dict[str, bool] = {}
+        self.pair: tuple[str, str] | None = None
+        """The (reference, current) pair the report is for (or is being computed for)."""
+        self.report: DriftReport | None = None
+        self.rows: list[ColumnDrift] = []
+        """Columns in table order (features by severity, then the target)."""
+        self.column: str | None = None
+        self.windows: pl.DataFrame | None = None
+        self.batches: pl.DataFrame | None = None
+        self.batches_reference: str | None = None
+        self.run = 0
+        """Number of the newest computation; messages from older ones are ignored."""
+        self.tokens: dict[int, CancelToken] = {}
+        """Cancel tokens of running computations, by run number."""
+        self.exporting = False
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="drift-pickers"):
+            yield Label("Reference", classes="drift-picker-label")
+            yield Select([], prompt="reference", id="drift-reference", allow_blank=True)
+            yield Label("Current", classes="drift-picker-label")
+            yield Select([], prompt="current", id="drift-current", allow_blank=True)
+        yield Static("Loading the workspace…", id="drift-summary")
+        with Horizontal(id="drift-progress-row"):
+            yield Label("", id="drift-task")
+            yield ProgressBar(show_eta=False, id="drift-progress")
+        with TabbedContent(id="drift-tabs"):
+            with (
+                TabPane("Columns", id="drift-columns-tab"),
+                Horizontal(id="drift-columns-body"),
+            ):
+                yield DataTable(id="drift-table", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="drift-detail"):
+                    yield DistributionPlot(id="drift-histogram")
+                    yield Static("", id="drift-explain")
+            with TabPane("Over time", id="drift-time-tab"):
+                yield DriftSharePlot("no time column", id="drift-time-chart")
+                yield Static("", id="drift-time-note")
+            with TabPane("Batches", id="drift-batches-tab"):
+                yield DataTable(id="drift-batches", cursor_type="row")
+                yield DriftSharePlot("press m to compare every batch", id="drift-batches-chart")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#drift-table", DataTable)
+        table.add_columns(" ", "column", "type", "method", "score", "thresh", "nulls")
+        batches = self.query_one("#drift-batches", DataTable)
+        batches.add_columns(" ", "batch", "rows", "drifted", "share", "strongest", "flags")
+        self.query_one("#drift-progress-row").display = False
+        app = self.app
+        app.workspace_ready.subscribe(self, lambda _ws: self.refresh_refs())
+        app.workspace_changed.subscribe(self, lambda _token: self.refresh_refs())
+        if app.workspace is not None:
+            self.refresh_refs()
+
+    @property
+    def workspace(self) -> Workspace | None:
+        return self.app.workspace
+
+    @property
+    def running(self) -> bool:
+        """True while a drift computation (not an export) is running."""
+        return bool(self.tokens)
+
+    # -- workers -----------------------------------------------------------------------------
+
+    def refresh_refs(self) -> None:
+        """Reload the snapshot references for the pickers."""
+        if self.workspace is not None:
+            self.load_refs(self.workspace)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-refs",
+          description="loading snapshots")  # fmt: skip
+    def load_refs(self, ws: Workspace) -> None:
+        try:
+            snaps = ws.snapshots()
+        except WorkbenchError as exc:
+            self.post_message(DriftStopped(-1, "loading snapshots", str(exc)))
+            return
+        refs = [(s.ref, s.name) for s in snaps]
+        times = {s.ref: bool(s.time_column) for s in snaps}
+        self.post_message(RefsLoaded(refs, times))
+
+    def _progress(self, run: int, token: CancelToken) -> CallbackProgress:
+        return CallbackProgress(
+            on_start=lambda task, total: self.post_message(DriftPhase(run, task, total)),
+            on_advance=lambda amount: self.post_message(DriftAdvanced(run, amount)),
+            cancel=token,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-compute",
+          description="computing drift")  # fmt: skip
+    def compute(self, ws: Workspace, run: int, token: CancelToken, ref: str, cur: str,
+                with_windows: bool) -> None:  # fmt: skip
+        progress = self._progress(run, token)
+        what = f"drift {ref} → {cur}"
+        try:
+            report = ws.drift(ref, cur, save=False, progress=progress)
+            self.post_message(DriftComputed(run, report))
+            if with_windows:
+                frame = ws.drift_windows(ref, cur, every="auto", progress=progress)
+                every = _window_size(frame)
+                self.post_message(WindowsComputed(run, (ref, cur), frame, every))
+        except Cancelled:
+            self.post_message(DriftStopped(run, what))
+            return
+        except WorkbenchError as exc:
+            self.post_message(DriftStopped(run, what, str(exc)))
+            return
+        except Exception as exc:  # never crash the screen: show it
+            self.post_message(DriftStopped(run, what, f"{type(exc).__name__}: {exc}"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-batches",
+          description="comparing batches")  # fmt: skip
+    def compute_batches(self, ws: Workspace, run: int, token: CancelToken, ref: str) -> None:
+        what = f"drift of every batch against {ref}"
+        try:
+            frame = ws.drift_batches(ref, progress=self._progress(run, token))
+        except Cancelled:
+            self.post_message(DriftStopped(run, what))
+            return
+        except Exception as exc:  # WorkbenchError or a bug: shown, never raised
+            text = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(DriftStopped(run, what, text))
+            return
+        self.post_message(BatchesComputed(run, ref, frame))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-distribution",
+          description="loading the column's distribution")  # fmt: skip
+    def load_distribution(self, ws: Workspace, ref: str, cur: str, column: str,
+                          column_type: str) -> None:  # fmt: skip
+        from ...drift.presentation import column_distribution
+
+        try:
+            stats = ws.reference_stats(ref, None)
+            if column not in stats:
+                stats = ws.reference_stats(ref, [column])
+            dist = column_distribution(stats, ws.scan(cur), column, column_type)
+        except Exception as exc:  # a column that cannot be drawn is not an error of the app
+            self.post_message(DistributionLoaded(column, None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(DistributionLoaded(column, dist, None))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-export",
+          description="exporting the Evidently report")  # fmt: skip
+    def export_html(self, ws: Workspace, ref: str, cur: str, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = ws.drift_html(ref, cur, path)
+        except Exception as exc:
+            text = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(ExportFinished(None, text))
+            return
+        self.post_message(ExportFinished(written))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-save",
+          description="saving the drift report")  # fmt: skip
+    def save_report(self, ws: Workspace, ref: str, cur: str) -> None:
+        try:
+            report = ws.drift(ref, cur, save=True)
+        except Exception as exc:
+            text = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(ReportSaved(None, text))
+            return
+        self.post_message(ReportSaved(report.id))
+
+    # -- starting and stopping ---------------------------------------------------------------
+
+    def _new_run(self) -> tuple[int, CancelToken]:
+        for token in self.tokens.values():
+            token.cancel()
+        self.run += 1
+        token = CancelToken()
+        self.tokens[self.run] = token
+        return self.run, token
+
+    def _chosen(self) -> tuple[str, str] | None:
+        ref = self.query_one("#drift-reference", Select).value
+        cur = self.query_one("#drift-current", Select).value
+        if isinstance(ref, str) and isinstance(cur, str):
+            return ref, cur
+        return None
+
+    def start_compare(self, force: bool = False) -> None:
+        """Compute drift for the chosen pair (unless it is already shown or running)."""
+        pair = self._chosen()
+        if pair is None or self.workspace is None:
+            return
+        if pair == self.pair and not force:
+            return
+        self.pair = pair
+        run, token = self._new_run()
+        self.report, self.rows, self.column, self.windows = None, [], None, None
+        self.query_one("#drift-table", DataTable).clear()
+        self.query_one(DistributionPlot).show(None, "computing…")
+        self.query_one("#drift-explain", Static).update("")
+        self._summary(f"Comparing [b]{pair[1]}[/b] with [b]{pair[0]}[/b]…")
+        self._show_progress("starting", None)
+        self.compute(self.workspace, run, token, *pair, self.has_time.get(pair[1], False))
+
+    def _show_progress(self, task: str, total: float | None) -> None:
+        self.query_one("#drift-progress-row").display = True
+        self.query_one("#drift-task", Label).update(task)
+        self.query_one("#drift-progress", ProgressBar).update(total=total, progress=0)
+
+    def _hide_progress(self) -> None:
+        self.query_one("#drift-progress-row").display = False
+
+    def _summary(self, text: str) -> None:
+        self.query_one("#drift-summary", Static).update(text)
+
+    def _finish(self, run: int) -> None:
+        self.tokens.pop(run, None)
+        if not self.tokens:
+            self._hide_progress()
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    @on(RefsLoaded)
+    def _refs_loaded(self, event: RefsLoaded) -> None:
+        self.has_time = event.time_columns
+        if event.refs == self.refs:
+            return
+        self.refs = event.refs
+        options = [(ref, ref) for ref, _ in event.refs]
+        chosen = self._chosen()
+        reference, current = chosen if chosen else default_pair(event.refs)
+        known = {ref for ref, _ in event.refs}
+        ref_select = self.query_one("#drift-reference", Select)
+        cur_select = self.query_one("#drift-current", Select)
+        with self.prevent(Select.Changed):
+            ref_select.set_options(options)
+            cur_select.set_options(options)
+            if reference in known:
+                ref_select.value = reference
+            if current in known:
+                cur_select.value = current
+        if not event.refs:
+            self._summary("No snapshots yet: import one in the Data area (1).")
+            return
+        if self.pair is None:
+            self.start_compare()
+
+    @on(Select.Changed)
+    def _pair_changed(self, event: Select.Changed) -> None:
+        self.start_compare()
+
+    @on(DriftPhase)
+    def _phase(self, event: DriftPhase) -> None:
+        if event.run in self.tokens and event.task:
+            self._show_progress(event.task, event.total)
+
+    @on(DriftAdvanced)
+    def _advanced(self, event: DriftAdvanced) -> None:
+        if event.run in self.tokens:
+            self.query_one("#drift-progress", ProgressBar).advance(event.amount)
+
+    @on(DriftStopped)
+    def _stopped(self, event: DriftStopped) -> None:
+        self._finish(event.run)
+        if event.error is not None:
+            self.notify(event.error, title=f"Failed: {event.what}", severity="error", timeout=10)
+        elif event.run == self.run:
+            self.notify(f"Cancelled {event.what}.", severity="warning")
+        if event.run == self.run and self.report is None:
+            self.pair = None  # so the same pair can be asked for again
+            self._summary("No report: " + ("cancelled" if event.error is None else "failed")
+                          + ". Press r to compare again.")  # fmt: skip
+
+    @on(DriftComputed)
+    def _computed(self, event: DriftComputed) -> None:
+        if event.run != self.run:
+            return
+        if not self.has_time.get(event.report.current or "", False):
+            self._finish(event.run)
+            self._show_windows(None)
+        self.report = event.report
+        self._show_report(event.report)
+
+    @on(WindowsComputed)
+    def _windows_computed(self, event: WindowsComputed) -> None:
+        self._finish(event.run)
+        if event.run == self.run:
+            self.windows = event.frame
+            self._show_windows(event.frame, event.every)
+
+    @on(BatchesComputed)
+    def _batches_computed(self, event: BatchesComputed) -> None:
+        self._finish(event.run)
+        if event.run != self.run:
+            return
+        self.batches, self.batches_reference = event.frame, event.reference
+        self._show_batches(event.frame, event.reference)
+
+    @on(DistributionLoaded)
+    def _distribution_loaded(self, event: DistributionLoaded) -> None:
+        if event.column != self.column:
+            return
+        plot = self.query_one(DistributionPlot)
+        if event.dist is None:
+            plot.show(None, f"{event.column}: no distribution to draw")
+        else:
+            plot.show(event.dist)
+
+    @on(ExportFinished)
+    def _exported(self, event: ExportFinished) -> None:
+        self.exporting = False
+        if not self.tokens:
+            self._hide_progress()
+        if event.error is not None:
+            self.notify(event.error, title="Evidently export failed", severity="error", timeout=10)
+        else:
+            self.notify(f"Evidently report written to {event.path}", title="Export", timeout=10)
+
+    @on(ReportSaved)
+    def _saved(self, event: ReportSaved) -> None:
+        if event.error is not None:
+            self.notify(event.error, title="Saving failed", severity="error", timeout=10)
+        else:
+            self.notify(f"Saved as drift report {event.report_id}.", title="Drift")
+
+    @on(DataTable.RowHighlighted, "#drift-table")
+    def _column_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.rows):
+            self._show_column(self.rows[event.cursor_row])
+
+    @on(DataTable.RowSelected, "#drift-batches")
+    def _batch_selected(self, event: DataTable.RowSelected) -> None:
+        if self.batches is None or not 0 <= event.cursor_row < self.batches.height:
+            return
+        current = self.batches["current"][event.cursor_row]
+        self.query_one("#drift-current", Select).value = current
+        self.query_one(TabbedContent).active = "drift-columns-tab"
+        self.query_one("#drift-table", DataTable).focus()
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _show_report(self, report: DriftReport) -> None:
+        from ...drift.summary import by_severity, quality_flags
+
+        self.rows = by_severity(report.columns)
+        if report.target is not None:
+            self.rows.append(report.target)
+        if report.prediction is not None:
+            self.rows.append(report.prediction)
+        table = self.query_one("#drift-table", DataTable)
+        table.clear()
+        for c in self.rows:
+            name = c.column if c.role == "feature" else f"{c.column} ({c.role})"
+            nulls = f"{c.null_share_ref:.0%}→{c.null_share_cur:.0%}"
+            table.add_row(
+                _mark(c), name, _SHORT_TYPES.get(c.column_type, c.column_type), c.method or c.status, _fmt(c.score),
+                _fmt(c.threshold), nulls, key=c.column,
+            )  # fmt: skip
+        verdict = "[b $error]DATASET DRIFT[/]" if report.dataset_drifted else "no dataset drift"
+        cmp = ">=" if report.share >= report.options.drift_share else "<"
+        text = (
+            f"[b]{report.current}[/b] vs [b]{report.reference}[/b]: {report.n_drifted}/"
+            f"{report.n_tested} columns drifted, share {report.share:.2f} {cmp} "
+            f"{report.options.drift_share:g}: {verdict}"
+        )
+        if report.target is not None:
+            t = report.target
+            state = "[b $error]drifted[/]" if t.drifted else "no drift"
+            text += f"  ·  target {t.column}: {state}"
+        flags = quality_flags(report)
+        if flags:
+            text += f"\n[b $warning]data quality:[/] {'; '.join(flags)}"
+        self._summary(text)
+        if self.rows:
+            table.move_cursor(row=0)
+            self._show_column(self.rows[0])
+
+    def _show_column(self, c: ColumnDrift) -> None:
+        from ...drift.presentation import explain
+
+        if self.column == c.column:
+            return
+        self.column = c.column
+        lines = []
+        if c.tested:
+            verdict = "[b $error]DRIFT[/]" if c.drifted else "[b $success]no drift[/]"
+            lines.append(
+                f"[b]{c.column}[/b] ({c.column_type})  method [b]{c.stattest_name or c.method}"
+                f"[/b]  score [b]{_fmt(c.score)}[/b]  threshold {_fmt(c.threshold)}  {verdict}"
+            )
+        lines.append(explain(c))
+        if abs(c.null_share_cur - c.null_share_ref) >= 0.005:
+            lines.append(f"Nulls: {c.null_share_ref:.1%} in the reference, "
+                         f"{c.null_share_cur:.1%} in the current data.")  # fmt: skip
+        self.query_one("#drift-explain", Static).update("\n".join(lines))
+        plot = self.query_one(DistributionPlot)
+        if not c.tested or self.pair is None or self.workspace is None:
+            plot.show(None, f"{c.column}: not tested")
+            return
+        plot.show(None, f"loading {c.column}…")
+        self.load_distribution(self.workspace, *self.pair, c.column, c.column_type)
+
+    def _show_windows(self, frame: pl.DataFrame | None, every: str = "") -> None:
+        chart = self.query_one("#drift-time-chart", DriftSharePlot)
+        note = self.query_one("#drift-time-note", Static)
+        threshold = self.report.options.drift_share if self.report else 0.5
+        if frame is None or frame.is_empty():
+            cur = self.pair[1] if self.pair else "the current snapshot"
+            chart.show([], [], threshold, "Drift share over time")
+            note.update(f"{cur} has no time column: compare batches with m instead.")
+            return
+        labels = [str(v)[:10] for v in frame["window_start"].to_list()]
+        shares = frame["drift_share"].to_list()
+        chart.show(labels, shares, threshold, f"Drift share per {every} of {self.pair[1]}")
+        worst = max(range(len(shares)), key=shares.__getitem__)
+        note.update(f"{len(labels)} {every} windows; highest share {shares[worst]:.2f} "
+                    f"from {labels[worst]}.")  # fmt: skip
+
+    def _show_batches(self, frame: pl.DataFrame, reference: str) -> None:
+        table = self.query_one("#drift-batches", DataTable)
+        table.clear()
+        for r in frame.iter_rows(named=True):
+            mark = (
+                "[b $warning]![/]"
+                if r["flagged"]
+                else ("[b $error]●[/]" if r["dataset_drifted"] else "")
+            )
+            strongest = (
+                f"{r['top_column']} ({_times(r['top_severity'])})" if r["top_column"] else ""
+            )
+            table.add_row(
+                mark, r["current"], f"{r['rows']:,}", f"{r['n_drifted']}/{r['n_tested']}",
+                f"{r['drift_share']:.2f}", strongest, r["flags"], key=r["current"],
+            )  # fmt: skip
+        table.focus()
+        labels = [_batch_label(c) for c in frame["current"].to_list()]
+        threshold = self.report.options.drift_share if self.report else 0.5
+        self.query_one("#drift-batches-chart", DriftSharePlot).show(
+            labels, frame["drift_share"].to_list(), threshold,
+            f"Drift share of each batch vs {reference}", frame["flagged"].to_list(),
+        )  # fmt: skip
+        flagged = frame.filter(frame["flagged"])["current"].to_list()
+        if flagged:
+            self.notify(f"Data-quality flags on {', '.join(flagged)}.", title="Batches",
+                        severity="warning")  # fmt: skip
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_recompute(self) -> None:
+        """Recompute drift for the chosen pair."""
+        self.start_compare(force=True)
+
+    def action_batches(self) -> None:
+        """Compare the reference with every prod-* batch and show the months view."""
+        ref = self.query_one("#drift-reference", Select).value
+        if self.workspace is None or not isinstance(ref, str):
+            self.notify("Choose a reference first.", severity="warning")
+            return
+        self.query_one(TabbedContent).active = "drift-batches-tab"
+        run, token = self._new_run()
+        self.pair = None  # the columns view recomputes when asked again
+        self._show_progress("drift per batch", None)
+        self.compute_batches(self.workspace, run, token, ref)
+
+    def action_export(self) -> None:
+        """Write Evidently's HTML report for the chosen pair (in a worker)."""
+        pair = self._chosen()
+        if self.workspace is None or pair is None:
+            self.notify("Choose a reference and a current snapshot first.", severity="warning")
+            return
+        if self.exporting:
+            self.notify("An export is already running.", severity="warning")
+            return
+        self.exporting = True
+        path = export_path(self.workspace.root, *pair)
+        self.notify(f"Rendering Evidently's report for {pair[1]} (this takes a while)…",
+                    title="Export")  # fmt: skip
+        self._show_progress("rendering the Evidently report", None)
+        self.export_html(self.workspace, *pair, path)
+
+    def action_save(self) -> None:
+        """Store the shown report (as `workbench drift` would)."""
+        if self.workspace is None or self.report is None or self.pair is None:
+            self.notify("Nothing to save yet.", severity="warning")
+            return
+        self.save_report(self.workspace, *self.pair)
+
+    def action_cancel(self) -> None:
+        """Cancel the running computation (it stops at its next check)."""
+        if not self.tokens:
+            self.notify("Nothing is running.", severity="information", timeout=2)
+            return
+        for token in self.tokens.values():
+            token.cancel()
+        self.query_one("#drift-task", Label).update("cancelling…")
+
+
+def _batch_label(ref: str) -> str:
+    """``prod-2025-09@v1`` -> ``2025-09`` (chart labels must be short)."""
+    name, _, version = ref.partition("@")
+    label = name.removeprefix(BATCH_PREFIX)
+    return label if version in ("", "v1") else f"{label}@{version}"
+
+
+def _window_size(frame: Any) -> str:
+    """The window size of a windows frame, from the gap between its first two windows."""
+    starts = frame["window_start"].to_list() if frame.height else []
+    if len(starts) < 2:
+        return "window"
+    days = (starts[1] - starts[0]).days
+    return "day" if days <= 1 else "week" if days <= 7 else "month"

@@ -18,7 +18,7 @@ the per-method implementations.
 
 from __future__ import annotations
 
-from importlib import import_module
+from .._lazy import lazy_exports
 
 # Lazy exports (PEP 562): the facade mixes drift in, and importing scipy and the engine on
 # every CLI call would cost ~2 s. Each name's module loads on first use.
@@ -51,10 +51,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

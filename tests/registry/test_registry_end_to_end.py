@@ -141,6 +141,10 @@ def test_failed_gates_need_an_override_with_a_comment(story):
     proposal = ws.propose_promotion(mv.ref, "staging", "try it")
     perf = next(g for g in proposal.evidence.gates if g.name == "performance")
     assert not proposal.gates_passed and not perf.passed and "needs +0.05" in perf.summary
+    # the evidence carries the drift of the gate holdout against the training data
+    drift = proposal.evidence.drift
+    assert drift["reference"] == "churn@v1" and drift["current"].startswith("prod-")
+    assert 0 <= drift["share"] <= 1 and isinstance(drift["drifted_columns"], list)
     with pytest.raises(InputError, match="failed its gates"):
         ws.approve(proposal.id, "fine")
     with pytest.raises(InputError, match="needs a comment"):

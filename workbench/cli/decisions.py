@@ -42,7 +42,7 @@ def print_evidence(decision) -> None:
     if ev.training_data:
         batches = ", ".join(ev.training_data.get("batches") or ev.training_data.get("data") or [])
         out.print(f"  training data: {ev.training_data.get('snapshot', '')} {batches}".rstrip())
-    out.print(f"  drift: {ev.drift if ev.drift is not None else 'not available'}")
+    out.print(f"  drift: {_drift_line(ev.drift)}")
     side = ev.side_by_side()
     if side:
         table = Table("metric", f"champion {ev.champion or '-'}", f"challenger {ev.challenger}",
@@ -159,3 +159,16 @@ def retrain(ctx: Context, from_ref: str, data: tuple[str, ...], to_alias: str, r
               f"({training.get('base_snapshot')} + {', '.join(training.get('batches', []))})")  # fmt: skip
     out.print(f"registered {decision.evidence.challenger}; holdout: {decision.evidence.holdout}")
     report_filed(decision)
+
+
+def _drift_line(drift: dict | None) -> str:
+    if not drift:
+        return "not available (the holdout is the run's own rows)"
+    if "error" in drift:
+        return f"{drift['current']} vs {drift['reference']}: {drift['error']}"
+    cols = ", ".join(drift["drifted_columns"]) or "none"
+    verdict = "dataset drift" if drift["dataset_drifted"] else "no dataset drift"
+    return (
+        f"{drift['current']} vs {drift['reference']}: share {drift['share']:.2f} ({verdict}); "
+        f"drifted: {cols}"
+    )

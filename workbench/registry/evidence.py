@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import WorkbenchError
 from .aliases import CHAMPION
 from .decisions import Evidence
 from .evaluation import PRIMARY_METRIC, SEGMENT_METRIC, latency_ms_per_10k, score, segment_table
@@ -150,8 +151,28 @@ def promotion_evidence(
     return Evidence(
         reason=reason, holdout=label, primary_metric=PRIMARY_METRIC[scored.task],
         challenger=candidate.ref, champion=champ.ref if champ else None, metrics=metrics,
-        gates=gates, drift=None, training_data=training_data,
+        gates=gates, drift=_drift_summary(ws, run.snapshot_ref, label),
+        training_data=training_data,
     )  # fmt: skip
+
+
+def _drift_summary(ws: Any, training_ref: str, holdout_label: str) -> dict[str, Any] | None:
+    """Drift of the holdout snapshot against the challenger's training data (Evidently's
+    defaults), or None when the holdout is not a snapshot (a run's own holdout rows)."""
+    holdout_ref = holdout_label.split(" ", 1)[0]
+    if "@" not in holdout_ref:
+        return None
+    try:
+        report = ws.drift(training_ref, holdout_ref, save=False)
+    except WorkbenchError as exc:
+        return {"reference": training_ref, "current": holdout_ref, "error": str(exc)}
+    return {
+        "reference": training_ref,
+        "current": holdout_ref,
+        "share": round(report.share, 4),
+        "dataset_drifted": report.dataset_drifted,
+        "drifted_columns": list(report.drifted_columns),
+    }
 
 
 def _champion(ws: Any, candidate: ModelVersion) -> ModelVersion | None:

@@ -13,7 +13,14 @@ from typing import Protocol
 
 from .errors import Cancelled
 
-__all__ = ["Progress", "NullProgress", "NULL_PROGRESS", "CancelToken", "CallbackProgress"]
+__all__ = [
+    "Progress",
+    "NullProgress",
+    "NULL_PROGRESS",
+    "CancelToken",
+    "CallbackProgress",
+    "CancelOnly",
+]
 
 
 class Progress(Protocol):
@@ -87,3 +94,20 @@ class CallbackProgress:
             return
         if c.cancelled if isinstance(c, CancelToken) else c():
             raise Cancelled("cancelled by the user")
+
+
+class CancelOnly:
+    """Forwards only cancellation checks: for inner work that reports as one step of an
+    outer task (one run of a sweep, one batch of a drift scan)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def start(self, task: str, total: float | None = None) -> None:
+        pass
+
+    def advance(self, amount: float = 1.0) -> None:
+        pass
+
+    def check_cancelled(self) -> None:
+        self._progress.check_cancelled()

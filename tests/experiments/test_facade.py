@@ -6,8 +6,8 @@ import os
 
 import polars as pl
 import pytest
-from conftest import FAST
 
+from tests.experiments.conftest import FAST
 from workbench.errors import Cancelled, InputError, NotFoundError
 from workbench.progress import CallbackProgress
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import FAST
+
+from tests.experiments.conftest import FAST
 
 
 def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from conftest import FAST, churn_frame
 
+from tests.experiments.conftest import FAST, churn_frame
 from workbench.errors import Cancelled, InputError
 from workbench.experiments import Model, TrainSpec, apply_split, holdout, predict, train
 from workbench.progress import CallbackProgress

@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import InputError
+from ..experiments.params import parse_value
 from .main import Context, pass_ctx
 from .output import RichProgress, err, out, print_json
 
@@ -68,19 +69,6 @@ class TrainBar(RichProgress):
 
 
 # -- option parsing ---------------------------------------------------------------------------
-
-
-def parse_value(text: str) -> Any:
-    """A parameter value from the command line: int, float, true/false, else the text."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _split_item(item: str, what: str) -> tuple[str, str]:

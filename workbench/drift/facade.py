@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NotFoundError
-from ..progress import NULL_PROGRESS, Progress
+from ..progress import NULL_PROGRESS, CancelOnly, Progress
 
 if TYPE_CHECKING:
     import polars as pl
@@ -513,7 +513,7 @@ class DriftMixin:
             report = self.drift(
                 reference_ref, ref, method=method, threshold=threshold, columns=columns,
                 numerical=numerical, categorical=categorical, options=options, save=save,
-                progress=_CancelOnly(progress),
+                progress=CancelOnly(progress),
             )  # fmt: skip
             rows.append(batch_row(report.current or ref, report))
             progress.advance()
@@ -566,22 +566,6 @@ class DriftMixin:
         )  # fmt: skip
         progress.advance()
         return path
-
-
-class _CancelOnly:
-    """Forwards only cancellation checks (a batch reports as one step of the outer task)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-
-    def start(self, task: str, total: float | None = None) -> None:
-        pass
-
-    def advance(self, amount: float = 1.0) -> None:
-        pass
-
-    def check_cancelled(self) -> None:
-        self._progress.check_cancelled()
 
 
 def _parse_report_id(report_id: int | str) -> int:

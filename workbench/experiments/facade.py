@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Cancelled, InputError, WorkbenchError
-from ..progress import NULL_PROGRESS, Progress
+from ..progress import NULL_PROGRESS, CancelOnly, Progress
 from . import runs as run_store
 from .compare import TOP_FEATURES, RunComparison, compare
 from .runs import RunRecord
@@ -82,22 +82,6 @@ def _reason(exc: BaseException) -> tuple[str, str]:
         first = (str(exc).strip().splitlines() or [""])[0]
         return "failed", f"{type(exc).__name__}: {first}".rstrip(": ")
     return "cancelled", f"stopped ({type(exc).__name__})"
-
-
-class _CancelOnly:
-    """Forwards only cancellation checks (runs inside a sweep report as one step each)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-
-    def start(self, task: str, total: float | None = None) -> None:
-        pass
-
-    def advance(self, amount: float = 1.0) -> None:
-        pass
-
-    def check_cancelled(self) -> None:
-        self._progress.check_cancelled()
 
 
 def _threads_per_job(params: dict[str, Any], jobs: int) -> dict[str, Any]:
@@ -344,7 +328,7 @@ class ExperimentsMixin:
         for combo in combos:
             try:
                 record = self.train(
-                    ref, params={**base, **combo}, progress=_CancelOnly(progress), **common
+                    ref, params={**base, **combo}, progress=CancelOnly(progress), **common
                 )
             except (Cancelled, KeyboardInterrupt):
                 raise

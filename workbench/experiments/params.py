@@ -34,6 +34,19 @@ _OBJECTIVES = {"binary": "binary", "multiclass": "multiclass", "regression": "re
 
 
 @cache
+def parse_value(text: str) -> Any:
+    """A parameter value typed by a person: int, float, true/false, else the text (stripped)."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
 def _aliases() -> dict[str, str]:
     """alias -> main name for every LightGBM parameter (from the library itself)."""
     from lightgbm.basic import _ConfigAliases

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from ...experiments.params import DEFAULT_PARAMS
+from ...experiments.params import DEFAULT_PARAMS, parse_value
 
 __all__ = ["TrainForm", "TrainRequest", "SnapshotChoice", "parse_params", "FORM_PARAMS"]
 
@@ -58,19 +58,6 @@ class TrainRequest:
     mlflow: bool = True
 
 
-def _value(text: str) -> Any:
-    """A parameter value as LightGBM wants it: int, float, bool or text."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text.strip()
-
-
 def parse_params(text: str) -> dict[str, Any]:
     """``key=value key=value`` (commas also separate) -> a dict; ValueError if malformed."""
     params: dict[str, Any] = {}
@@ -78,7 +65,7 @@ def parse_params(text: str) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
             raise ValueError(f"'{item}' is not key=value")
-        params[key.strip()] = _value(value)
+        params[key.strip()] = parse_value(value)
     return params
 
 
@@ -196,7 +183,7 @@ Experiments screen cancels it); **escape** closes the form.
             raw = text(f"train-{name}")
             if not raw:
                 continue
-            value = _value(raw)
+            value = parse_value(raw)
             if isinstance(value, (bool, str)):
                 self._fail(f"{label} must be a number, not {raw!r}.")
                 return None

@@ -247,6 +247,8 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         self.sort = DEFAULT_SORT
         """The sort in force: one field, ``-`` for descending."""
         self.highlighted_id: int | None = None
+        self._reasons: dict[int, str | None] = {}
+        """Why each ended run failed or was cancelled, once loaded."""
         self.marked: list[int] = []
         """Marked run ids, in marking order (the first is the comparison's baseline)."""
         self.cancel_token: CancelToken | None = None
@@ -438,11 +440,18 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
             return
         self.highlighted_id = self.rows.ids[row]
         self._show_detail()
-        if self.rows.statuses[row] in ("failed", "cancelled") and self.workspace is not None:
+        if (
+            self.rows.statuses[row] in ("failed", "cancelled")
+            and self.highlighted_id not in self._reasons
+            and self.workspace is not None
+        ):
             self.load_detail(self.workspace, self.highlighted_id)
 
     def _show_detail(self, run: RunRecord | None = None) -> None:
         detail = self.query_one("#run-detail", Static)
+        if run is not None:
+            self._reasons[run.id] = run.reason
+        reason = self._reasons.get(self.highlighted_id)
         if self.highlighted_id is None or self.rows is None:
             detail.update("No runs yet. Press n to train a model." if not self.where else "")
             return
@@ -450,8 +459,10 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         status = self.rows.statuses[row] if row is not None else "?"
         text = Text(f"run {self.highlighted_id} ", style="bold")
         text.append(status)
-        if run is not None and run.id == self.highlighted_id and run.reason:
-            text.append(f": {run.reason}", style="italic")
+        # Remembered per run: a table reload re-highlights the row and must not blank the
+        # reason until the detail worker answers again.
+        if reason:
+            text.append(f": {reason}", style="italic")
         detail.update(text)
 
     @on(RunDetailLoaded)

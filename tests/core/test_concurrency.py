@@ -28,12 +28,14 @@ READER = textwrap.dedent(
     import sys, time
     from workbench.api import Workspace
     ws = Workspace.open(sys.argv[1])
-    seen = 0
-    end = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < end:
+    # Reads side by side with the writers until it has seen every record (or gives up).
+    reads, seen, total = 0, 0, int(sys.argv[2])
+    end = time.monotonic() + 300
+    while seen < total and time.monotonic() < end:
         seen = max(seen, len(ws.audit_log()))
         ws.snapshots()
-    print(seen)
+        reads += 1
+    print(reads, seen)
     """
 )
 
@@ -50,15 +52,16 @@ def test_four_processes_write_800_records(ws):
         for k in range(n_proc)
     ]
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(ws.root), "5"],
+        [sys.executable, "-c", READER, str(ws.root), str(n_proc * n_each)],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
     )
     for w in writers:
         assert w.wait(timeout=300) == 0
-    out, _ = reader.communicate(timeout=120)
-    assert reader.returncode == 0 and int(out) > 0
+    out, _ = reader.communicate(timeout=400)
+    reads, seen = map(int, out.split())
+    assert reader.returncode == 0 and reads > 1 and seen == n_proc * n_each
 
     entries = ws.audit_log()
     assert len(entries) == n_proc * n_each

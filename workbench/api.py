@@ -6,6 +6,7 @@ so any number of processes can use the same workspace side by side.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import audit
-from .config import SETTINGS_FILE, Settings, default_settings_text, load_settings
 from .drift.facade import DriftMixin
 from .errors import InputError
 from .experiments.facade import ExperimentsMixin
@@ -31,6 +31,7 @@ from .store import Store
 if TYPE_CHECKING:
     import polars as pl
 
+    from .config import Settings
     from .snapshots.contract import Contract, Violation
     from .snapshots.diff import SnapshotDiff
 
@@ -70,8 +71,12 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.dir = self.root / WORKBENCH_DIR
-        self.settings: Settings = load_settings(self.dir)
-        self.store = Store(self.dir / "meta.duckdb", lock_timeout=self.settings.lock_timeout)
+        # Settings (pydantic, ~0.2 s of import) load on first use: the store asks for its lock
+        # timeout only when another process holds the lock, so an unchanged `data add` or a
+        # `data list` never pays for them.
+        self.store = Store(
+            self.dir / "meta.duckdb", lock_timeout=lambda: self.settings.lock_timeout
+        )
         self.objects = ObjectStore(self.dir / "objects", self.dir / "tmp")
 
     def __repr__(self) -> str:
@@ -88,6 +93,8 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
         wdir = root / WORKBENCH_DIR
         for sub in ("objects", "tmp", "mlflow", "predictions"):
             (wdir / sub).mkdir(parents=True, exist_ok=True)
+        from .config import SETTINGS_FILE, default_settings_text
+
         settings = wdir / SETTINGS_FILE
         if not settings.exists():
             settings.write_text(default_settings_text(), encoding="utf-8")
@@ -99,6 +106,13 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
     def open(cls, path: Path | str | None = None) -> Workspace:
         """Open the workspace at ``path``, from ``WORKBENCH_WORKSPACE``, or found walking up."""
         return cls(find_workspace(path))
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """The workspace's settings (``workbench.toml`` and ``WORKBENCH_*`` variables)."""
+        from .config import load_settings
+
+        return load_settings(self.dir)
 
     @property
     def actor(self) -> str:
@@ -124,7 +138,7 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
     ) -> AddResult:
         """Import a CSV or Parquet file as the next version of ``name``."""
         return importer.add_snapshot(
-            self.store, self.objects, path, name, author=self.actor, target=target,
+            self.store, self.objects, path, name, author=lambda: self.actor, target=target,
             time_column=time_column, key=key, message=message, progress=progress,
         )  # fmt: skip
 

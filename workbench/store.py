@@ -17,7 +17,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -61,16 +61,23 @@ class Store:
     _migrated: set[str] = set()
     _migrate_lock = threading.Lock()
 
-    def __init__(self, path: Path, lock_timeout: float = 15.0) -> None:
+    def __init__(self, path: Path, lock_timeout: float | Callable[[], float] = 15.0) -> None:
         self.path = Path(path)
-        self.lock_timeout = lock_timeout
+        self._lock_timeout = lock_timeout
         self.marker = self.path.with_name("changes")
         self.lockfile = self.path.with_suffix(".lock")
 
     # -- connections -------------------------------------------------------------------------
 
+    @property
+    def lock_timeout(self) -> float:
+        """Seconds to wait for a lock (resolved on first need when given as a callable)."""
+        if callable(self._lock_timeout):
+            self._lock_timeout = float(self._lock_timeout())
+        return self._lock_timeout
+
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.lock_timeout
+        deadline = None
         delay = 0.005
         while True:
             try:
@@ -78,6 +85,8 @@ class Store:
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise WorkbenchError(f"cannot open the workspace store: {exc}") from exc
+                if deadline is None:
+                    deadline = time.monotonic() + self.lock_timeout
                 if time.monotonic() >= deadline:
                     raise WorkspaceBusy(
                         "workspace busy: another process holds the store",
@@ -98,13 +107,15 @@ class Store:
         fd = os.open(self.lockfile, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-            deadline = time.monotonic() + self.lock_timeout
+            deadline = None
             delay = 0.002
             while True:
                 try:
                     fcntl.flock(fd, mode)
                     break
                 except BlockingIOError:
+                    if deadline is None:
+                        deadline = time.monotonic() + self.lock_timeout
                     if time.monotonic() >= deadline:
                         raise WorkspaceBusy(
                             "workspace busy: another process holds the store",

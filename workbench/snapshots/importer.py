@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,14 +125,18 @@ def add_snapshot(
     path: Path | str,
     name: str,
     *,
-    author: str,
+    author: str | Callable[[], str],
     target: str | None = None,
     time_column: str | None = None,
     key: str | None = None,
     message: str | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> AddResult:
-    """Add a file as the next version of ``name`` (or recognise it as unchanged)."""
+    """Add a file as the next version of ``name`` (or recognise it as unchanged).
+
+    ``author`` may be a callable: resolving the acting user loads the settings, which the
+    unchanged-file path never needs.
+    """
     validate_name(name)
     path = check_source_path(Path(path))
     st = path.stat()
@@ -145,6 +150,8 @@ def add_snapshot(
             return AddResult(existing, False, f"unchanged: identical to {existing.ref}")
     _check_columns(content.schema, target, time_column, key)
     progress.check_cancelled()
+    if callable(author):
+        author = author()
     return _record(
         store, path, st, name, content, source_hash, author, target, time_column, key, message
     )

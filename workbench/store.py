@@ -76,24 +76,31 @@ class Store:
             self._lock_timeout = float(self._lock_timeout())
         return self._lock_timeout
 
+    def _backoff(self, first_delay: float, max_delay: float) -> Iterator[None]:
+        """Each ``next()`` sleeps a jittered, doubling delay; past ``lock_timeout`` it raises
+        ``WorkspaceBusy``. The clock starts at the first conflict, not before."""
+        deadline = time.monotonic() + self.lock_timeout
+        delay = first_delay
+        while True:
+            if time.monotonic() >= deadline:
+                raise WorkspaceBusy(
+                    "workspace busy: another process holds the store",
+                    hint=f"gave up after {self.lock_timeout:g} s; try again",
+                )
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, max_delay)
+            yield
+
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = None
-        delay = 0.005
+        waits = None
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise WorkbenchError(f"cannot open the workspace store: {exc}") from exc
-                if deadline is None:
-                    deadline = time.monotonic() + self.lock_timeout
-                if time.monotonic() >= deadline:
-                    raise WorkspaceBusy(
-                        "workspace busy: another process holds the store",
-                        hint=f"gave up after {self.lock_timeout:g} s; try again",
-                    ) from exc
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.25)
+                waits = waits or self._backoff(0.005, 0.25)
+                next(waits)
 
     @contextmanager
     def _lock(self, exclusive: bool) -> Iterator[None]:
@@ -107,22 +114,14 @@ class Store:
         fd = os.open(self.lockfile, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-            deadline = None
-            delay = 0.002
+            waits = None
             while True:
                 try:
                     fcntl.flock(fd, mode)
                     break
                 except BlockingIOError:
-                    if deadline is None:
-                        deadline = time.monotonic() + self.lock_timeout
-                    if time.monotonic() >= deadline:
-                        raise WorkspaceBusy(
-                            "workspace busy: another process holds the store",
-                            hint=f"gave up after {self.lock_timeout:g} s; try again",
-                        ) from None
-                    time.sleep(delay * (0.5 + random.random()))
-                    delay = min(delay * 2, 0.1)
+                    waits = waits or self._backoff(0.002, 0.1)
+                    next(waits)
             yield
         finally:
             os.close(fd)  # releases the lock

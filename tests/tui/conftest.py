@@ -68,23 +68,31 @@ def template_workspace(tmp_path_factory) -> Path:
     return build_workspace(tmp_path_factory.mktemp("template") / "ws")
 
 
+def private_copy(template: Path, tmp_path: Path) -> Path:
+    """A copy of a session-built template workspace, in a folder named ``ws`` (snapshots show
+    the folder name, so every suite uses the same one)."""
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    return root
+
+
+def app_on(root: Path, poll_interval: float | None = 0.2):
+    """The app the way ``workbench ui`` builds it, polling fast for tests."""
+    from workbench.tui.app import WorkbenchApp
+
+    return WorkbenchApp(root, poll_interval=poll_interval)
+
+
 @pytest.fixture
 def workspace_root(template_workspace, tmp_path) -> Path:
-    """A private copy of the test workspace, in a folder named ``ws``."""
-    root = tmp_path / "ws"
-    shutil.copytree(template_workspace, root)
-    return root
+    """A private copy of the test workspace."""
+    return private_copy(template_workspace, tmp_path)
 
 
 @pytest.fixture
 def make_app(workspace_root):
     """Build the app the way ``workbench ui`` does, on the test workspace."""
-    from workbench.tui.app import WorkbenchApp
-
-    def make(poll_interval: float | None = 0.2) -> WorkbenchApp:
-        return WorkbenchApp(workspace_root, poll_interval=poll_interval)
-
-    return make
+    return lambda poll_interval=0.2: app_on(workspace_root, poll_interval)
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:

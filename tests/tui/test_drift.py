@@ -3,13 +3,12 @@ and SVG snapshots at 120x40 (review the SVGs before --snapshot-update)."""
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 
 from tests.drift.workspace import build_drift_workspace
-from tests.tui.conftest import SIZE, settle, wait_until
+from tests.tui.conftest import SIZE, app_on, private_copy, settle, wait_until
 from workbench.errors import InputError
 
 
@@ -20,11 +19,8 @@ def drift_template(tmp_path_factory):
 
 @pytest.fixture
 def drift_app(drift_template, tmp_path):
-    from workbench.tui.app import WorkbenchApp
-
-    root = tmp_path / "ws"
-    shutil.copytree(drift_template, root)
-    return lambda: WorkbenchApp(root, poll_interval=0.2)
+    root = private_copy(drift_template, tmp_path)
+    return lambda: app_on(root)
 
 
 async def drift_ready(pilot):

@@ -8,14 +8,13 @@ Trainings started by the tests use few rounds, two threads and no MLflow mirror.
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.tui.conftest import EPOCH, SIZE, settle, wait_until
+from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
 from workbench.tui.screens.experiments import (
     ExperimentsScreen,
     RunsLoaded,
@@ -75,21 +74,14 @@ def experiments_template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def exp_root(experiments_template, tmp_path) -> Path:
-    """A private copy of the experiments workspace, in a folder named ``ws``."""
-    root = tmp_path / "ws"
-    shutil.copytree(experiments_template, root)
-    return root
+    """A private copy of the experiments workspace."""
+    return private_copy(experiments_template, tmp_path)
 
 
 @pytest.fixture
 def make_exp_app(exp_root):
     """The app on the experiments workspace (polling fast)."""
-    from workbench.tui.app import WorkbenchApp
-
-    def make(poll_interval: float | None = 0.2) -> WorkbenchApp:
-        return WorkbenchApp(exp_root, poll_interval=poll_interval)
-
-    return make
+    return lambda poll_interval=0.2: app_on(exp_root, poll_interval)
 
 
 async def experiments_ready(pilot) -> ExperimentsScreen:

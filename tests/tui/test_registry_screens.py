@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import pytest
 from rich.console import Console
 from textual.widgets import Input
 
 from tests.registry.conftest import FAST, SETTINGS, make_small_demo, open_as
-from tests.tui.conftest import EPOCH, SIZE, settle, wait_until
+from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.confirm_decision import ConfirmDecision, DecisionInput
 from workbench.tui.screens.decisions import DecisionsScreen
@@ -71,10 +70,8 @@ def registry_template(tmp_path_factory):
 
 @pytest.fixture
 def registry_root(registry_template, tmp_path):
-    """A private copy of the registry workspace, in a folder named ``ws``."""
-    root = tmp_path / "ws"
-    shutil.copytree(registry_template, root)
-    return root
+    """A private copy of the registry workspace."""
+    return private_copy(registry_template, tmp_path)
 
 
 @pytest.fixture
@@ -84,7 +81,7 @@ def as_actor(monkeypatch):
 
 
 def _app(root) -> WorkbenchApp:
-    return WorkbenchApp(root, poll_interval=0.2)
+    return app_on(root)
 
 
 def _champion(root) -> int | None:

@@ -14,7 +14,7 @@ import json
 
 import pytest
 from rich.console import Console
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from tests.registry.conftest import FAST, SETTINGS, make_small_demo, open_as
 from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
@@ -310,11 +310,20 @@ async def test_tampered_audit_log_shows_broken(registry_root, as_actor):
 # -- snapshots -------------------------------------------------------------------------------
 
 
+async def _no_hover(pilot) -> None:
+    """Drop DataTable hover highlights: a stray pointer position made the snapshot flaky."""
+    for table in pilot.app.screen.query(DataTable):
+        table._show_hover_cursor = False
+        table.refresh()
+    await settle(pilot)
+
+
 def test_models_screen_snapshot(snap_compare, registry_root, as_actor):
     as_actor("alice")
 
     async def run_before(pilot):
         await _models_ready(pilot)
+        await _no_hover(pilot)
 
     assert snap_compare(_app(registry_root), terminal_size=SIZE, run_before=run_before)
 
@@ -324,6 +333,7 @@ def test_decisions_screen_snapshot(snap_compare, registry_root, as_actor):
 
     async def run_before(pilot):
         await _decisions_ready(pilot)
+        await _no_hover(pilot)
 
     assert snap_compare(_app(registry_root), terminal_size=SIZE, run_before=run_before)
 

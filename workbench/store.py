@@ -18,7 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
@@ -48,6 +48,27 @@ _ALL_VERSIONS = frozenset(v for v, _, _ in migrations())
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc)
     return any(marker in text for marker in _LOCK_MARKERS)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """DuckDB answers SIGINT itself: the running query stops with an error, not KeyboardInterrupt."""
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "Query interrupted" in str(exc)
+    )
+
+
+@contextmanager
+def _interrupts_as_keyboard() -> Iterator[None]:
+    """Turn DuckDB's "Query interrupted" back into the KeyboardInterrupt the user sent.
+
+    The CLI then says "cancelled" and exits with 130, like a Ctrl-C anywhere else.
+    """
+    try:
+        yield
+    except (duckdb.Error, RuntimeError) as exc:
+        if _is_interrupt(exc):
+            raise KeyboardInterrupt from None
+        raise
 
 
 def _split_sql(sql: str) -> list[str]:
@@ -144,7 +165,8 @@ class Store:
                     else:
                         Store._migrated.add(key)
                 if con is not None:
-                    yield con
+                    with _interrupts_as_keyboard():
+                        yield con
                     return
             finally:
                 if con is not None:
@@ -153,7 +175,8 @@ class Store:
         with self._lock(exclusive=False):
             con = self._connect(read_only=True)
             try:
-                yield con
+                with _interrupts_as_keyboard():
+                    yield con
             finally:
                 con.close()
 
@@ -171,11 +194,14 @@ class Store:
             try:
                 con.begin()
                 try:
-                    yield con
+                    with _interrupts_as_keyboard():
+                        yield con
                 except BaseException:
-                    con.rollback()
+                    with suppress(duckdb.Error, RuntimeError):  # an interrupt may have ended it
+                        con.rollback()
                     raise
-                con.commit()
+                with _interrupts_as_keyboard():
+                    con.commit()
             finally:
                 con.close()
         self._touch()

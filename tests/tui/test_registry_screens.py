@@ -318,11 +318,6 @@ async def _no_hover(pilot) -> None:
     await settle(pilot)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="flaky on CI: the second version row is sometimes drawn with a #272727 background "
-    "the stored SVG lacks (same text); under investigation, see the session note",
-)
 def test_models_screen_snapshot(snap_compare, registry_root, as_actor):
     as_actor("alice")
 

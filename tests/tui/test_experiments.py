@@ -261,7 +261,7 @@ async def test_launch_a_training_and_see_it_finish(make_exp_app):
              note="from the form")  # fmt: skip
         await pilot.click("#train-run")
         await wait_until(pilot, lambda: app.screen is screen)
-        assert screen.training
+        # (25 iterations may already be done here: "training" is not asserted, the panel is)
         panel = screen.query_one("#training-panel")
         assert panel.display
         await wait_until(pilot, lambda: not screen.training, timeout=60)

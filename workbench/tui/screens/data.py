@@ -212,8 +212,10 @@ a couple of seconds.
         self._show_marks()
 
     def on_data_table_row_highlighted(self, event) -> None:
-        # textual-fastdatatable's RowHighlighted (its class is imported only after start-up)
-        self._highlight(event.cursor_row)
+        # textual-fastdatatable's RowHighlighted (its class is imported only after start-up);
+        # a late event from a table a reload replaced indexes the old rows, so it is ignored.
+        if event.data_table is self.table:
+            self._highlight(event.cursor_row)
 
     def _highlight(self, row: int) -> None:
         if self.rows is None or not 0 <= row < len(self.rows.ids):

@@ -424,8 +424,11 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         self._show_status()
 
     def on_data_table_row_highlighted(self, event) -> None:
-        # textual-fastdatatable's RowHighlighted (its class is imported only after start-up)
-        self._highlight(event.cursor_row)
+        # textual-fastdatatable's RowHighlighted (its class is imported only after start-up).
+        # A late event from a table a reload has just replaced carries a row index of the old
+        # rows: it would highlight the wrong run, so only the table in place is listened to.
+        if event.data_table is self.table:
+            self._highlight(event.cursor_row)
 
     def on_data_table_header_selected(self, event) -> None:
         """Clicking a column header sorts by it (again: reverses)."""

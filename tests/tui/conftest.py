@@ -95,12 +95,21 @@ def make_app(workspace_root):
     return lambda poll_interval=0.2: app_on(workspace_root, poll_interval)
 
 
-async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Let the app run (workers included) until ``predicate()`` holds."""
+async def wait_until(
+    pilot,
+    predicate: Callable[[], bool],
+    timeout: float = 15.0,
+    state: Callable[[], object] | None = None,
+) -> None:
+    """Let the app run (workers included) until ``predicate()`` holds.
+
+    ``state`` describes what the app showed instead, for the failure message.
+    """
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
+            seen = f"; state: {state()!r}" if state is not None else ""
+            raise AssertionError(f"timed out waiting for {predicate}{seen}")
         await pilot.pause(0.05)
 
 

@@ -338,7 +338,17 @@ async def test_a_failing_training_notifies_and_the_run_is_failed(make_exp_app):
         assert app.is_running
         # the reason shows under the table for the highlighted failed run
         await wait_until(
-            pilot, lambda: "num_leaves" in str(screen.query_one("#run-detail").render())
+            pilot,
+            lambda: "num_leaves" in str(screen.query_one("#run-detail").render()),
+            state=lambda: (
+                str(screen.query_one("#run-detail").render()),
+                screen.highlighted_id,
+                screen._reasons,
+                screen.rows.ids,
+                screen.rows.statuses,
+                screen.table.cursor_row,
+                [w.name for w in app.workers],
+            ),
         )
         # and a new training can start afterwards
         form = await open_form(pilot)

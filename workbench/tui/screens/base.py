@@ -30,6 +30,9 @@ class AreaScreen(Screen[None]):
         """The area's own widgets."""
         yield from ()
 
+    _select_on_load: int | None = None
+    """A row (by id) the next table reload must land on; cursor echoes wait until then."""
+
     def on_mount(self) -> None:
         self.title = self.AREA_TITLE
 
@@ -39,6 +42,7 @@ class AreaScreen(Screen[None]):
         # vanish silently. Workers catch WorkbenchError themselves; anything here is a bug,
         # shown as a notification while the app keeps running.
         if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self._select_on_load = None  # the reload it waited for will not come
             what = event.worker.description or event.worker.name
             self.app.notify(
                 str(event.worker.error), title=f"Failed: {what}", severity="error", timeout=10

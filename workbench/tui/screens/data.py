@@ -199,6 +199,8 @@ a couple of seconds.
         pane.border_title = f"Snapshots ({len(rows.ids):,})"
         for snapshot_id in self.marked:
             table.set_mark(rows.row_of(snapshot_id), True)
+        if self._select_on_load is not None:
+            self.highlighted_id, self._select_on_load = self._select_on_load, None
         row = rows.row_of(self.highlighted_id)
         if row is not None:
             table.move_cursor(row=row)
@@ -213,8 +215,9 @@ a couple of seconds.
 
     def on_data_table_row_highlighted(self, event) -> None:
         # textual-fastdatatable's RowHighlighted (its class is imported only after start-up);
-        # a late event from a table a reload replaced indexes the old rows, so it is ignored.
-        if event.data_table is self.table:
+        # a late event from a table a reload replaced indexes the old rows, so it is ignored,
+        # and so is an echo of an earlier cursor move while a reload must land on a new import.
+        if event.data_table is self.table and self._select_on_load is None:
             self._highlight(event.cursor_row)
 
     def _highlight(self, row: int) -> None:
@@ -302,7 +305,7 @@ a couple of seconds.
         if result is None:
             return
         self.notify(result.detail, title="Import")
-        self.highlighted_id = result.snapshot.id
+        self.highlighted_id = self._select_on_load = result.snapshot.id
         self.app.change_token = self.workspace.change_token()
         self.refresh_snapshots()
 

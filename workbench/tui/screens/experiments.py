@@ -407,6 +407,8 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         pane.border_subtitle = f"sort {self.sort}" + (
             f" · where {self.where}" if self.where else ""
         )
+        if self._select_on_load is not None:
+            self.highlighted_id, self._select_on_load = self._select_on_load, None
         row = rows.row_of(self.highlighted_id)
         if row is not None:
             table.move_cursor(row=row, animate=False)
@@ -420,6 +422,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
 
     @on(RunsRejected)
     def _runs_rejected(self, event: RunsRejected) -> None:
+        self._select_on_load = None
         self.filter_error = event.error
         self._show_status()
 
@@ -427,7 +430,9 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         # textual-fastdatatable's RowHighlighted (its class is imported only after start-up).
         # A late event from a table a reload has just replaced carries a row index of the old
         # rows: it would highlight the wrong run, so only the table in place is listened to.
-        if event.data_table is self.table:
+        # While a reload that must land on a chosen run is pending, an echo of an earlier
+        # cursor move would overwrite that choice, so it waits for the reload.
+        if event.data_table is self.table and self._select_on_load is None:
             self._highlight(event.cursor_row)
 
     def on_data_table_header_selected(self, event) -> None:
@@ -545,7 +550,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
             self.notify(event.error or "unknown error", title="Training failed", severity="error",
                         timeout=15)  # fmt: skip
         if event.run_id is not None:
-            self.highlighted_id = event.run_id
+            self.highlighted_id = self._select_on_load = event.run_id
         if self.workspace is not None:
             self.app.change_token = self.workspace.change_token()
         self.refresh_runs()

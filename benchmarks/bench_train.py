@@ -37,12 +37,16 @@ def make_frame(rows: int, numeric: int, seed: int = 0):
     return pl.DataFrame(cols)
 
 
-def bare(df, spec: TrainSpec) -> float:
-    """lightgbm.train on the same rows and parameters; data preparation not timed."""
+def bare(df, spec: TrainSpec) -> tuple[float, float]:
+    """lightgbm.train on the same rows and parameters; data preparation not timed.
+
+    Returns the training time alone and with the holdout scored (``booster.predict`` on the
+    test rows, which every workbench run does to record its holdout metrics).
+    """
     import lightgbm as lgb
     import numpy as np
 
-    _, (tr, va, _) = make_split(
+    _, (tr, va, te) = make_split(
         df, kind="random", seed=spec.seed, test_size=spec.test_size, valid_size=spec.valid_size
     )
     features = [c for c in df.columns if c != "label"]
@@ -56,24 +60,41 @@ def bare(df, spec: TrainSpec) -> float:
     dvalid = lgb.Dataset(x[va], y[va], reference=dtrain)
     booster = lgb.train(params, dtrain, valid_sets=[dvalid])
     elapsed = time.perf_counter() - start
-    print(f"  bare lightgbm.train: {elapsed:7.2f}s  best_iteration={booster.best_iteration}")
-    return elapsed
+    booster.predict(x[te], num_iteration=booster.best_iteration)
+    scored = time.perf_counter() - start
+    print(
+        f"  bare lightgbm.train: {elapsed:7.2f}s  best_iteration={booster.best_iteration}\n"
+        f"  + holdout predict:   {scored:7.2f}s"
+    )
+    return elapsed, scored
 
 
-def ours(df, spec: TrainSpec, mlflow_dir: Path) -> tuple[float, float]:
+def ours(df, spec: TrainSpec, mlflow_dir: Path) -> tuple[float, float, float]:
+    """Our train() then log_run; the log is timed as the process's first and as a later one.
+
+    MLflow's first model log in a process also maps every installed distribution to its
+    modules (to check the pinned requirements), about a second that later logs skip: a CLI
+    ``workbench train`` pays it once per command, the TUI once per session.
+    """
     from workbench.experiments import log_run
 
     start = time.perf_counter()
     result = train(df, spec)
     trained = time.perf_counter() - start
     uri = f"sqlite:///{mlflow_dir / 'mlflow.db'}"
-    log_run(uri, "bench", result, "bench@v1", artifact_root=(mlflow_dir / "art").as_uri())
-    total = time.perf_counter() - start
+    art = (mlflow_dir / "art").as_uri()
+    logged = []
+    for _ in range(2):
+        begin = time.perf_counter()
+        log_run(uri, "bench", result, "bench@v1", artifact_root=art)
+        logged.append(time.perf_counter() - begin)
     print(
         f"  workbench train():   {trained:7.2f}s  best_iteration={result.best_iteration}  "
-        f"auc={result.metrics['auc']:.4f}\n  + MLflow log_run:     {total:7.2f}s"
+        f"auc={result.metrics['auc']:.4f}\n"
+        f"  + MLflow log_run:    {trained + logged[0]:7.2f}s (first log in the process)"
+        f"  {trained + logged[1]:7.2f}s (a later log)"
     )
-    return trained, total
+    return trained, trained + logged[0], trained + logged[1]
 
 
 def warm_mlflow(mlflow_dir: Path) -> None:
@@ -99,9 +120,14 @@ def main() -> None:
     print(f"{args.rows} rows x {df.width - 1} features, up to {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as tmp:
         warm_mlflow(Path(tmp))
-        base = bare(df, spec)
-        trained, total = ours(df, spec, Path(tmp))
-    print(f"ratio train()/bare = {trained / base:.3f}x   with MLflow = {total / base:.3f}x")
+        base, scored = bare(df, spec)
+        trained, first, later = ours(df, spec, Path(tmp))
+    print(
+        f"ratio vs bare train:           train() {trained / base:.3f}x   with MLflow "
+        f"{first / base:.3f}x first log, {later / base:.3f}x later logs\n"
+        f"ratio vs bare train + predict: train() {trained / scored:.3f}x   with MLflow "
+        f"{first / scored:.3f}x first log, {later / scored:.3f}x later logs"
+    )
 
 
 if __name__ == "__main__":

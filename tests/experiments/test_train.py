@@ -175,3 +175,20 @@ def test_bigger_frame_binary_numeric_target():
     df = churn_frame(400, seed=5).with_columns(churn=(pl.col("churn") == "Yes").cast(pl.Int64))
     r = train(df, spec(target="churn", exclude=["customer_id"]))
     assert r.task == "binary" and r.meta.classes == [0, 1]
+
+
+def test_big_training_sets_draw_the_train_curve_from_a_sample(churn, churn_result, monkeypatch):
+    import workbench.experiments.training as training
+
+    monkeypatch.setattr(training, "TRAIN_CURVE_ROWS", 100)
+    sampled = train(churn, TrainSpec(target="churn", exclude=["customer_id"], params=dict(FAST)))
+    # early stopping still watches only the validation set: the same model, metrics and curve
+    assert sampled.best_iteration == churn_result.best_iteration
+    assert sampled.model_text == churn_result.model_text
+    assert sampled.metrics == churn_result.metrics
+    assert sampled.curves["valid"] == churn_result.curves["valid"]
+    # the train curve is there under its usual name, one value per iteration, from fewer rows
+    assert set(sampled.curves) == {"train", "valid"}
+    for metric, values in sampled.curves["train"].items():
+        assert len(values) == len(churn_result.curves["train"][metric])
+        assert values != churn_result.curves["train"][metric]

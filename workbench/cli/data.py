@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from ..errors import CheckFailed
 from .main import Context, pass_ctx
-from .output import RichProgress, out, print_json
+from .output import RichProgress, out, plain, print_json
 
 _PATH = click.Path(path_type=Path)
 
@@ -41,7 +40,7 @@ def add(ctx: Context, path: Path, name: str, target, time_column, key, message) 
             f"object {snap.short_hash}"
         )
     else:
-        out.print(f"{result.detail}; no new version")
+        plain(f"{result.detail}; no new version")
 
 
 @data.command("list")
@@ -54,6 +53,8 @@ def list_(ctx: Context, name: str | None, as_json: bool) -> None:
     if as_json:
         print_json([_summary(s) for s in snaps])
         return
+    from rich.table import Table
+
     table = Table("snapshot", "rows", "cols", "created", "author", "hash", "message", box=None)
     for s in snaps:
         table.add_row(
@@ -100,6 +101,8 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         out.print(f"roles    {roles}")
     if s.message:
         out.print(f"message  {s.message}")
+    from rich.table import Table
+
     table = Table(
         "column", "type", "nulls", "distinct", "min", "mean", "max", "top values", box=None
     )
@@ -156,6 +159,8 @@ def diff(ctx: Context, ref_a: str, ref_b: str, key: str | None, as_json: bool) -
             + (f", {r.duplicate_keys:,} duplicate keys" if r.duplicate_keys else "")
         )
     if d.profile_changes:
+        from rich.table import Table
+
         table = Table("column", "statistic", "before", "after", box=None)
         for ch in d.profile_changes:
             table.add_row(ch.column, ch.field, _fmt(ch.before), _fmt(ch.after))

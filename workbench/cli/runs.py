@@ -42,6 +42,7 @@ class TrainBar(RichProgress):
     """A rich bar for training: iteration n/N, current validation metric, elapsed and ETA."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._bar = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -50,7 +51,7 @@ class TrainBar(RichProgress):
             TextColumn("{task.fields[metric]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=err,
+            console=err.console,
             transient=True,
             disable=not err.is_terminal,
         )
@@ -200,7 +201,7 @@ def train(
 
 def _train_grid(ctx: Context, ref: str, grid, jobs: int, options, as_json: bool) -> None:
     def report(rec) -> None:
-        bar._bar.console.print(escape(_finished_line(rec)))
+        err.print(escape(_finished_line(rec)))
 
     with RichProgress() as bar:
         records = ctx.ws.train_grid(ref, grid, jobs=jobs, progress=bar, on_run=report, **options)

@@ -62,12 +62,24 @@ def _check_columns(df_schema: dict, target: str | None, time_column: str | None,
             raise InputError(f"time column {time_column!r} holds {dtype}, not dates or times")
 
 
+ROW_GROUP_ROWS = 262_144
+"""Rows per Parquet row group, fixed so that the bytes depend on the content alone.
+
+Left to Polars, row groups follow the frame's in-memory chunks, and those follow the CSV
+reader's thread count: the same file gave different bytes (so a different object hash) after
+``rechunk()`` and would on a machine with more cores. A fixed size also writes faster.
+"""
+
+
 def write_object(
     objects: ObjectStore, df: pl.DataFrame, progress: Progress = NULL_PROGRESS
 ) -> tuple[str, int]:
-    """Write ``df`` as a Parquet object; returns (digest, size). Deterministic for equal frames."""
+    """Write ``df`` as a Parquet object; returns (digest, size).
+
+    Deterministic for equal frames, whatever their chunking or the number of threads.
+    """
     with objects.temp_path(".parquet") as tmp:
-        df.write_parquet(tmp, compression="zstd", statistics=True)
+        df.write_parquet(tmp, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
         progress.check_cancelled()
         size = tmp.stat().st_size
         digest, _ = objects.adopt(tmp)

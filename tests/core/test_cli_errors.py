@@ -42,6 +42,7 @@ def _files(proj: Path) -> dict[str, bytes]:
         "header.csv": b"id,x,y\n",
         "junk.csv": bytes(range(256)) * 64,
         "ragged.csv": b"id,x,y\n1,2,3\n4,5,6,7,8\n",
+        "short.csv": b"id,x,y\n1,2,3\n4,5,\n6,7\n8,9,10\n",
         "dupe.csv": b"id,x,x\n1,2,3\n",
         "fake.parquet": b"PAR1 this is not parquet at all",
     }
@@ -54,6 +55,7 @@ CASES = [
     (["data", "add", "header.csv", "--name", "a"], "no data rows"),
     (["data", "add", "junk.csv", "--name", "a"], "not a CSV or Parquet"),
     (["data", "add", "ragged.csv", "--name", "a"], "not a well-formed CSV"),
+    (["data", "add", "short.csv", "--name", "a"], "a row has 2 fields where the header has 3"),
     (["data", "add", "dupe.csv", "--name", "a"], "duplicate column"),
     (["data", "add", "fake.parquet", "--name", "a"], "not a readable Parquet"),
     (

@@ -117,6 +117,18 @@ def test_object_bytes_do_not_depend_on_chunking_or_threads(ws):
     assert (a, size_a) == (b, size_b)
 
 
+def test_empty_last_fields_are_nulls_but_short_rows_are_refused(ws, tmp_path):
+    ok = tmp_path / "ok.csv"
+    ok.write_bytes(b'id,x,note\n1,2,a\n2,3,\n3,4,"two\nlines, quoted"\n')
+    df = ws.load(ws.add_snapshot(ok, "ok").snapshot.ref)
+    assert df["note"].to_list() == ["a", None, "two\nlines, quoted"]
+    short = tmp_path / "short.csv"
+    short.write_bytes(b"id,x,note\n1,2,a\n2,3\n")
+    with pytest.raises(InputError, match="a row has 2 fields where the header has 3"):
+        ws.add_snapshot(short, "short")
+    assert [s.name for s in ws.snapshots()] == ["ok"]
+
+
 def test_diff(ws, three_versions):
     d = ws.diff("churn@v1", "churn@v2")
     assert (d.rows_before, d.rows_after) == (3, 3)

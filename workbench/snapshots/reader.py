@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,11 +82,46 @@ def read_table(path: Path) -> pl.DataFrame:
             df = pl.read_csv(path, infer_schema_length=10_000, try_parse_dates=True).rechunk()
         except Exception as exc:
             raise InputError(f"{path} is not a well-formed CSV file: {_first_line(exc)}") from None
+        if df.width and df.height and df.get_column(df.columns[-1]).null_count():
+            _check_row_lengths(path, df.columns[-1])
     if df.width == 0:
         raise InputError(f"{path} has no columns")
     if df.height == 0:
         raise InputError(f"{path} has a header but no data rows")
     return df
+
+
+def _check_row_lengths(path: Path, last: str) -> None:
+    """Refuse rows with fewer fields than the header.
+
+    Polars pads a short row with nulls (it refuses only long ones), so a truncated line would
+    pass as missing values. Only a short row or an empty field can leave the last column null,
+    so the check runs only then: pyarrow's CSV parser, which refuses short rows, streams the
+    file reading just that column.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[last], column_types={last: pa.string()}
+            ),
+        )
+        for _ in reader:
+            pass
+    except pa.ArrowInvalid as exc:
+        match = re.search(r"Expected (\d+) columns, got (\d+): ?(.*)", str(exc), re.S)
+        if match is None:
+            return  # not about row lengths; Polars read the file, so let it stand
+        want, got, row = match.groups()
+        row = row.strip().splitlines()[0][:60] if row.strip() else ""
+        raise InputError(
+            f"{path} is not a well-formed CSV file: a row has {got} fields where the header "
+            f"has {want}" + (f" ({row!r})" if row else "")
+        ) from None
 
 
 def _first_line(exc: Exception) -> str:

@@ -65,6 +65,8 @@ def test_bad_input_is_one_line_exit_2(demo_ws):
         ["train", "churn", "-p", "no-equals-sign"],
         ["train", "nosuch@v1"],
         ["train", "churn", "--task", "ranking"],
+        # LightGBM prints its own "[LightGBM] [Fatal] ..." line to the process's stderr
+        ["train", "churn", "-p", "num_leaves=1", "--no-mlflow"],
         ["runs", "compare", "1"],
     ):
         result = cli(ws, *args, ok=False)

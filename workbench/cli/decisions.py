@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..errors import CheckFailed
 from .main import Context, pass_ctx
-from .output import RichProgress, out, print_json
+from .output import RichProgress, native_stderr_hidden, out, print_json
 
 
 def _num(value) -> str:
@@ -116,7 +116,7 @@ def show(ctx: Context, decision_id: str, as_json: bool) -> None:
 def approve(ctx: Context, decision_id: str, comment: str, override: bool) -> None:
     """Approve a pending proposal and carry out its action (approver role)."""
     if ctx.ws.decision(decision_id).kind == "retrain":  # only retraining takes long
-        with RichProgress() as progress:
+        with native_stderr_hidden(), RichProgress() as progress:
             decision = ctx.ws.approve(decision_id, comment, override=override, progress=progress)
     else:
         decision = ctx.ws.approve(decision_id, comment, override=override)
@@ -150,7 +150,7 @@ def retrain(ctx: Context, from_ref: str, data: tuple[str, ...], to_alias: str, r
         decision = ctx.ws.propose_retrain(from_ref, reason, list(data) or None)
         out.print(f"filed decision {decision.id}: {decision.title}")
         return
-    with RichProgress() as progress:
+    with native_stderr_hidden(), RichProgress() as progress:
         decision = ctx.ws.retrain(
             from_ref, list(data) or None, reason=reason, to_alias=to_alias, progress=progress
         )

@@ -7,7 +7,11 @@ re-adding an unchanged file, never imports it.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from typing import Any
@@ -60,6 +64,38 @@ def _default(obj):
 def print_json(data) -> None:
     """Machine-readable output for scripts."""
     sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+
+
+@contextmanager
+def native_stderr_hidden() -> Iterator[None]:
+    """Keep C libraries' own stderr lines (LightGBM's ``[Fatal] Check failed ...``) off the
+    terminal while Python's stderr, where our progress bar and error line go, stays on it.
+
+    File descriptor 2 points at a scratch file for the duration; ``sys.stderr`` is a new file
+    on a duplicate of the terminal's descriptor. The core turns those failures into one clear
+    error already, so the native line is only noise. A no-op when stderr is not a real file
+    (tests capturing output).
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    python_side = os.fdopen(os.dup(saved), "w", encoding="utf-8", errors="backslashreplace")
+    previous = sys.stderr
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        sys.stderr = python_side
+        try:
+            yield
+        finally:
+            python_side.flush()
+            sys.stderr = previous
+            os.dup2(saved, fd)
+            os.close(saved)
+            python_side.close()
 
 
 class RichProgress:
@@ -122,4 +158,6 @@ class RichProgress:
         return None
 
 
-__all__ = ["out", "err", "plain", "print_json", "RichProgress", "Cancelled"]
+__all__ = [
+    "out", "err", "plain", "print_json", "RichProgress", "Cancelled", "native_stderr_hidden",
+]  # fmt: skip

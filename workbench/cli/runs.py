@@ -28,7 +28,7 @@ from rich.text import Text
 from ..errors import InputError
 from ..experiments.params import parse_value
 from .main import Context, pass_ctx
-from .output import RichProgress, err, out, print_json
+from .output import RichProgress, err, native_stderr_hidden, out, print_json
 
 TASKS = ["auto", "binary", "multiclass", "regression"]
 LIST_LIMIT = 50
@@ -191,7 +191,7 @@ def train(
         return
     if jobs != 1:
         raise InputError("--jobs needs a sweep (--grid key=v1,v2)")
-    with TrainBar() as bar:
+    with native_stderr_hidden(), TrainBar() as bar:
         rec = ctx.ws.train(ref, progress=bar, on_iteration=bar.on_iteration, **options)
     if as_json:
         print_json(rec)
@@ -203,7 +203,7 @@ def _train_grid(ctx: Context, ref: str, grid, jobs: int, options, as_json: bool)
     def report(rec) -> None:
         err.print(escape(_finished_line(rec)))
 
-    with RichProgress() as bar:
+    with native_stderr_hidden(), RichProgress() as bar:
         records = ctx.ws.train_grid(ref, grid, jobs=jobs, progress=bar, on_run=report, **options)
     if as_json:
         print_json(records)
@@ -465,7 +465,7 @@ def delete(ctx: Context, run_id: str, restore: bool) -> None:
 def rerun(ctx: Context, run_id: str, no_mlflow: bool) -> None:
     """Train again with a run's exact spec on the same snapshot."""
     old = ctx.ws.run(run_id)
-    with TrainBar() as bar:
+    with native_stderr_hidden(), TrainBar() as bar:
         rec = ctx.ws.rerun(
             old.id, progress=bar, on_iteration=bar.on_iteration, mlflow=not no_mlflow
         )

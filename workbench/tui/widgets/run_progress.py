@@ -19,10 +19,12 @@ __all__ = ["TrainingPanel", "fmt_duration"]
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """``42s``, ``3m05s``, ``1h02m``."""
+    """``0.4s``, ``42s``, ``3m05s``, ``1h02m``."""
     if seconds is None:
         return "-"
-    seconds = max(0, int(round(seconds)))
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f}s"  # a small training takes well under a second
+    seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from tests.experiments.conftest import FAST
@@ -36,3 +38,19 @@ def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws):
         mlflow.set_tracking_uri(None)
     theirs = np.asarray(loaded.predict(ours.encode(holdout)))
     assert np.array_equal(theirs, ours.predict(holdout))
+    # the model's requirements are exact pins of what this process runs, and MLflow's own
+    # requirement check (skipped while we log; about a second on a first log) is restored
+    import lightgbm
+    from mlflow.utils import environment, requirements_utils
+
+    check = requirements_utils.warn_dependency_requirement_mismatches
+    assert environment.warn_dependency_requirement_mismatches is check
+    assert mlflow.pyfunc.warn_dependency_requirement_mismatches is check
+    mlflow.set_tracking_uri(uri)
+    try:
+        pins = Path(mlflow.pyfunc.get_model_dependencies(ws.run_model_uri(rec.id))).read_text()
+    finally:
+        mlflow.set_tracking_uri(None)
+    pins = pins.split()
+    assert f"lightgbm=={lightgbm.__version__}" in pins
+    assert f"mlflow=={mlflow.__version__}" in pins

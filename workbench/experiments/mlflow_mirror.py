@@ -3,7 +3,9 @@
 ``mlflow`` takes seconds to import, so it is imported only inside these functions. The model is
 logged with the LightGBM flavour on the *encoded* feature frame (see ``features``): numeric
 columns as double, categorical columns as long codes. pip requirements are given explicitly so
-MLflow skips its slow requirement inference (it would load the model in a subprocess).
+MLflow skips its slow requirement inference (it would load the model in a subprocess), and
+MLflow's check of those pins against the environment is skipped too (see
+``_pins_unchecked``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,38 @@ def _log_values(client: Any, run_id: str, result: TrainResult, tags: dict[str, s
     client.log_dict(run_id, result.effective_params, "workbench/effective_params.json")
 
 
+_CHECK = "warn_dependency_requirement_mismatches"
+
+
+@contextmanager
+def _pins_unchecked() -> Iterator[None]:
+    """Skip MLflow's check that the model's pip requirements match the environment.
+
+    Our requirements are exact pins of the versions this process has imported, so the check
+    cannot find a mismatch; but the first time in a process it maps every installed
+    distribution to its modules (``importlib_metadata.packages_distributions``), about 1 s of a
+    CLI ``workbench train``. MLflow runs it when it saves the model and again when it loads it
+    back to validate the input example. Patched only while our model is logged, under the
+    tracking lock; a module that no longer has the function is left alone.
+    """
+    import importlib
+
+    patched = []
+    for name in ("mlflow.utils.environment", "mlflow.pyfunc"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # pragma: no cover - a future MLflow layout
+            continue
+        if hasattr(module, _CHECK):
+            patched.append((module, getattr(module, _CHECK)))
+            setattr(module, _CHECK, lambda *args, **kwargs: None)
+    try:
+        yield
+    finally:
+        for module, original in patched:
+            setattr(module, _CHECK, original)
+
+
 def _log_model(mlflow: Any, result: TrainResult) -> None:
     import lightgbm as lgb
     from mlflow.models import infer_signature
@@ -135,13 +169,14 @@ def _log_model(mlflow: Any, result: TrainResult) -> None:
         # category codes are int64 with -1 for missing, never NaN: the hint does not apply
         warnings.filterwarnings("ignore", message=".*Integer columns", category=UserWarning)
         signature = infer_signature(example, booster.predict(example.to_numpy(dtype="float64")))
-    mlflow.lightgbm.log_model(
-        booster,
-        name=MODEL_NAME,
-        signature=signature,
-        input_example=example,
-        pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
-    )
+    with _pins_unchecked():
+        mlflow.lightgbm.log_model(
+            booster,
+            name=MODEL_NAME,
+            signature=signature,
+            input_example=example,
+            pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
+        )
 
 
 def log_run(

@@ -146,6 +146,24 @@ async def test_table_lists_runs_newest_first(make_exp_app):
         assert 0.5 < row["auc"] <= 1
 
 
+async def test_a_reload_under_a_modal_gives_focus_back_to_the_new_table(make_exp_app):
+    # The table a reload replaces gives its focus to the new one even while another screen is
+    # on top (a training's first reload can land while the launch form is closing).
+    app = make_exp_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await experiments_ready(pilot)
+        before = screen.table
+        assert app.focused is before
+        await pilot.press("question_mark")
+        assert app.screen is not screen
+        screen.refresh_runs()
+        await wait_until(pilot, lambda: screen.table is not before)
+        await settle(pilot)
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert app.focused is screen.table, app.focused
+
+
 async def test_filter_with_the_cli_language_and_a_bad_filter(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:

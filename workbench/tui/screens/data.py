@@ -187,7 +187,8 @@ a couple of seconds.
         from ..widgets.snapshot_table import SnapshotTable
 
         old = self.table
-        had_focus = old is None or old.has_focus
+        # The screen's focused widget, which a modal on top (the import dialog) leaves in place.
+        had_focus = old is None or self.focused in (None, old)
         rows = event.rows
         self.rows = rows
         self.loaded_token = event.token

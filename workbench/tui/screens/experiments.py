@@ -388,7 +388,9 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         from ..widgets.run_table import RunTable
 
         old = self.table
-        had_focus = old is None or old.has_focus or self.focused is None
+        # `self.focused`, not `old.has_focus`: under a modal (the launch form closing, help)
+        # the table has no focus but is still the screen's focused widget to return to.
+        had_focus = old is None or self.focused in (None, old)
         rows = event.rows
         self.rows, self.loaded_token = rows, event.token
         self.where, self.sort = event.where, event.sort

@@ -171,6 +171,18 @@ async def test_models_show_versions_aliases_history_lineage(registry_root, as_ac
         assert "Model card: churn-model@v1" in screen.query_one("#models-card-text").source
         await pilot.press("l")
         assert screen.query_one("#models-tabs").active == "models-lineage"
+        # cards are made once per version until the workspace changes
+        made = []
+        model_card = app.workspace.model_card
+        app.workspace.model_card = lambda ref: made.append(ref) or model_card(ref)
+        for key, ref in (("up", f"{NAME}@v2"), ("down", f"{NAME}@v1"), ("up", f"{NAME}@v2")):
+            await pilot.press(key)
+            await wait_until(pilot, lambda ref=ref: screen.card_ref == ref)
+            assert f"Model card: {ref}" in screen.query_one("#models-card-text").source
+        assert made == []
+        app.change_token += 1  # what the workspace poll does when another process writes
+        await pilot.press("down")
+        await wait_until(pilot, lambda: made == [f"{NAME}@v1"] and screen.card_ref == made[0])
 
 
 async def test_rollback_from_models(registry_root, as_actor):

@@ -81,9 +81,9 @@ class VersionDetailLoaded(Message):
 class CardLoaded(Message):
     """A version's model card (Markdown) was made."""
 
-    def __init__(self, ref: str, markdown: str) -> None:
+    def __init__(self, ref: str, markdown: str, token: int | None = None) -> None:
         super().__init__()
-        self.ref, self.markdown = ref, markdown
+        self.ref, self.markdown, self.token = ref, markdown, token
 
 
 class ModelsFailed(Message):
@@ -142,6 +142,10 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         self.detail_ref: str | None = None
         """The version the history and lineage panes show."""
         self.card_ref: str | None = None
+        self._cards: dict[str, tuple[int, str]] = {}
+        """Cards made, by version: (the workspace change token they were made at, Markdown).
+        A card scores the run's holdout per segment, so moving the cursor back over a version
+        reuses it until anything in the workspace changes."""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="models-pane") as pane:
@@ -200,14 +204,14 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="model-card",
           description="making the model card")  # fmt: skip
-    def load_card(self, ws: Workspace, ref: str) -> None:
+    def load_card(self, ws: Workspace, ref: str, token: int) -> None:
         try:
             markdown = ws.model_card(ref)
         except Exception as exc:
             self.post_message(ModelsFailed(f"{ref}'s model card", error_text(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(CardLoaded(ref, markdown))
+            self.post_message(CardLoaded(ref, markdown, token))
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -249,7 +253,12 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         if row is None or self.workspace is None:
             return
         self.load_detail(self.workspace, ref, row.name)
-        self.load_card(self.workspace, ref)
+        token = self.app.change_token
+        made = self._cards.get(ref)
+        if made is not None and made[0] == token:
+            self.post_message(CardLoaded(ref, made[1]))
+        else:
+            self.load_card(self.workspace, ref, token)
 
     @on(VersionDetailLoaded)
     def _detail_loaded(self, event: VersionDetailLoaded) -> None:
@@ -267,6 +276,8 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
 
     @on(CardLoaded)
     async def _card_loaded(self, event: CardLoaded) -> None:
+        if event.token is not None:
+            self._cards[event.ref] = (event.token, event.markdown)
         if event.ref == self.highlighted_ref:
             self.card_ref = event.ref
             await self.query_one("#models-card-text", Markdown).update(event.markdown)

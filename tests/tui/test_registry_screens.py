@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
 from rich.console import Console
@@ -22,6 +23,7 @@ from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.confirm_decision import ConfirmDecision, DecisionInput
 from workbench.tui.screens.decisions import DecisionsScreen
 from workbench.tui.screens.models import ModelsScreen
+from workbench.tui.widgets.registry_actions import RegistryActionProgress
 
 NAME = "churn-model"
 PENDING = 2
@@ -243,6 +245,70 @@ async def test_approve_through_the_modal_moves_the_champion(registry_root, as_ac
         await pilot.press("7", "t")
         await wait_until(pilot, lambda: len(screen.decisions) == 2)
         assert screen.decisions[0].status == "approved"
+
+
+def _propose_retrain(root) -> int:
+    return (
+        open_as(root, "alice").propose_retrain(f"{NAME}@champion", "drift", ["prod-2025-07@v1"]).id
+    )
+
+
+async def test_approving_a_retrain_shows_its_progress(registry_root, as_actor):
+    retrain = _propose_retrain(registry_root)
+    as_actor("alice")
+    messages = []
+    app = _app(registry_root)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        screen = await _decisions_ready(pilot)
+        assert screen.selected_id == retrain  # newest first
+        assert screen.check_action("cancel_action", ()) is False
+        await pilot.press("a")
+        await _confirm(pilot, "retrain on July")
+        await wait_until(pilot, lambda: retrain not in [d.id for d in screen.decisions], 60)
+        await settle(pilot)
+        decided = open_as(registry_root, "alice").decision(retrain)
+        assert decided.status == "approved"
+        steps = [m for m in messages if isinstance(m, RegistryActionProgress)]
+        started = {m.task: m.total for m in steps if m.task is not None}
+        assert started.get("train"), started  # the training phase, with its iteration total
+        assert sum(m.advance for m in steps) >= started["train"] / 2
+        assert not screen.query_one("#registry-progress").display
+        assert screen.check_action("cancel_action", ()) is False
+
+
+async def test_cancelling_a_retrain_approval_leaves_it_pending(registry_root, as_actor):
+    retrain = _propose_retrain(registry_root)
+    before = len(open_as(registry_root, "alice").decisions())
+    as_actor("alice")
+    app = _app(registry_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _decisions_ready(pilot)
+        # The demo retrain takes a fraction of a second here: hold the approval at its start
+        # (after it has reported a phase) until the test has pressed cancel.
+        release = threading.Event()
+        approve = app.workspace.approve
+
+        def held(*args, progress, **kwargs):
+            progress.start("train", 60)
+            release.wait(30)
+            return approve(*args, progress=progress, **kwargs)
+
+        app.workspace.approve = held
+        await pilot.press("a")
+        await _confirm(pilot, "retrain on July")
+        await wait_until(pilot, lambda: screen.query_one("#registry-progress").display)
+        assert screen.check_action("cancel_action", ()) is True
+        assert "c cancels" in str(screen.query_one("#registry-progress-task").render())
+        await pilot.press("c")
+        release.set()
+        await wait_until(pilot, lambda: screen.action_cancel is None, 60)
+        await settle(pilot)
+        assert any("cancelled" in n for n in _notes(app)), _notes(app)
+        assert not screen.query_one("#registry-progress").display
+        ws = open_as(registry_root, "alice")
+        assert ws.decision(retrain).status == "pending"
+        assert len(ws.decisions()) == before
+        assert _champion(registry_root) == 1
 
 
 async def test_reject_with_a_comment(registry_root, as_actor):

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ..widgets.registry_actions import RegistryActions, error_text
@@ -106,6 +106,8 @@ with its pass/fail mark, its summary and the numbers behind it.
 
 - **a** approves (approver role): the action is carried out at once. A proposal whose gates
   failed can be approved only with **override** ticked and a comment; the override is recorded.
+  Approving a retrain proposal trains a challenger: a progress bar shows it, and **c** cancels
+  it (the proposal stays pending; a run cancelled midway is recorded as cancelled).
 - **x** rejects, with a comment saying why.
 - **b** rolls the champion back to its previous holder (approvers now; developers file a
   proposal).
@@ -129,6 +131,8 @@ Actions refused for your role say so and change nothing.
                 tooltip="Show recent audit entries and verify the chain"),
         Binding("r", "refresh", "Refresh", id="decisions.refresh",
                 tooltip="Reload proposals and the audit log"),
+        Binding("c", "cancel_action", "Cancel", id="decisions.cancel",
+                tooltip="Cancel the approval running now (a retrain); the proposal stays pending"),
     ]  # fmt: skip
 
     def __init__(self) -> None:
@@ -144,6 +148,10 @@ Actions refused for your role say so and change nothing.
             pane.border_title = "Pending proposals"
             yield DataTable(id="decisions-table", cursor_type="row")
             yield Static("Loading the workspace…", id="decisions-empty")
+        with Horizontal(id="registry-progress") as box:
+            box.display = False
+            yield Static("", id="registry-progress-task")
+            yield ProgressBar(id="registry-progress-bar")
         with TabbedContent(id="decisions-tabs"):
             with (
                 TabPane("Evidence", id="decisions-evidence"),
@@ -265,6 +273,17 @@ Actions refused for your role say so and change nothing.
             self.notify(f"Decision #{d.id} is already {d.status}.", severity="warning")
             return None
         return d
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_action":
+            return self.action_cancel is not None
+        return True
+
+    def action_cancel_action(self) -> None:
+        """Cancel the approval running now; it stops at its next check, the proposal pending."""
+        if self.action_cancel is not None:
+            self.action_cancel.cancel()
+            self.notify("Cancelling…", title="Approve")
 
     def action_approve(self) -> None:
         """Confirm and approve the selected pending proposal."""

@@ -18,10 +18,14 @@ from ...errors import WorkbenchError
 
 if TYPE_CHECKING:
     from ...api import Workspace
+    from ...progress import CancelToken
     from ...registry.decisions import Decision
     from ..screens.confirm_decision import DecisionInput
 
-__all__ = ["RegistryActions", "RegistryActionDone", "RegistryActionFailed", "error_text", "refusal"]
+__all__ = [
+    "RegistryActions", "RegistryActionDone", "RegistryActionFailed", "RegistryActionProgress",
+    "error_text", "refusal",
+]  # fmt: skip
 
 
 class RegistryActionDone(Message):
@@ -38,6 +42,15 @@ class RegistryActionFailed(Message):
     def __init__(self, title: str, error: str) -> None:
         super().__init__()
         self.title, self.error = title, error
+
+
+class RegistryActionProgress(Message):
+    """Long work inside a registry action (approving a retrain trains a model): a phase
+    started (``task``, ``total``) or advanced by ``advance``."""
+
+    def __init__(self, task: str | None, total: float | None, advance: float = 0.0) -> None:
+        super().__init__()
+        self.task, self.total, self.advance = task, total, advance
 
 
 def error_text(exc: BaseException) -> str:
@@ -73,6 +86,8 @@ class RegistryActions:
     """
 
     loaded_token: int | None = None
+    action_cancel: CancelToken | None = None
+    """Set while an approval runs long work (a retrain) that the user may cancel."""
 
     # -- following the workspace -------------------------------------------------------------
 
@@ -156,8 +171,19 @@ class RegistryActions:
         if value is None:
             return
         if verb == "approve":
+            from ...progress import CallbackProgress, CancelToken
+
+            post = self.post_message
+            self.action_cancel = token = CancelToken()
+            self.refresh_bindings()
+            progress = CallbackProgress(
+                on_start=lambda task, total: post(RegistryActionProgress(task, total)),
+                on_advance=lambda amount: post(RegistryActionProgress(None, None, amount)),
+                cancel=token,
+            )
             call = lambda: _decided("approved", ws.approve(d.id, value.comment or None,  # noqa: E731
-                                                           override=value.override))  # fmt: skip
+                                                           override=value.override,
+                                                           progress=progress))  # fmt: skip
         else:
             call = lambda: _decided("rejected", ws.reject(d.id, value.comment))  # noqa: E731
         self.registry_action(ws, f"{verb.capitalize()} #{d.id}", call)
@@ -186,12 +212,36 @@ class RegistryActions:
         self.post_message(RegistryActionDone(title, message, ws.change_token()))
 
     # named handlers, not @on: Textual collects @on handlers only from MessagePump classes
+    def on_registry_action_progress(self, event: RegistryActionProgress) -> None:
+        """Show a long action's progress in the screen's ``#registry-progress`` bar, if any."""
+        from textual.widgets import ProgressBar, Static
+
+        found = self.query("#registry-progress")
+        if not found:
+            return
+        box = found.first()
+        box.display = True
+        bar = box.query_one(ProgressBar)
+        if event.task is not None:
+            box.query_one(Static).update(f"{event.task}  (c cancels)")
+            bar.update(total=event.total, progress=0)
+        elif event.advance:
+            bar.advance(event.advance)
+
+    def _action_ended(self) -> None:
+        self.action_cancel = None
+        for box in self.query("#registry-progress"):
+            box.display = False
+        self.refresh_bindings()
+
     def on_registry_action_failed(self, event: RegistryActionFailed) -> None:
         """Say why nothing changed."""
+        self._action_ended()
         self.app.notify(event.error, title=f"{event.title} failed", severity="error", timeout=10)
 
     def on_registry_action_done(self, event: RegistryActionDone) -> None:
         """Say what changed and reload."""
+        self._action_ended()
         self.app.notify(event.message, title=event.title)
         self.app.change_token = event.token
         self.reload()

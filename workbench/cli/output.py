@@ -77,8 +77,10 @@ def native_stderr_hidden() -> Iterator[None]:
     (tests capturing output).
     """
     try:
-        fd = sys.stderr.fileno()
+        fd: int | None = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
+        fd = None
+    if fd is None:
         yield
         return
     sys.stderr.flush()

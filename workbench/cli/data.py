@@ -8,7 +8,7 @@ import click
 
 from ..errors import CheckFailed
 from .main import Context, pass_ctx
-from .output import RichProgress, out, plain, print_json
+from .output import RichProgress, out, plain, plain_table, print_json
 
 _PATH = click.Path(path_type=Path)
 
@@ -53,9 +53,7 @@ def list_(ctx: Context, name: str | None, as_json: bool) -> None:
     if as_json:
         print_json([_summary(s) for s in snaps])
         return
-    from rich.table import Table
-
-    table = Table("snapshot", "rows", "cols", "created", "author", "hash", "message", box=None)
+    table = plain_table("snapshot", "rows", "cols", "created", "author", "hash", "message")
     for s in snaps:
         table.add_row(
             s.ref, f"{s.n_rows:,}", str(s.n_columns), f"{s.created_at:%Y-%m-%d %H:%M}",
@@ -101,11 +99,7 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         out.print(f"roles    {roles}")
     if s.message:
         out.print(f"message  {s.message}")
-    from rich.table import Table
-
-    table = Table(
-        "column", "type", "nulls", "distinct", "min", "mean", "max", "top values", box=None
-    )
+    table = plain_table("column", "type", "nulls", "distinct", "min", "mean", "max", "top values")
     for p in s.profile:
         top = ", ".join(f"{v} ({n})" for v, n in p.top_values[:3]) if p.kind != "numeric" else ""
         table.add_row(
@@ -159,9 +153,7 @@ def diff(ctx: Context, ref_a: str, ref_b: str, key: str | None, as_json: bool) -
             + (f", {r.duplicate_keys:,} duplicate keys" if r.duplicate_keys else "")
         )
     if d.profile_changes:
-        from rich.table import Table
-
-        table = Table("column", "statistic", "before", "after", box=None)
+        table = plain_table("column", "statistic", "before", "after")
         for ch in d.profile_changes:
             table.add_row(ch.column, ch.field, _fmt(ch.before), _fmt(ch.after))
         out.print(table)

@@ -53,6 +53,13 @@ def plain(text: str, *, stderr: bool = False) -> None:
         stream.flush()
 
 
+def plain_table(*columns: str, **options: Any):
+    """A borderless rich Table (rich is imported here, on first use)."""
+    from rich.table import Table
+
+    return Table(*columns, **{"box": None, **options})
+
+
 def _default(obj):
     if is_dataclass(obj):
         return asdict(obj)
@@ -161,5 +168,6 @@ class RichProgress:
 
 
 __all__ = [
-    "out", "err", "plain", "print_json", "RichProgress", "Cancelled", "native_stderr_hidden",
+    "out", "err", "plain", "plain_table", "print_json", "RichProgress", "Cancelled",
+    "native_stderr_hidden",
 ]  # fmt: skip

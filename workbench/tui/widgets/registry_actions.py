@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.message import Message
+from textual.widgets import ProgressBar, Static
 
 from ...errors import WorkbenchError
+from ...progress import CallbackProgress, CancelToken
 
 if TYPE_CHECKING:
     from ...api import Workspace
-    from ...progress import CancelToken
     from ...registry.decisions import Decision
     from ..screens.confirm_decision import DecisionInput
 
@@ -171,8 +172,6 @@ class RegistryActions:
         if value is None:
             return
         if verb == "approve":
-            from ...progress import CallbackProgress, CancelToken
-
             post = self.post_message
             self.action_cancel = token = CancelToken()
             self.refresh_bindings()
@@ -214,8 +213,6 @@ class RegistryActions:
     # named handlers, not @on: Textual collects @on handlers only from MessagePump classes
     def on_registry_action_progress(self, event: RegistryActionProgress) -> None:
         """Show a long action's progress in the screen's ``#registry-progress`` bar, if any."""
-        from textual.widgets import ProgressBar, Static
-
         found = self.query("#registry-progress")
         if not found:
             return

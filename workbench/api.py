@@ -93,7 +93,8 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
         wdir = root / WORKBENCH_DIR
         for sub in ("objects", "tmp", "mlflow", "predictions"):
             (wdir / sub).mkdir(parents=True, exist_ok=True)
-        from .config import SETTINGS_FILE, default_settings_text
+        from .config import default_settings_text
+        from .settings_file import SETTINGS_FILE
 
         settings = wdir / SETTINGS_FILE
         if not settings.exists():
@@ -114,9 +115,21 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
 
         return load_settings(self.dir)
 
-    @property
+    @functools.cached_property
     def actor(self) -> str:
-        """Who is acting (settings or the OS user)."""
+        """Who is acting (settings or the OS user).
+
+        Read without validating the other settings (pydantic's import is ~0.1 s of every
+        recorded change); a value that is not a string goes through the full settings, which
+        refuse it with one clear line.
+        """
+        if "settings" in self.__dict__:
+            return self.settings.actor_name
+        from .settings_file import os_user, read_settings
+
+        actor = read_settings(self.dir).get("actor")
+        if actor is None or isinstance(actor, str):
+            return actor or os_user()
         return self.settings.actor_name
 
     def change_token(self) -> int:

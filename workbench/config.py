@@ -6,15 +6,13 @@ defaults. Nested fields use ``__`` (``WORKBENCH_DRIFT__DRIFT_SHARE=0.3``).
 
 from __future__ import annotations
 
-import getpass
-import os
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
+from .settings_file import SETTINGS_FILE, os_user, read_settings
 
 __all__ = [
     "Settings",
@@ -26,8 +24,6 @@ __all__ = [
     "load_settings",
     "default_settings_text",
 ]
-
-SETTINGS_FILE = "workbench.toml"
 
 
 class DriftSettings(BaseModel):
@@ -111,47 +107,18 @@ class Settings(BaseModel):
     @property
     def actor_name(self) -> str:
         """The acting user's name: settings first, then the OS user."""
-        if self.actor:
-            return self.actor
-        try:
-            return getpass.getuser()
-        except Exception:  # no passwd entry in some containers
-            return os.environ.get("USER", "unknown")
-
-
-def _env_overrides(prefix: str = "WORKBENCH_") -> dict:
-    # pydantic-settings does this too, but costs 0.4 s of import on every CLI call.
-    data: dict = {}
-    for key, value in os.environ.items():
-        if not key.startswith(prefix) or key == "WORKBENCH_WORKSPACE":
-            continue
-        path = key[len(prefix) :].lower().split("__")
-        node = data
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    return data
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = _merge(out.get(key, {}), value) if isinstance(value, dict) else value
-    return out
+        return self.actor or os_user()
 
 
 def load_settings(workbench_dir: Path) -> Settings:
     """Load settings from ``<workbench_dir>/workbench.toml`` and ``WORKBENCH_*`` variables."""
-    path = workbench_dir / SETTINGS_FILE
+    raw = read_settings(workbench_dir)
     try:
-        from_file = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid TOML: {exc}") from None
-    try:
-        return Settings.model_validate(_merge(from_file, _env_overrides()))
+        return Settings.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        path = workbench_dir / SETTINGS_FILE
         raise InputError(f"invalid setting {where}: {first['msg']}", hint=str(path)) from None
 
 

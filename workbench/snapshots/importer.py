@@ -146,24 +146,25 @@ def add_snapshot(
 ) -> AddResult:
     """Add a file as the next version of ``name`` (or recognise it as unchanged).
 
-    ``author`` may be a callable: resolving the acting user loads the settings, which the
+    ``author`` may be a callable: resolving the acting user reads the settings, which the
     unchanged-file path never needs.
     """
     validate_name(name)
     path = check_source_path(Path(path))
     st = path.stat()
     cached = _cached_content(store, objects, name, path, st)
+    if cached is not None and cached[2] is not None:
+        # The fast path: nothing read, nothing written.
+        existing = cached[2]
+        return AddResult(existing, False, f"unchanged: identical to {existing.ref}")
+    if callable(author):
+        author = author()  # before any work: bad settings refuse the add with nothing written
     if cached is None:
         content, source_hash = _import_file(objects, path, progress)
     else:
-        content, source_hash, existing = cached
-        if existing is not None:
-            # The fast path: nothing read, nothing written.
-            return AddResult(existing, False, f"unchanged: identical to {existing.ref}")
+        content, source_hash, _ = cached
     _check_columns(content.schema, target, time_column, key)
     progress.check_cancelled()
-    if callable(author):
-        author = author()
     return _record(
         store, path, st, name, content, source_hash, author, target, time_column, key, message
     )

@@ -33,7 +33,7 @@ def test_actor_comes_from_the_file_then_the_environment(ws, monkeypatch):
 def test_an_actor_that_is_not_text_is_refused(ws):
     settings_file(ws).write_text("actor = 5\n")
     with pytest.raises(InputError, match="invalid setting actor"):
-        Workspace.open(ws.root).actor
+        _ = Workspace.open(ws.root).actor
 
 
 def test_bad_settings_stop_data_add_with_one_line_and_nothing_written(tmp_path):

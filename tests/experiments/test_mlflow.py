@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.experiments.conftest import FAST
 
@@ -24,6 +27,11 @@ def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws):
     assert run.data.tags["workbench.snapshot"] == "churn@v1"
     assert run.data.tags["mlflow.note.content"] == "mirrored"
     assert client.get_experiment(run.info.experiment_id).name == "churn"
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.user"] == ws.actor
+    assert run.data.tags["mlflow.source.name"] == "workbench"
+    assert "git_commit" not in rec.environment  # the temp folder is no git repository
+    assert "mlflow.source.git.commit" not in run.data.tags
     history = client.get_metric_history(rec.mlflow_run_id, "valid_binary_logloss")
     curves = ws.load_curves(rec.id)["curves"]
     assert [m.value for m in history] == curves["valid"]["binary_logloss"]
@@ -54,3 +62,29 @@ def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws):
     pins = pins.split()
     assert f"lightgbm=={lightgbm.__version__}" in pins
     assert f"mlflow=={mlflow.__version__}" in pins
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_commit_of_the_surrounding_repository_is_recorded(demo_ws):
+    import mlflow
+
+    ws = demo_ws
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=ws.root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    (ws.root / "train.py").write_text("# the project's code\n")
+    git("add", "train.py")
+    git("commit", "-q", "-m", "first")
+    head = git("rev-parse", "HEAD")
+    rec = ws.train("churn@v1", params=FAST)
+    assert rec.environment["git_commit"] == head
+    run = mlflow.MlflowClient(ws.mlflow_tracking_uri).get_run(rec.mlflow_run_id)
+    assert run.data.tags["mlflow.source.git.commit"] == head

@@ -219,7 +219,7 @@ class ExperimentsMixin:
         on_iteration: IterationObserver | None,
         mlflow: bool,
     ) -> RunRecord:
-        from .training import train
+        from .training import git_commit, train
 
         run_id = run_store.start_run(
             self.store,
@@ -235,6 +235,9 @@ class ExperimentsMixin:
             progress.check_cancelled()
             result = train(df, spec, progress=progress, on_iteration=on_iteration)
             result.environment["pid"] = str(os.getpid())  # which process trained it
+            commit = git_commit(self.root)
+            if commit:
+                result.environment["git_commit"] = commit
             progress.check_cancelled()
             mlflow_id = self._mirror(run_id, snap, result, note, progress) if mlflow else None
             run_store.finish_run(
@@ -272,6 +275,7 @@ class ExperimentsMixin:
                 workbench_run_id=run_id,
                 tags=tags,
                 artifact_root=self._mlflow_artifact_root(),
+                actor=self.actor,
             )
         except WorkbenchError:
             raise

@@ -189,8 +189,12 @@ def log_run(
     tags: dict[str, str] | None = None,
     artifact_root: str | None = None,
     log_model: bool = True,
+    actor: str | None = None,
 ) -> str:
-    """Log a training result as an MLflow run; returns the MLflow run id."""
+    """Log a training result as an MLflow run; returns the MLflow run id.
+
+    ``actor`` is recorded as the run's MLflow user (``mlflow.user``) instead of the OS user.
+    """
     all_tags = {
         "workbench.snapshot": snapshot_ref or "",
         "workbench.task": result.task,
@@ -203,9 +207,23 @@ def log_run(
     with _tracking(tracking_uri) as mlflow:
         client = mlflow.MlflowClient(tracking_uri)
         experiment_id = _experiment_id(client, experiment_name, artifact_root)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name, tags=_source_tags(result, actor)
+        ) as run:
             run_id = run.info.run_id
             _log_values(client, run_id, result, all_tags)
             if log_model and result.example is not None:
                 _log_model(mlflow, result)
     return run_id
+
+
+def _source_tags(result: TrainResult, actor: str | None) -> dict[str, str]:
+    """Tags over MLflow's defaults: the workbench as source, the acting user, the git commit."""
+    from mlflow.utils import mlflow_tags as names
+
+    tags = {names.MLFLOW_SOURCE_NAME: "workbench"}
+    if actor:
+        tags[names.MLFLOW_USER] = actor
+    if result.environment.get("git_commit"):
+        tags[names.MLFLOW_GIT_COMMIT] = result.environment["git_commit"]
+    return tags

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
@@ -33,7 +34,14 @@ if TYPE_CHECKING:
     import numpy as np
     import polars as pl
 
-__all__ = ["TrainSpec", "TrainResult", "FeatureImportance", "IterationObserver", "train"]
+__all__ = [
+    "TrainSpec",
+    "TrainResult",
+    "FeatureImportance",
+    "IterationObserver",
+    "train",
+    "git_commit",
+]
 
 #: ``on_iteration(i, train_metric, valid_metric)``; i counts from 1.
 IterationObserver = Callable[[int, float | None, float | None], None]
@@ -178,6 +186,23 @@ def _environment() -> dict[str, str]:
         "polars": polars.__version__,
         "numpy": numpy.__version__,
     }
+
+
+def git_commit(path: Path) -> str | None:
+    """The commit checked out in the git repository around ``path``, if any (and git is here)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--verify", "--quiet", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) >= 40 else None
 
 
 @dataclass

@@ -12,11 +12,23 @@ import pytest
 from tests.experiments.conftest import FAST
 
 
-def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws):
+def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws, monkeypatch):
     import mlflow
 
+    from workbench.experiments import mlflow_mirror
+
+    started = []
+    real_warm_up = mlflow_mirror.warm_up
+
+    def recording_warm_up(uri):
+        started.append(real_warm_up(uri))
+        return started[-1]
+
+    monkeypatch.setattr(mlflow_mirror, "warm_up", recording_warm_up)
     ws = demo_ws
     rec = ws.train("churn@v1", params=FAST, note="mirrored")
+    # MLflow was loaded beside the holdout scoring, and that thread finished before logging
+    assert len(started) == 1 and not started[0].is_alive()
     uri = ws.mlflow_tracking_uri
     assert uri == f"sqlite:///{ws.root.resolve()}/.workbench/mlflow/mlflow.db"
     client = mlflow.MlflowClient(uri)

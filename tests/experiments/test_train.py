@@ -156,8 +156,14 @@ def test_progress_observer_and_cancel(churn):
         spec(target="churn", exclude=["customer_id"]),
         progress=progress,
         on_iteration=lambda i, tr, va: seen.append((i, tr, va)),
+        after_fit=lambda: events.append(("after fit", len(seen))),
     )
-    assert events == [("train", 60.0)]
+    # the hook runs once, after the last round and before the holdout is scored
+    assert events == [
+        ("train", 60.0),
+        ("after fit", r.num_iterations),
+        ("scoring the holdout", None),
+    ]
     assert [s[0] for s in seen] == list(range(1, r.num_iterations + 1))
     assert seen[-1][2] == r.curves["valid"]["binary_logloss"][-1]
     calls = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -229,16 +230,31 @@ class ExperimentsMixin:
             note=note,
             actor=self.actor,
         )
+        warming: list[threading.Thread] = []
+
+        def warm_up_mlflow() -> None:
+            from .mlflow_mirror import warm_up
+
+            warming.append(warm_up(self.mlflow_tracking_uri))
+
         try:
             progress.start(f"loading {snap.ref}", total=None)
             df = self.load(snap)
             progress.check_cancelled()
-            result = train(df, spec, progress=progress, on_iteration=on_iteration)
+            result = train(
+                df,
+                spec,
+                progress=progress,
+                on_iteration=on_iteration,
+                after_fit=warm_up_mlflow if mlflow else None,
+            )
             result.environment["pid"] = str(os.getpid())  # which process trained it
             commit = git_commit(self.root)
             if commit:
                 result.environment["git_commit"] = commit
             progress.check_cancelled()
+            for thread in warming:
+                thread.join()
             mlflow_id = self._mirror(run_id, snap, result, note, progress) if mlflow else None
             run_store.finish_run(
                 self.store, run_id, result, self.objects, mlflow_run_id=mlflow_id, actor=self.actor
@@ -246,6 +262,9 @@ class ExperimentsMixin:
         except BaseException as exc:
             self._record_end(run_id, exc)
             raise
+        finally:
+            for thread in warming:  # never leave it importing while the process exits
+                thread.join()
         return run_store.get_run(self.store, run_id)
 
     def _record_end(self, run_id: int, exc: BaseException) -> None:

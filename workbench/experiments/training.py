@@ -280,8 +280,13 @@ def train(
     spec: TrainSpec,
     progress: Progress = NULL_PROGRESS,
     on_iteration: IterationObserver | None = None,
+    after_fit: Callable[[], None] | None = None,
 ) -> TrainResult:
-    """Train LightGBM on ``df`` as ``spec`` says; raises InputError for unusable input."""
+    """Train LightGBM on ``df`` as ``spec`` says; raises InputError for unusable input.
+
+    ``after_fit`` is called once the model is fitted, before the holdout is scored: scoring
+    runs in LightGBM's C++ with the GIL released, so a caller can start Python work beside it.
+    """
     import lightgbm  # noqa: F401  (its first import takes seconds; keep it out of duration_s)
 
     started = time.perf_counter()
@@ -291,6 +296,9 @@ def train(
     params = merge_params(spec.params, task=prep.meta.task, num_class=num_class, seed=spec.seed)
     validate_params(params)
     booster, curves = _fit(prep, params, progress, on_iteration)
+    if after_fit is not None:
+        after_fit()
+    progress.start("scoring the holdout", total=None)
     best = booster.best_iteration or booster.current_iteration()
     prep.meta.best_iteration = best
     test_idx = prep.parts[2]

@@ -99,6 +99,26 @@ def test_same_frame_as_polars_typed_read(tmp_path, case):
         assert head is not None and not reader._may_hold_dates(head), "shortcut not taken"
 
 
+ROWS = lines(2 * N + 5, numbers_and_text)
+RAW = {
+    "byte-order mark": "\ufeffid,x,cat,flag\n" + "\n".join(ROWS) + "\n",
+    "CRLF line ends": "id,x,cat,flag\r\n" + "\r\n".join(ROWS) + "\r\n",
+    "no final newline": "id,x,cat,flag\n" + "\n".join(ROWS),
+    "quoted header": '"id","x","cat","flag"\n' + "\n".join(ROWS) + "\n",
+    "blank lines": "id,x,cat,flag\n" + "\n\n".join(ROWS) + "\n",
+}
+
+
+@pytest.mark.parametrize("case", list(RAW))
+def test_file_layouts_read_the_same(tmp_path, case):
+    path = tmp_path / "data.csv"
+    path.write_bytes(RAW[case].encode("utf-8"))
+    expected = polars_read(path)
+    got = reader._read_csv(path)
+    assert got.schema == expected.schema and got.equals(expected)
+    assert reader._head(path)[0] is not None  # the shortcut was taken
+
+
 def test_random_mixed_columns_match(tmp_path):
     """Seeded files of columns whose values switch kind at random rows."""
     rng = random.Random(7)

@@ -103,3 +103,17 @@ def test_ctrl_c_records_cancelled_and_exits_130(demo_ws):
     rec = ws.run(ws.runs(include_deleted=True)["id"][0])
     assert rec.status == "cancelled" and rec.reason == "interrupted (Ctrl-C)"
     assert rec.model_hash is None
+
+
+def test_progress_bars_show_an_unknown_size_after_a_known_one():
+    """After the rounds, 'scoring the holdout' has no size: no stale '0/400' and ETA."""
+    from workbench.cli.output import RichProgress
+    from workbench.cli.runs import TrainBar
+
+    for bar in (TrainBar(), RichProgress()):
+        bar.start("train", total=400)
+        bar.advance(120)
+        bar.start("scoring the holdout", total=None)
+        (task,) = bar._bar.tasks
+        assert task.description == "scoring the holdout"
+        assert task.total is None and task.completed == 0

@@ -153,10 +153,9 @@ class RichProgress:
     def start(self, task: str, total: float | None = None) -> None:
         if self._bar is None:
             self._open()
-        if self._task is not None:
-            self._bar.update(self._task, description=task, total=total, completed=0)
-        else:
-            self._task = self._bar.add_task(task, total=total)
+        if self._task is not None:  # a new task: rich cannot set a total back to unknown
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(task, total=total)
 
     def advance(self, amount: float = 1.0) -> None:
         if self._task is not None:

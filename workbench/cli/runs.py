@@ -58,10 +58,11 @@ class TrainBar(RichProgress):
         self._task = None
 
     def start(self, task: str, total: float | None = None) -> None:
-        if self._task is None:
-            self._task = self._bar.add_task(task, total=total, metric="")
-        else:
-            self._bar.update(self._task, description=task, total=total, completed=0, metric="")
+        # A new task per phase: rich cannot set a task's total back to unknown, so a phase
+        # of unknown size after the training showed the old "0/400" and an ETA.
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(task, total=total, metric="")
 
     def on_iteration(self, iteration: int, train: float | None, valid: float | None) -> None:
         """Show the latest validation value next to the bar."""

@@ -115,13 +115,14 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
 
         return load_settings(self.dir)
 
-    @functools.cached_property
+    @property
     def actor(self) -> str:
         """Who is acting (settings or the OS user).
 
-        Read without validating the other settings (pydantic's import is ~0.1 s of every
-        recorded change); a value that is not a string goes through the full settings, which
-        refuse it with one clear line.
+        Until the settings are loaded, read without validating the rest of them (pydantic's
+        import is ~0.1 s of every recorded change); a value that is not a string goes through
+        the full settings, which refuse it with one clear line. Once they are loaded, taken
+        from them, so the actor and the roles always come from the same reading.
         """
         if "settings" in self.__dict__:
             return self.settings.actor_name

@@ -74,3 +74,14 @@ def test_adding_a_snapshot_does_not_load_pydantic(tmp_path):
     assert "added d@v1" in res.stdout
     assert res.stderr.strip().splitlines()[-1] == "False"
     assert Workspace.open(proj).snapshot("d").author == os_user()
+
+
+def test_actor_and_roles_come_from_the_same_reading(ws):
+    settings_file(ws).write_text('actor = "alice"\n[roles]\nalice = "approver"\n')
+    opened = Workspace.open(ws.root)
+    assert opened.actor == "alice"  # read without the full settings
+    settings_file(ws).write_text('actor = "bob"\n')
+    assert opened.actor == "bob"  # nothing loaded yet: the file as it is now
+    assert opened.settings.roles == {}
+    settings_file(ws).write_text('actor = "carol"\n')
+    assert opened.actor == "bob" == opened.settings.actor_name  # loaded settings win

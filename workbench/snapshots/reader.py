@@ -132,7 +132,7 @@ def _head(path: Path) -> tuple[pl.DataFrame | None, bool]:
         want = int(len(probe) / lines * (INFER_ROWS + 2) * 1.25)
         while True:
             fh.seek(0)
-            buf = fh.read(want)
+            buf = fh.read(min(want, size))
             whole = len(buf) >= size
             if not whole:
                 buf = buf[: buf.rfind(b"\n") + 1]

@@ -126,9 +126,11 @@ class RichProgress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
-    def _open(self):
-        # The bar (and rich) starts with the first task: work that ends before one starts
-        # (an unchanged file) shows and imports nothing.
+    #: extra fields each task starts with (for columns that show ``task.fields[...]``)
+    task_fields: dict[str, Any] = {}
+
+    def new_bar(self):
+        """The rich ``Progress`` to draw (subclasses choose their columns)."""
         from rich.progress import (
             BarColumn,
             Progress,
@@ -137,7 +139,7 @@ class RichProgress:
             TimeElapsedColumn,
         )
 
-        self._bar = Progress(
+        return Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
@@ -146,16 +148,17 @@ class RichProgress:
             console=err.console,
             transient=True,
         )
-        if self._entered:
-            self._bar.__enter__()
-        return self._bar
 
     def start(self, task: str, total: float | None = None) -> None:
         if self._bar is None:
-            self._open()
+            # The bar (and rich) starts with the first task: work that ends before one starts
+            # (an unchanged file) shows and imports nothing.
+            self._bar = self.new_bar()
+            if self._entered:
+                self._bar.__enter__()
         if self._task is not None:  # a new task: rich cannot set a total back to unknown
             self._bar.remove_task(self._task)
-        self._task = self._bar.add_task(task, total=total)
+        self._task = self._bar.add_task(task, total=total, **self.task_fields)
 
     def advance(self, amount: float = 1.0) -> None:
         if self._task is not None:

@@ -41,9 +41,10 @@ _CONFIG_KEYS = {
 class TrainBar(RichProgress):
     """A rich bar for training: iteration n/N, current validation metric, elapsed and ETA."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._bar = Progress(
+    task_fields = {"metric": ""}
+
+    def new_bar(self) -> Progress:
+        return Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
@@ -55,14 +56,6 @@ class TrainBar(RichProgress):
             transient=True,
             disable=not err.is_terminal,
         )
-        self._task = None
-
-    def start(self, task: str, total: float | None = None) -> None:
-        # A new task per phase: rich cannot set a task's total back to unknown, so a phase
-        # of unknown size after the training showed the old "0/400" and an ETA.
-        if self._task is not None:
-            self._bar.remove_task(self._task)
-        self._task = self._bar.add_task(task, total=total, metric="")
 
     def on_iteration(self, iteration: int, train: float | None, valid: float | None) -> None:
         """Show the latest validation value next to the bar."""

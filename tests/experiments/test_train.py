@@ -55,6 +55,24 @@ def test_metrics_match_sklearn(churn, churn_result):
     assert r.metrics["recall"] == pytest.approx(skm.recall_score(y, p >= 0.5))
 
 
+def test_auc_ranks_equal_scipy_rankdata_with_ties_and_nan():
+    from scipy.stats import rankdata
+
+    from workbench.experiments.metrics import _average_ranks
+
+    rng = np.random.default_rng(5)
+    cases = [
+        rng.normal(size=5_000),
+        rng.integers(0, 20, 5_000).astype(float),  # many ties
+        np.round(rng.random(3_000), 2),
+        np.array([2.0, 2.0, 2.0]),
+        np.array([1.0]),
+        np.array([3.0, 1.0, np.nan]),
+    ]
+    for values in cases:
+        assert np.array_equal(_average_ranks(values), rankdata(values), equal_nan=True)
+
+
 def test_multiclass_and_regression_metrics_match_sklearn():
     from sklearn import metrics as skm
 

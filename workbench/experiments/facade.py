@@ -99,6 +99,9 @@ def _grid_worker(
     workspace_cls: type, root: str, ref: str, kwargs: dict[str, Any]
 ) -> tuple[int | None, str | None]:
     """One sweep run in a worker process: (run id, error text or None)."""
+    from .lightgbm_import import enable_lean_import
+
+    enable_lean_import()  # the worker runs nothing but this training
     ws = workspace_cls(root)
     try:
         return ws.train(ref, **kwargs).id, None

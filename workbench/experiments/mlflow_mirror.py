@@ -187,8 +187,11 @@ def _pins_unchecked() -> Iterator[None]:
 
 
 def _log_model(mlflow: Any, result: TrainResult) -> None:
-    import lightgbm as lgb
     from mlflow.models import infer_signature
+
+    from .lightgbm_import import import_lightgbm
+
+    lgb = import_lightgbm()
 
     booster = lgb.Booster(model_str=result.model_text)
     example = encode_pandas(result.meta, result.example)

@@ -18,8 +18,9 @@ class Model:
     """A LightGBM booster loaded from model text, with the metadata to encode new data."""
 
     def __init__(self, model_text: str, meta: ModelMeta | dict[str, Any]) -> None:
-        import lightgbm as lgb
+        from .lightgbm_import import import_lightgbm
 
+        lgb = import_lightgbm()
         self.meta = meta if isinstance(meta, ModelMeta) else ModelMeta.from_dict(meta)
         self.booster = lgb.Booster(model_str=model_text)
 

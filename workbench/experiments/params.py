@@ -90,9 +90,11 @@ def lightgbm_error_message(exc: BaseException) -> str:
 
 def validate_params(params: dict[str, Any]) -> None:
     """Raise InputError if LightGBM rejects these parameters (checked on a tiny dataset)."""
-    import lightgbm as lgb
     import numpy as np
 
+    from .lightgbm_import import import_lightgbm
+
+    lgb = import_lightgbm()
     num_class = int(params.get("num_class") or 1)
     n = max(4, 2 * num_class)
     x = np.arange(n * 2, dtype=np.float64).reshape(n, 2)

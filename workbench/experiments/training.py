@@ -26,6 +26,7 @@ from .features import (
     encode_target,
     feature_columns,
 )
+from .lightgbm_import import import_lightgbm
 from .metrics import compute_metrics
 from .params import lightgbm_error_message, merge_params, validate_params
 from .split import SplitRule, make_split
@@ -175,9 +176,10 @@ def _effective_params(model_text: str) -> dict[str, Any]:
 
 
 def _environment() -> dict[str, str]:
-    import lightgbm
     import numpy
     import polars
+
+    lightgbm = import_lightgbm()
 
     return {
         "python": platform.python_version(),
@@ -246,9 +248,9 @@ def _fit(
     progress: Progress,
     on_iteration: IterationObserver | None,
 ) -> tuple[Any, dict[str, dict[str, list[float]]]]:
-    import lightgbm as lgb
     import numpy as np
 
+    lgb = import_lightgbm()
     train_idx, valid_idx, _ = prep.parts
     common = {"feature_name": prep.meta.features, "categorical_feature": prep.categorical}
     dtrain = lgb.Dataset(prep.x[train_idx], prep.y[train_idx], free_raw_data=True, **common)
@@ -287,7 +289,7 @@ def train(
     ``after_fit`` is called once the model is fitted, before the holdout is scored: scoring
     runs in LightGBM's C++ with the GIL released, so a caller can start Python work beside it.
     """
-    import lightgbm  # noqa: F401  (its first import takes seconds; keep it out of duration_s)
+    import_lightgbm()  # its first import takes a second; keep it out of duration_s
 
     started = time.perf_counter()
     prep = _prepare(df, spec)

@@ -31,7 +31,7 @@ BARE = (
 # Polars' defaults: types from the first 100 rows, no date parsing (the same frame for this
 # file, which has no dates and no late type changes; not for every file).
 BARE_DEFAULTS = "import sys, polars as pl; pl.read_csv(sys.argv[1]).write_parquet(sys.argv[2])"
-OURS = "from workbench.cli.main import main; main()"
+OURS = "from workbench.cli.main import entry; entry()"
 
 
 def make_csv(rows: int, cols: int) -> Path:

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-ENTRY = "from workbench.cli.main import main; main()"
+ENTRY = "from workbench.cli.main import entry; entry()"
 
 
 def _drain(fd: int) -> None:

@@ -13,7 +13,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     full_env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_WORKSPACE"}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-c", "from workbench.cli.main import main; main()", *args],
+        [sys.executable, "-c", "from workbench.cli.main import entry; entry()", *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

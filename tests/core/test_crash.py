@@ -40,7 +40,7 @@ def big_csv(tmp_path_factory):
 
 def _start_add(ws, src, name):
     return subprocess.Popen(
-        [sys.executable, "-c", "from workbench.cli.main import main; main()",
+        [sys.executable, "-c", "from workbench.cli.main import entry; entry()",
          "-w", str(ws.root), "data", "add", str(src), "--name", name],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

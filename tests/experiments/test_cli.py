@@ -81,7 +81,7 @@ def test_ctrl_c_records_cancelled_and_exits_130(demo_ws):
     args = ["-w", str(ws.root), "train", "churn", "--no-mlflow", "-p", "num_iterations=100000",
             "-p", "early_stopping_round=0", "-p", "learning_rate=0.001", "-p", "num_threads=1"]  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from workbench.cli.main import main; main()", *args],
+        [sys.executable, "-c", "from workbench.cli.main import entry; entry()", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -117,3 +117,21 @@ def test_progress_bars_show_an_unknown_size_after_a_known_one():
         (task,) = bar._bar.tasks
         assert task.description == "scoring the holdout"
         assert task.total is None and task.completed == 0
+
+
+def test_first_training_in_a_new_workspace_prints_no_mlflow_set_up_lines(tmp_path):
+    """Creating the MLflow store logs its table set-up at INFO; the user sees none of it."""
+    from tests.experiments.conftest import churn_frame
+
+    churn_frame().write_csv(tmp_path / "churn.csv")
+    ws = str(tmp_path / "ws")
+    for args in (
+        ["init", ws],
+        ["-w", ws, "data", "add", str(tmp_path / "churn.csv"), "-n", "churn"],
+    ):
+        assert run_cli(*args).returncode == 0
+    trained = run_cli("-w", ws, "train", "churn", "--target", "churn", *FAST, env=ENV)
+    assert trained.returncode == 0, trained.stderr
+    assert (tmp_path / "ws" / ".workbench" / "mlflow" / "mlflow.db").is_file()
+    assert trained.stderr == ""
+    assert "finished on churn@v1" in trained.stdout

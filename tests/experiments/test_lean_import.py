@@ -48,7 +48,7 @@ def test_cli_training_skips_sklearn_and_its_mlflow_model_predicts_like_ours(demo
     ws = demo_ws
     probe = "import atexit, sys; atexit.register(lambda: print('sklearn' in sys.modules))\n"
     done = subprocess.run(
-        [sys.executable, "-c", probe + "from workbench.cli.main import main; main()",
+        [sys.executable, "-c", probe + "from workbench.cli.main import entry; entry()",
          "-w", str(ws.root), "train", "churn@v1", *FAST, "--json"],
         capture_output=True, text=True, env={**os.environ, **ENV}, check=True,
     )  # fmt: skip

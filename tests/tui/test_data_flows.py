@@ -165,7 +165,7 @@ async def test_change_by_another_process_appears(make_app, workspace_root):
         await pilot.press("down")  # keep the cursor on events@v1 through the reload
         await wait_until(pilot, lambda: screen.highlighted_id == 2)
         done = subprocess.run(
-            [sys.executable, "-c", "from workbench.cli.main import main; main()",
+            [sys.executable, "-c", "from workbench.cli.main import entry; entry()",
              "-w", str(workspace_root), "data", "add", str(workspace_root / "data" / "events.csv"),
              "--name", "from-cli"],
             capture_output=True, text=True, timeout=60,

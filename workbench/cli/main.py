@@ -203,3 +203,44 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("cancelled", err=True)
         sys.exit(130)
+
+
+def entry() -> None:
+    """The ``workbench`` console script: :func:`main`, then exit without the interpreter's teardown.
+
+    At exit Python clears every module and collects their objects: after a training that loaded
+    LightGBM, Polars and MLflow that took about a second of pure CPU here (0.07 s without), as
+    long as all the work the command did not need. So once the command has finished, its exit
+    functions run and the standard streams are flushed, as at any exit, and the process ends
+    with ``os._exit``. Our files and DuckDB transactions are closed and committed by then; if
+    a non-daemon thread is still running, the exit is the usual one. Only the console script
+    does this: ``main`` called from Python returns as usual.
+    """
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    _exit_now(code)
+
+
+def _exit_now(code: object) -> None:
+    import atexit
+    import os
+    import threading
+
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): print it, as Python does
+        print(code, file=sys.stderr)
+        code = 1
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if any(not t.daemon for t in others):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`): nothing more to say
+            pass
+    os._exit(code)

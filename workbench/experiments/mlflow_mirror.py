@@ -29,6 +29,7 @@ __all__ = [
     "prepare_experiment",
     "log_run",
     "warm_up",
+    "quiet_loggers",
     "MODEL_NAME",
 ]
 
@@ -52,17 +53,23 @@ def default_artifact_root(workspace: Path) -> str:
     return (Path(workspace).resolve() / ".workbench" / "mlflow" / "artifacts").as_uri()
 
 
-@contextmanager
-def _tracking(uri: str) -> Iterator[Any]:
-    """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
+def quiet_loggers() -> None:
+    """MLflow logs its database set-up at INFO to the console; the workbench reports itself.
+
+    Call it after ``import mlflow``: the import configures MLflow's logger at INFO.
+    """
     import logging
 
-    import mlflow
-
-    # MLflow logs its database set-up at INFO to the console; the workbench reports itself.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
+
+@contextmanager
+def _tracking(uri: str) -> Iterator[Any]:
+    """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
+    import mlflow
+
+    quiet_loggers()
     with _LOCK:
         previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
         mlflow.set_tracking_uri(uri)
@@ -86,6 +93,8 @@ def warm_up(tracking_uri: str) -> threading.Thread:
     def work() -> None:
         try:
             import mlflow
+
+            quiet_loggers()  # after the import, which sets them up; a new store logs at INFO
             import mlflow.lightgbm
             from mlflow.models import infer_signature  # noqa: F401
 
@@ -113,6 +122,7 @@ def prepare_experiment(tracking_uri: str, name: str, artifact_root: str | None =
     """
     import mlflow
 
+    quiet_loggers()
     return _experiment_id(mlflow.MlflowClient(tracking_uri), name, artifact_root)
 
 

@@ -27,6 +27,9 @@ __all__ = ["register_version", "sync_aliases", "log_model_for_run", "mlflow_alia
 def _client(tracking_uri: str) -> Any:
     import mlflow
 
+    from ..experiments.mlflow_mirror import quiet_loggers
+
+    quiet_loggers()
     return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 

@@ -209,10 +209,9 @@ def entry() -> None:
     """The ``workbench`` console script: :func:`main`, then exit without the interpreter's teardown.
 
     At exit Python clears every module and collects their objects: after a training that loaded
-    LightGBM, Polars and MLflow that took about a second of pure CPU here (0.07 s without), as
-    long as all the work the command did not need. So once the command has finished, its exit
-    functions run and the standard streams are flushed, as at any exit, and the process ends
-    with ``os._exit``. Our files and DuckDB transactions are closed and committed by then; if
+    LightGBM, Polars and MLflow that took about a second of pure CPU here (0.07 s without),
+    work whose result nobody sees. So once the command has finished, its exit functions run and
+    the standard streams are flushed, as at any exit, and the process ends with ``os._exit``. Our files and DuckDB transactions are closed and committed by then; if
     a non-daemon thread is still running, the exit is the usual one. Only the console script
     does this: ``main`` called from Python returns as usual.
     """

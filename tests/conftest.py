@@ -12,11 +12,18 @@ REPO = Path(__file__).resolve().parents[1]
 TELCO = REPO.parent / "shared" / "datasets" / "telco_churn" / "Telco-Customer-Churn.csv"
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory) -> Path:
+    """One cache folder per test session (the empty MLflow store is kept there)."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch, tmp_path_factory):
-    """No test sees the developer's workspace, identity or MLflow server."""
+def _isolated_env(monkeypatch, _cache_home):
+    """No test sees the developer's workspace, identity, MLflow server or cache."""
     for var in ("WORKBENCH_WORKSPACE", "MLFLOW_TRACKING_URI", "WORKBENCH_ACTOR"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_home))
 
 
 @pytest.fixture

@@ -100,3 +100,60 @@ def test_git_commit_of_the_surrounding_repository_is_recorded(demo_ws):
     assert rec.environment["git_commit"] == head
     run = mlflow.MlflowClient(ws.mlflow_tracking_uri).get_run(rec.mlflow_run_id)
     assert run.data.tags["mlflow.source.git.commit"] == head
+
+
+def test_new_workspace_stores_are_copies_of_one_empty_store_made_by_mlflow(tmp_path, monkeypatch):
+    import sqlite3
+
+    import mlflow
+
+    from workbench.api import Workspace
+    from workbench.experiments.mlflow_mirror import ensure_store
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = Workspace.init(tmp_path / "one")
+    ensure_store(first.mlflow_tracking_uri)  # made by MLflow itself, then kept
+    template = tmp_path / "cache" / "workbench" / f"mlflow-{mlflow.__version__}.db"
+    assert template.is_file()
+
+    made = []
+    real_client = mlflow.MlflowClient
+
+    def counting_client(*args, **kwargs):
+        made.append(args)
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow, "MlflowClient", counting_client)
+    second = Workspace.init(tmp_path / "two")
+    ensure_store(second.mlflow_tracking_uri)
+    assert made == []  # copied: MLflow was not asked to create anything
+    db = second.dir / "mlflow" / "mlflow.db"
+    with sqlite3.connect(db) as con:
+        (version,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    with sqlite3.connect(template) as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == (version,)
+    monkeypatch.setattr(mlflow, "MlflowClient", real_client)
+
+    # MLflow opens the copy as its own; Default keeps artifacts beside the store, not in ./mlruns
+    client = mlflow.MlflowClient(second.mlflow_tracking_uri)
+    default = client.get_experiment("0")
+    assert default.artifact_location == (second.dir / "mlflow" / "artifacts" / "0").as_uri()
+    second.add_snapshot(_small_csv(tmp_path), "churn", target="churn")
+    run = second.train("churn@v1", params=FAST)
+    assert client.get_run(run.mlflow_run_id).data.metrics["auc"] == run.metrics["auc"]
+
+    # an existing store is never replaced, and a store at another URI is left to MLflow
+    before = db.stat().st_mtime_ns, db.stat().st_size
+    ensure_store(second.mlflow_tracking_uri)
+    assert (db.stat().st_mtime_ns, db.stat().st_size) == before
+    elsewhere = tmp_path / "elsewhere.db"
+    ensure_store(f"sqlite:///{elsewhere}")
+    assert not elsewhere.exists()
+
+
+def _small_csv(tmp_path: Path) -> Path:
+    from tests.experiments.conftest import churn_frame
+
+    path = tmp_path / "churn.csv"
+    churn_frame().write_csv(path)
+    return path

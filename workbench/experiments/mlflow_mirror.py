@@ -11,10 +11,12 @@ MLflow's check of those pins against the environment is skipped too (see
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "log_run",
     "warm_up",
     "quiet_loggers",
+    "ensure_store",
     "MODEL_NAME",
 ]
 
@@ -46,6 +49,71 @@ def default_tracking_uri(workspace: Path) -> str:
     db = Path(workspace).resolve() / ".workbench" / "mlflow" / "mlflow.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{db}"
+
+
+def ensure_store(tracking_uri: str) -> None:
+    """Create a workspace's MLflow store as a copy of an empty one MLflow made earlier.
+
+    MLflow creates a SQLite tracking store by running its schema migrations (68 of them): 2-3 s here,
+    paid by every new workspace's first training (and every test workspace). The first store
+    made on this machine for this MLflow version is kept in the user's cache
+    (``~/.cache/workbench/mlflow-<version>.db``) and copied from then on; the copy's
+    "Default" experiment keeps its artifacts beside the store (``artifacts/0``) instead of
+    ``./mlruns`` under whatever folder the first command ran in. Only the workspace's own
+    store (``.workbench/mlflow/mlflow.db``) is made this way; a store at another URI is left
+    to MLflow, and any failure here falls back to it too.
+    """
+    db = _workspace_store_path(tracking_uri)
+    if db is None or db.exists():
+        return
+    try:
+        template = _empty_store_template()
+        part = db.with_name(f".{db.name}.{os.getpid()}.part")
+        shutil.copyfile(template, part)
+        default_location = (db.parent / "artifacts" / "0").as_uri()
+        with closing(sqlite3.connect(part)) as con, con:
+            con.execute(
+                "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+                (default_location,),
+            )
+        try:
+            os.link(part, db)  # never replaces a store another process made meanwhile
+        finally:
+            part.unlink()
+    except (OSError, sqlite3.Error):
+        return  # MLflow creates the store itself, as without the cache
+
+
+def _workspace_store_path(tracking_uri: str) -> Path | None:
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    db = Path(tracking_uri.removeprefix("sqlite:///"))
+    if (
+        db.name != "mlflow.db"
+        or db.parent.name != "mlflow"
+        or db.parent.parent.name != ".workbench"
+    ):
+        return None
+    return db
+
+
+def _empty_store_template() -> Path:
+    """The cached empty store for the running MLflow version, made once per machine."""
+    import tempfile
+
+    import mlflow
+
+    quiet_loggers()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
+    template = cache / f"mlflow-{mlflow.__version__}.db"
+    if template.exists():
+        return template
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        made = Path(tmp) / "store.db"
+        mlflow.MlflowClient(f"sqlite:///{made}").search_experiments()
+        os.replace(made, template)
+    return template
 
 
 def default_artifact_root(workspace: Path) -> str:
@@ -70,6 +138,7 @@ def _tracking(uri: str) -> Iterator[Any]:
     import mlflow
 
     quiet_loggers()
+    ensure_store(uri)
     with _LOCK:
         previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
         mlflow.set_tracking_uri(uri)
@@ -95,6 +164,7 @@ def warm_up(tracking_uri: str) -> threading.Thread:
             import mlflow
 
             quiet_loggers()  # after the import, which sets them up; a new store logs at INFO
+            ensure_store(tracking_uri)
             import mlflow.lightgbm
             from mlflow.models import infer_signature  # noqa: F401
 
@@ -123,6 +193,7 @@ def prepare_experiment(tracking_uri: str, name: str, artifact_root: str | None =
     import mlflow
 
     quiet_loggers()
+    ensure_store(tracking_uri)
     return _experiment_id(mlflow.MlflowClient(tracking_uri), name, artifact_root)
 
 

@@ -78,6 +78,10 @@ class RegistrySettings(BaseModel):
 
     mlflow: bool = True
     """Mirror model versions and aliases to the MLflow Model Registry of the tracking store."""
+    four_eyes: bool = False
+    """A proposal must be approved by someone other than who proposed it (its proposer may
+    still reject it, to withdraw it). Off by default: on a one-person workbench the proposer
+    is the only approver. A direct rollback by an approver stays possible either way."""
 
 
 class Settings(BaseModel):
@@ -159,4 +163,6 @@ max_parity_difference = 0.10
 [registry]
 # Mirror model versions and aliases to MLflow's Model Registry.
 mlflow = true
+# Four eyes: a proposal must be approved by someone other than its proposer.
+four_eyes = false
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..errors import InputError, WorkbenchError
+from ..errors import InputError, PermissionDenied, WorkbenchError
 from ..progress import NULL_PROGRESS, Progress
 from . import aliases as alias_store
 from . import decisions as decision_store
@@ -301,6 +301,12 @@ class RegistryMixin:
         """
         self._require("approve")
         decision = self._pending(decision_id)
+        if self.settings.registry.four_eyes and decision.proposed_by == self.actor:
+            raise PermissionDenied(
+                f"decision {decision.id} was proposed by {self.actor}; with [registry] "
+                "four_eyes on, another approver must approve it",
+                hint="rejecting it withdraws it",
+            )
         if not decision.gates_passed and not override:
             failed = ", ".join(g.name for g in decision.evidence.gates if not g.passed)
             raise InputError(

@@ -64,6 +64,19 @@ def open_as(root: Path, actor: str):
     return ws
 
 
+def two_versions(root: Path, actor: str, registry: str = "mlflow = false") -> Path:
+    """A small demo (one July batch) where ``actor`` registered two runs as churn-model@v1, v2.
+
+    ``registry`` is the body of the settings' ``[registry]`` table.
+    """
+    root = make_small_demo(root, ("2025-07",), f"{SETTINGS}\n[registry]\n{registry}\n")
+    ws = open_as(root, actor)
+    for seed in (1, 2):
+        run = ws.train("churn@v1", params=FAST, seed=seed, mlflow=False)
+        ws.register_model(run.id, "churn-model")
+    return root
+
+
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory) -> Path:
     """A fresh small demo workspace per test module."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.registry.conftest import FAST, SETTINGS, make_small_demo, open_as
+from tests.registry.conftest import open_as, two_versions
 from workbench.errors import PermissionDenied
 
 NAME = "churn-model"
@@ -15,12 +15,8 @@ NAME = "churn-model"
 
 @pytest.fixture(scope="module")
 def four_eyes_root(tmp_path_factory):
-    settings = SETTINGS + "\n[registry]\nmlflow = false\nfour_eyes = true\n"
-    root = make_small_demo(tmp_path_factory.mktemp("four_eyes") / "p", ("2025-07",), settings)
-    alice = open_as(root, "alice")
-    for seed in (1, 2):
-        alice.register_model(alice.train("churn@v1", params=FAST, seed=seed, mlflow=False).id, NAME)
-    return root
+    root = tmp_path_factory.mktemp("four_eyes") / "p"
+    return two_versions(root, "alice", "mlflow = false\nfour_eyes = true")
 
 
 def test_a_proposer_cannot_approve_their_own_proposal(four_eyes_root, cli):

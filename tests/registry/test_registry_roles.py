@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.registry.conftest import FAST, SETTINGS, make_small_demo, open_as
+from tests.registry.conftest import FAST, open_as, two_versions
 from workbench.config import Settings
 from workbench.errors import PermissionDenied
 
@@ -17,12 +17,8 @@ NAME = "churn-model"
 @pytest.fixture(scope="module")
 def roles_ws(tmp_path_factory):
     """Two registered versions (v1 champion) and one pending proposal for v2, by bob."""
-    settings = SETTINGS + "\n[registry]\nmlflow = false\n"
-    root = make_small_demo(tmp_path_factory.mktemp("roles") / "p", ("2025-07",), settings)
+    root = two_versions(tmp_path_factory.mktemp("roles") / "p", "bob")
     bob = open_as(root, "bob")
-    runs = [bob.train("churn@v1", params=FAST, seed=s, mlflow=False) for s in (1, 2)]
-    for run in runs:
-        bob.register_model(run.id, NAME)
     first = bob.propose_promotion(f"{NAME}@v1", "champion", "first")
     open_as(root, "alice").approve(first.id, "ok")
     pending = bob.propose_promotion(f"{NAME}@v2", "champion", "second")

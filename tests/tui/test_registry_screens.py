@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Input
 
-from tests.registry.conftest import FAST, SETTINGS, make_small_demo, open_as
+from tests.registry.conftest import open_as, two_versions
 from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.confirm_decision import ConfirmDecision, DecisionInput
@@ -56,12 +56,8 @@ def _fix_for_snapshots(ws) -> None:
 @pytest.fixture(scope="module")
 def registry_template(tmp_path_factory):
     """Built once per module: v1 champion (approved), v2 proposed for champion (pending)."""
-    settings = SETTINGS + "\n[registry]\nmlflow = false\n"
-    root = make_small_demo(tmp_path_factory.mktemp("registry-tui") / "ws", ("2025-07",), settings)
+    root = two_versions(tmp_path_factory.mktemp("registry-tui") / "ws", "alice")
     alice = open_as(root, "alice")
-    for seed in (1, 2):
-        run = alice.train("churn@v1", params=FAST, seed=seed, mlflow=False)
-        alice.register_model(run.id, NAME)
     first = alice.propose_promotion(f"{NAME}@v1", "champion", "first model")
     alice.approve(first.id, "baseline looks sound")
     pending = alice.propose_promotion(f"{NAME}@v2", "champion", "second seed scores better")

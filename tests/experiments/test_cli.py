@@ -107,16 +107,29 @@ def test_ctrl_c_records_cancelled_and_exits_130(demo_ws):
 
 def test_progress_bars_show_an_unknown_size_after_a_known_one():
     """After the rounds, 'scoring the holdout' has no size: no stale '0/400' and ETA."""
+    import io
+
+    from rich.console import Console
+
     from workbench.cli.output import RichProgress
     from workbench.cli.runs import TrainBar
+
+    def shown(bar) -> str:
+        console = Console(file=io.StringIO(), width=120, color_system=None)
+        console.print(bar._bar.make_tasks_table(bar._bar.tasks))
+        return console.file.getvalue()
 
     for bar in (TrainBar(), RichProgress()):
         bar.start("train", total=400)
         bar.advance(120)
+        if not isinstance(bar, TrainBar):
+            assert "30%" in shown(bar)
         bar.start("scoring the holdout", total=None)
         (task,) = bar._bar.tasks
         assert task.description == "scoring the holdout"
         assert task.total is None and task.completed == 0
+        assert "scoring the holdout" in shown(bar)
+        assert "0%" not in shown(bar) and "0/400" not in shown(bar)  # no made-up progress
 
 
 def test_first_training_in_a_new_workspace_prints_no_mlflow_set_up_lines(tmp_path):

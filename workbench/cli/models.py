@@ -10,7 +10,7 @@ from rich.tree import Tree
 
 from .decisions import report_filed
 from .main import Context, pass_ctx
-from .output import out, print_json
+from .output import RichProgress, native_stderr_hidden, out, print_json
 
 
 @click.group()
@@ -144,7 +144,9 @@ def intended_use(ctx: Context, ref: str, text: str) -> None:
 @pass_ctx
 def promote(ctx: Context, ref: str, to_alias: str, reason: str | None) -> None:
     """Run the gates and file a proposal to point ALIAS at REF (exit 1 if gates fail)."""
-    report_filed(ctx.ws.propose_promotion(ref, to_alias, reason))
+    with native_stderr_hidden(), RichProgress() as progress:
+        filed = ctx.ws.propose_promotion(ref, to_alias, reason, progress=progress)
+    report_filed(filed)
 
 
 @models.command("rollback")

@@ -135,6 +135,7 @@ class RichProgress:
             BarColumn,
             Progress,
             SpinnerColumn,
+            TaskProgressColumn,
             TextColumn,
             TimeElapsedColumn,
         )
@@ -143,7 +144,7 @@ class RichProgress:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
+            TaskProgressColumn(),  # the percentage, and nothing for a step of unknown size
             TimeElapsedColumn(),
             console=err.console,
             transient=True,

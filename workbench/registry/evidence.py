@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WorkbenchError
+from ..progress import NULL_PROGRESS, Progress
 from .aliases import CHAMPION
 from .decisions import Evidence
 from .evaluation import PRIMARY_METRIC, SEGMENT_METRIC, latency_ms_per_10k, score, segment_table
@@ -122,18 +123,34 @@ def promotion_evidence(
     candidate: ModelVersion,
     reason: str | None,
     training_data: dict[str, Any] | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> Evidence:
-    """Score candidate and champion on the same holdout and run every enabled gate."""
+    """Score candidate and champion on the same holdout and run every enabled gate.
+
+    Each step is a progress phase, and cancelling between steps stops it (nothing is written
+    here: the caller files the proposal once the evidence is complete).
+    """
     g = ws.settings.gates
     run = ws.run(candidate.run_id)
     champ = _champion(ws, candidate)
     champ_run = ws.run(champ.run_id) if champ else None
+
+    def step(task: str) -> None:
+        progress.check_cancelled()
+        progress.start(task, total=None)
+
+    step("choosing the holdout")
     label, holdout = choose_holdout(ws, run, champ_run)
+    step(f"scoring {candidate.ref} on {label}")
     model = ws.run_model(run.id)
     scored = score(model, holdout)
-    champ_scored = score(ws.run_model(champ_run.id), holdout) if champ_run else None
+    champ_scored = None
+    if champ_run:
+        step(f"scoring {champ.ref} on {label}")
+        champ_scored = score(ws.run_model(champ_run.id), holdout)
     gates: list[GateResult] = []
     if g.contract:
+        step("checking the training data's contract")
         base_snap = (training_data or {}).get("base_snapshot")
         gates.append(_training_contract_gate(ws, run.snapshot_ref, base_snap))
     if g.performance:
@@ -141,18 +158,22 @@ def promotion_evidence(
         gates.append(
             performance_gate(scored.task, scored.metrics, base, g.tolerance, g.min_improvement)
         )
+    step("segment checks")
     gates.extend(segment_gates(ws, holdout, scored))
     if g.sanity:
+        step("timing the scoring")
         latency = latency_ms_per_10k(model, holdout)
         gates.append(sanity_gate(scored.p, latency, g.max_latency_ms_per_10k))
+    step(f"drift of {label.split(' ', 1)[0]} against the training data")
+    drift = _drift_summary(ws, run.snapshot_ref, label)
+    progress.check_cancelled()
     metrics = {"challenger": scored.metrics}
     if champ_scored:
         metrics["champion"] = champ_scored.metrics
     return Evidence(
         reason=reason, holdout=label, primary_metric=PRIMARY_METRIC[scored.task],
         challenger=candidate.ref, champion=champ.ref if champ else None, metrics=metrics,
-        gates=gates, drift=_drift_summary(ws, run.snapshot_ref, label),
-        training_data=training_data,
+        gates=gates, drift=drift, training_data=training_data,
     )  # fmt: skip
 
 

@@ -243,11 +243,13 @@ class RegistryMixin:
         reason: str | None = None,
         *,
         training_data: dict | None = None,
+        progress: Progress = NULL_PROGRESS,
     ) -> Decision:
         """Run the gates for a version and file a proposal to point ``to_alias`` at it.
 
         The proposal is filed whether or not the gates pass (failed gates need an override to
-        approve); its evidence carries the gate results and both models' metrics.
+        approve); its evidence carries the gate results and both models' metrics. Each gate
+        step is a ``progress`` phase; cancelling files nothing.
         """
         from .evidence import promotion_evidence
 
@@ -256,7 +258,7 @@ class RegistryMixin:
         mv = self.model(ref)
         if self.aliases(mv.name).get(to_alias) == mv.version:
             raise InputError(f"{mv.ref} already holds {to_alias}")
-        evidence = promotion_evidence(self, mv, reason, training_data)
+        evidence = promotion_evidence(self, mv, reason, training_data, progress)
         with self.store.write() as con:
             return decision_store.file_proposal(
                 con, "promote", mv.name, mv.version, to_alias, evidence, self.actor
@@ -439,7 +441,9 @@ class RegistryMixin:
                     "base_snapshot": base_snap.ref, "batches": [b.ref for b in batches],
                     "snapshot": snap.ref, "run": new_run.id}  # fmt: skip
         why = reason or f"retrained {base.ref} on {snap.ref}"
-        return self.propose_promotion(mv.ref, to_alias, why, training_data=training)
+        return self.propose_promotion(
+            mv.ref, to_alias, why, training_data=training, progress=progress
+        )
 
     def _train_like(self, run: RunRecord, ref: str, note: str, progress: Progress) -> RunRecord:
         spec = run.spec

@@ -150,6 +150,15 @@ def test_new_workspace_stores_are_copies_of_one_empty_store_made_by_mlflow(tmp_p
     ensure_store(f"sqlite:///{elsewhere}")
     assert not elsewhere.exists()
 
+    # no usable cache (here a file where the folder should be): MLflow makes the store itself
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    third = Workspace.init(tmp_path / "three")
+    ensure_store(third.mlflow_tracking_uri)
+    assert not (third.dir / "mlflow" / "mlflow.db").exists()
+    assert list((third.dir / "mlflow").iterdir()) == []  # no half-made copy left behind
+    assert mlflow.MlflowClient(third.mlflow_tracking_uri).get_experiment("0").name == "Default"
+
 
 def _small_csv(tmp_path: Path) -> Path:
     from tests.experiments.conftest import churn_frame

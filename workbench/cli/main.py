@@ -211,9 +211,10 @@ def entry() -> None:
     At exit Python clears every module and collects their objects: after a training that loaded
     LightGBM, Polars and MLflow that took about a second of pure CPU here (0.07 s without),
     work whose result nobody sees. So once the command has finished, its exit functions run and
-    the standard streams are flushed, as at any exit, and the process ends with ``os._exit``. Our files and DuckDB transactions are closed and committed by then; if
-    a non-daemon thread is still running, the exit is the usual one. Only the console script
-    does this: ``main`` called from Python returns as usual.
+    the standard streams are flushed, as at any exit, and the process ends with ``os._exit``.
+    Our files and DuckDB transactions are closed and committed by then; if a non-daemon thread
+    is still running, the exit is the usual one. Only the console script does this: ``main``
+    called from Python returns as usual.
     """
     try:
         main()

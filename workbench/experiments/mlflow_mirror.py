@@ -54,9 +54,9 @@ def default_tracking_uri(workspace: Path) -> str:
 def ensure_store(tracking_uri: str) -> None:
     """Create a workspace's MLflow store as a copy of an empty one MLflow made earlier.
 
-    MLflow creates a SQLite tracking store by running its schema migrations (68 of them): 2-3 s here,
-    paid by every new workspace's first training (and every test workspace). The first store
-    made on this machine for this MLflow version is kept in the user's cache
+    MLflow creates a SQLite tracking store by running its schema migrations (68 of them):
+    2-3 s here, paid by every new workspace's first training (and every test workspace). The
+    first store made on this machine for this MLflow version is kept in the user's cache
     (``~/.cache/workbench/mlflow-<version>.db``) and copied from then on; the copy's
     "Default" experiment keeps its artifacts beside the store (``artifacts/0``) instead of
     ``./mlruns`` under whatever folder the first command ran in. Only the workspace's own
@@ -66,22 +66,20 @@ def ensure_store(tracking_uri: str) -> None:
     db = _workspace_store_path(tracking_uri)
     if db is None or db.exists():
         return
+    part = db.with_name(f".{db.name}.{os.getpid()}.{threading.get_ident()}.part")
     try:
-        template = _empty_store_template()
-        part = db.with_name(f".{db.name}.{os.getpid()}.part")
-        shutil.copyfile(template, part)
+        shutil.copyfile(_empty_store_template(), part)
         default_location = (db.parent / "artifacts" / "0").as_uri()
         with closing(sqlite3.connect(part)) as con, con:
             con.execute(
                 "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
                 (default_location,),
             )
-        try:
-            os.link(part, db)  # never replaces a store another process made meanwhile
-        finally:
-            part.unlink()
-    except (OSError, sqlite3.Error):
-        return  # MLflow creates the store itself, as without the cache
+        os.link(part, db)  # never replaces a store another process made meanwhile
+    except Exception:  # a read-only cache, a changed schema: MLflow makes the store itself
+        pass
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _workspace_store_path(tracking_uri: str) -> Path | None:

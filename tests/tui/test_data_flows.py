@@ -66,6 +66,19 @@ async def test_mark_two_and_diff(make_app):
         assert screen.marked == [3, 1]
 
 
+async def test_fast_keys_mark_the_snapshots_under_the_cursor(make_app):
+    """Keys handled before the table's RowHighlighted messages (a fast typist, key repeat)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await data_ready(pilot)
+        screen = app.screen
+        ids = screen.rows.ids
+        screen.action_toggle_mark()  # space, down, space with no message handled in between
+        screen.table.action_cursor_down()
+        screen.action_toggle_mark()
+        assert screen.marked == ids[:2]
+
+
 async def test_diff_without_two_marks_warns(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -240,6 +240,23 @@ async def test_mark_runs_and_open_compare(make_exp_app):
         assert screen.marked == [] and screen.table.get_row_at(0)[0] == " "
 
 
+async def test_fast_keys_mark_the_rows_under_the_cursor(make_exp_app):
+    """Keys handled before the table's RowHighlighted messages (a fast typist, key repeat)."""
+    app = make_exp_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await experiments_ready(pilot)
+        ids = screen.rows.ids
+        # space, down, space, down, space with no message handled in between
+        screen.action_toggle_mark()
+        screen.table.action_cursor_down()
+        screen.action_toggle_mark()
+        screen.table.action_cursor_down()
+        screen.action_toggle_mark()
+        assert screen.marked == ids[:3]
+        await pilot.pause()
+        assert [screen.table.get_row_at(r)[0] for r in range(3)] == ["●", "●", "●"]
+
+
 # -- launch, progress, cancel, failure -----------------------------------------------------
 
 

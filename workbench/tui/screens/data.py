@@ -257,11 +257,13 @@ a couple of seconds.
     # -- actions -----------------------------------------------------------------------------
 
     def action_toggle_mark(self) -> None:
-        """Mark or unmark the highlighted snapshot (marking a third drops the oldest mark)."""
+        """Mark or unmark the snapshot under the cursor (marking a third drops the oldest mark)."""
         table, rows = self.table, self.rows
-        if table is None or rows is None or self.highlighted_id is None:
+        # The table's cursor, not ``highlighted_id``, which follows RowHighlighted messages
+        # that may still be queued after fast keys (space, down, space).
+        if table is None or rows is None or not 0 <= table.cursor_row < len(rows.ids):
             return
-        snapshot_id = self.highlighted_id
+        snapshot_id = rows.ids[table.cursor_row]
         if snapshot_id in self.marked:
             self.marked.remove(snapshot_id)
             table.set_mark(rows.row_of(snapshot_id), False)

@@ -577,12 +577,14 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         self.query_one(TrainingPanel).phase = "cancelling"
 
     def action_toggle_mark(self) -> None:
-        """Mark or unmark the highlighted run."""
+        """Mark or unmark the run under the cursor."""
         table, rows = self.table, self.rows
-        if table is None or rows is None or self.highlighted_id is None:
+        # The table's cursor, not ``highlighted_id``: after fast keys (space, down, space) the
+        # RowHighlighted messages may still be queued, and the mark would land on the last row.
+        if table is None or rows is None or not 0 <= table.cursor_row < len(rows.ids):
             return
-        run_id = self.highlighted_id
-        row = rows.row_of(run_id)
+        row = table.cursor_row
+        run_id = rows.ids[row]
         if run_id in self.marked:
             self.marked.remove(run_id)
             table.set_mark(row, False)

@@ -286,6 +286,19 @@ def test_parse_params():
         parse_params("oops")
 
 
+async def test_opening_the_form_loads_what_training_needs_meanwhile(make_exp_app, exp_root):
+    """LightGBM, MLflow and the tracking store load while the user fills the form."""
+    store = exp_root / ".workbench" / "mlflow" / "mlflow.db"
+    assert not store.exists()  # the template's runs were not mirrored
+    app = make_exp_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await experiments_ready(pilot)
+        await open_form(pilot)
+        await wait_until(pilot, store.exists, timeout=60)  # before any training
+        assert isinstance(app.screen, TrainForm)
+        await pilot.press("escape")
+
+
 async def test_launch_a_training_and_see_it_finish(make_exp_app):
     messages = []
     app = make_exp_app()

@@ -74,7 +74,7 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
     Run without a command inside a workspace to open the terminal UI.
     """
     ctx.obj = Context(workspace, debug)
-    if ctx.invoked_subcommand not in (None, "ui"):  # the terminal UI imports as usual
+    if ctx.invoked_subcommand not in (None, "ui", "demo"):  # the terminal UI imports as usual
         from ..experiments.lightgbm_import import enable_lean_import
 
         enable_lean_import()

@@ -308,6 +308,27 @@ class ExperimentsMixin:
                 hint="check MLFLOW_TRACKING_URI or use --no-mlflow",
             ) from exc
 
+    def preload_training(self, mlflow: bool = True) -> None:
+        """Load what a training needs before it starts: LightGBM and, with ``mlflow``, MLflow
+        and the workspace's tracking store (created if new).
+
+        In a fresh process that is ~3 s of imports (LightGBM 1-1.8 s, MLflow ~1.5 s). Faces
+        call it on a worker thread when the user shows the intent to train (the TUI when its
+        launch form opens), so the imports overlap the time spent on the form instead of
+        delaying the first training. Harmless when already loaded; errors are left for the
+        training to report.
+        """
+        from .lightgbm_import import import_lightgbm
+
+        try:
+            import_lightgbm()
+        except ImportError:
+            return
+        if mlflow:
+            from .mlflow_mirror import preload
+
+            preload(self.mlflow_tracking_uri)
+
     def train_grid(
         self,
         ref: str,

@@ -31,6 +31,7 @@ __all__ = [
     "prepare_experiment",
     "log_run",
     "warm_up",
+    "preload",
     "quiet_loggers",
     "ensure_store",
     "MODEL_NAME",
@@ -146,31 +147,36 @@ def _tracking(uri: str) -> Iterator[Any]:
             mlflow.set_tracking_uri(previous)
 
 
-def warm_up(tracking_uri: str) -> threading.Thread:
-    """Import MLflow and open its tracking store on a side thread; join it before logging.
+def preload(tracking_uri: str) -> None:
+    """Import what logging a run needs and open (creating if new) the tracking store.
 
-    In a fresh process (a CLI ``workbench train``) that is ~1.5 s of pure-Python imports. The
-    facade starts it while LightGBM scores the holdout (C++, GIL released): measured on the
-    1M-row benchmark's holdout, scoring then loading MLflow took 2.9-3.2 s, side by side
-    2.3-2.6 s. Not during the training itself: LightGBM's threads leave no idle core there, and
-    a side thread made the whole command 1-2 s slower. Errors are left for the logging itself
-    to report.
+    ~1.5 s of pure-Python imports in a fresh process. Errors are left for ``log_run`` to
+    report with context.
     """
+    try:
+        import mlflow
 
-    def work() -> None:
-        try:
-            import mlflow
+        quiet_loggers()  # after the import, which sets them up; a new store logs at INFO
+        ensure_store(tracking_uri)
+        import mlflow.lightgbm
+        from mlflow.models import infer_signature  # noqa: F401
 
-            quiet_loggers()  # after the import, which sets them up; a new store logs at INFO
-            ensure_store(tracking_uri)
-            import mlflow.lightgbm
-            from mlflow.models import infer_signature  # noqa: F401
+        mlflow.MlflowClient(tracking_uri).get_experiment_by_name("default")
+    except Exception:  # log_run meets the same problem and reports it
+        pass
 
-            mlflow.MlflowClient(tracking_uri).get_experiment_by_name("default")
-        except Exception:  # log_run meets the same problem and reports it with context
-            pass
 
-    thread = threading.Thread(target=work, name="mlflow-warm-up", daemon=True)
+def warm_up(tracking_uri: str) -> threading.Thread:
+    """``preload`` on a side thread; join it before logging.
+
+    The facade starts it while LightGBM scores the holdout (C++, GIL released): measured on
+    the 1M-row benchmark's holdout, scoring then loading MLflow took 2.9-3.2 s, side by side
+    2.3-2.6 s. Not during the training itself: LightGBM's threads leave no idle core there,
+    and a side thread made the whole command 1-2 s slower.
+    """
+    thread = threading.Thread(
+        target=preload, args=(tracking_uri,), name="mlflow-warm-up", daemon=True
+    )
     thread.start()
     return thread
 

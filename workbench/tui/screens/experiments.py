@@ -247,6 +247,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         self.sort = DEFAULT_SORT
         """The sort in force: one field, ``-`` for descending."""
         self.highlighted_id: int | None = None
+        self._preloading = False  # LightGBM and MLflow are loaded once the form first opens
         self._reasons: dict[int, str | None] = {}
         """Why each ended run failed or was cancelled, once loaded."""
         self.marked: list[int] = []
@@ -351,6 +352,12 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
             SnapshotChoice(s.ref, s.target, list(s.schema), s.time_column) for s in ws.snapshots()
         ]
         self.post_message(LaunchReady(choices))
+
+    @work(thread=True, exit_on_error=False, group="preload",
+          description="loading LightGBM and MLflow")  # fmt: skip
+    def preload_training(self, ws: Workspace) -> None:
+        """While the user fills the launch form: the first training then starts at once."""
+        ws.preload_training()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training",
           description="training")  # fmt: skip
@@ -568,6 +575,9 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
             self.notify("A training is running; press x to cancel it first.", severity="warning")
             return
         self.load_launch(self.workspace)
+        if not self._preloading:
+            self._preloading = True
+            self.preload_training(self.workspace)
 
     def action_cancel_training(self) -> None:
         """Ask the running training to stop (it ends as cancelled at its next iteration)."""

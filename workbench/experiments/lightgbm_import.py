@@ -6,8 +6,8 @@ took here (lean: 0.3-0.6 s), paid by every ``workbench train``, ``runs rerun``, 
 and every sweep worker process. The workbench uses only ``lightgbm.train``, ``Dataset`` and
 ``Booster``.
 
-So processes that run no user code (CLI commands other than the terminal UI, and sweep
-workers) call :func:`enable_lean_import` first, and their first import of LightGBM then sees
+So processes that run no user code (CLI commands other than those opening the terminal UI,
+and sweep workers) call :func:`enable_lean_import` first, and their first import of LightGBM then sees
 scikit-learn as absent (LightGBM checks with ``try: import sklearn``). scikit-learn stays
 importable afterwards; only ``lightgbm.sklearn``'s estimators refuse to work in that
 process. In notebooks and any other caller's process LightGBM is imported as usual. Not in

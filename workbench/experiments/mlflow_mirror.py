@@ -159,6 +159,7 @@ def preload(tracking_uri: str) -> None:
         quiet_loggers()  # after the import, which sets them up; a new store logs at INFO
         ensure_store(tracking_uri)
         import mlflow.lightgbm
+        import mlflow.pyfunc  # log_model's first call imports it (0.1 s)
         from mlflow.models import infer_signature  # noqa: F401
 
         mlflow.MlflowClient(tracking_uri).get_experiment_by_name("default")

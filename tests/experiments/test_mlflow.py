@@ -166,3 +166,34 @@ def _small_csv(tmp_path: Path) -> Path:
     path = tmp_path / "churn.csv"
     churn_frame().write_csv(path)
     return path
+
+
+def test_processes_creating_one_workspace_store_at_once_all_get_it(tmp_path):
+    """Three real processes make the same new store at the same moment: one copy wins."""
+    import subprocess
+    import sys
+
+    from workbench.api import Workspace
+
+    uri = Workspace.init(tmp_path / "ws").mlflow_tracking_uri
+    code = (
+        "import sys, mlflow\n"
+        "from workbench.experiments.mlflow_mirror import ensure_store\n"
+        "ensure_store(sys.argv[1])\n"
+        "print(mlflow.MlflowClient(sys.argv[1]).get_experiment('0').artifact_location)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, uri],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [rc for rc, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
+    store_dir = tmp_path / "ws" / ".workbench" / "mlflow"
+    expected = (store_dir / "artifacts" / "0").as_uri()
+    assert {out.strip() for _, out, _ in results} == {expected}
+    assert sorted(p.name for p in store_dir.iterdir() if p.is_file()) == ["mlflow.db"]

@@ -225,13 +225,14 @@ class ExperimentsMixin:
     ) -> RunRecord:
         from .training import git_commit, train
 
+        actor = self.actor  # read once: every record of this run names the same person
         run_id = run_store.start_run(
             self.store,
             spec,
             snapshot_ref=snap.ref,
             snapshot_hash=snap.object_hash,
             note=note,
-            actor=self.actor,
+            actor=actor,
         )
         warming: list[threading.Thread] = []
 
@@ -258,30 +259,34 @@ class ExperimentsMixin:
             progress.check_cancelled()
             for thread in warming:
                 thread.join()
-            mlflow_id = self._mirror(run_id, snap, result, note, progress) if mlflow else None
+            mlflow_id = (
+                self._mirror(run_id, snap, result, note, progress, actor) if mlflow else None
+            )
             run_store.finish_run(
-                self.store, run_id, result, self.objects, mlflow_run_id=mlflow_id, actor=self.actor
+                self.store, run_id, result, self.objects, mlflow_run_id=mlflow_id, actor=actor
             )
         except BaseException as exc:
-            self._record_end(run_id, exc)
+            self._record_end(run_id, exc, actor)
             raise
         finally:
             for thread in warming:  # never leave it importing while the process exits
                 thread.join()
         return run_store.get_run(self.store, run_id)
 
-    def _record_end(self, run_id: int, exc: BaseException) -> None:
+    def _record_end(self, run_id: int, exc: BaseException, actor: str) -> None:
         status, reason = _reason(exc)
         try:
             exc.run_id = run_id  # type: ignore[attr-defined]
         except AttributeError:
             pass
         try:
-            run_store.fail_run(self.store, run_id, status, reason, actor=self.actor)
+            run_store.fail_run(self.store, run_id, status, reason, actor=actor)
         except WorkbenchError as second:  # e.g. the store stayed busy; keep the first error
             exc.add_note(f"run {run_id} could not be marked {status}: {second}")
 
-    def _mirror(self, run_id: int, snap: Snapshot, result: Any, note: str | None, progress) -> str:
+    def _mirror(
+        self, run_id: int, snap: Snapshot, result: Any, note: str | None, progress, actor: str
+    ) -> str:
         from .mlflow_mirror import log_run
 
         progress.start("logging to MLflow", total=None)
@@ -297,7 +302,7 @@ class ExperimentsMixin:
                 workbench_run_id=run_id,
                 tags=tags,
                 artifact_root=self._mlflow_artifact_root(),
-                actor=self.actor,
+                actor=actor,
             )
         except WorkbenchError:
             raise

@@ -32,7 +32,7 @@ __all__ = [
     "log_run",
     "warm_up",
     "preload",
-    "quiet_loggers",
+    "open_mlflow",
     "ensure_store",
     "MODEL_NAME",
 ]
@@ -102,7 +102,7 @@ def _empty_store_template() -> Path:
 
     import mlflow
 
-    quiet_loggers()
+    _quiet_loggers()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
     template = cache / f"mlflow-{mlflow.__version__}.db"
     if template.exists():
@@ -120,7 +120,7 @@ def default_artifact_root(workspace: Path) -> str:
     return (Path(workspace).resolve() / ".workbench" / "mlflow" / "artifacts").as_uri()
 
 
-def quiet_loggers() -> None:
+def _quiet_loggers() -> None:
     """MLflow logs its database set-up at INFO to the console; the workbench reports itself.
 
     Call it after ``import mlflow``: the import configures MLflow's logger at INFO.
@@ -131,13 +131,20 @@ def quiet_loggers() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def open_mlflow(tracking_uri: str) -> Any:
+    """The ``mlflow`` module, quiet, with the store at ``tracking_uri`` ready (see
+    ``ensure_store``): every use of MLflow in the workbench starts here."""
+    import mlflow
+
+    _quiet_loggers()
+    ensure_store(tracking_uri)
+    return mlflow
+
+
 @contextmanager
 def _tracking(uri: str) -> Iterator[Any]:
     """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
-    import mlflow
-
-    quiet_loggers()
-    ensure_store(uri)
+    mlflow = open_mlflow(uri)
     with _LOCK:
         previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
         mlflow.set_tracking_uri(uri)
@@ -154,15 +161,12 @@ def preload(tracking_uri: str) -> None:
     report with context.
     """
     try:
-        import mlflow
-
-        quiet_loggers()  # after the import, which sets them up; a new store logs at INFO
-        ensure_store(tracking_uri)
+        client = open_mlflow(tracking_uri).MlflowClient(tracking_uri)
         import mlflow.lightgbm
-        import mlflow.pyfunc  # log_model's first call imports it (0.1 s)
+        import mlflow.pyfunc  # noqa: F401  (log_model's first call imports it: 0.1 s)
         from mlflow.models import infer_signature  # noqa: F401
 
-        mlflow.MlflowClient(tracking_uri).get_experiment_by_name("default")
+        client.get_experiment_by_name("default")
     except Exception:  # log_run meets the same problem and reports it
         pass
 
@@ -195,10 +199,7 @@ def prepare_experiment(tracking_uri: str, name: str, artifact_root: str | None =
 
     Run it once before parallel workers log, so they never race to create the SQLite schema.
     """
-    import mlflow
-
-    quiet_loggers()
-    ensure_store(tracking_uri)
+    mlflow = open_mlflow(tracking_uri)
     return _experiment_id(mlflow.MlflowClient(tracking_uri), name, artifact_root)
 
 

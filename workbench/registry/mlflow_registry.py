@@ -25,12 +25,9 @@ __all__ = ["register_version", "sync_aliases", "log_model_for_run", "mlflow_alia
 
 
 def _client(tracking_uri: str) -> Any:
-    import mlflow
+    from ..experiments.mlflow_mirror import open_mlflow
 
-    from ..experiments.mlflow_mirror import ensure_store, quiet_loggers
-
-    quiet_loggers()
-    ensure_store(tracking_uri)
+    mlflow = open_mlflow(tracking_uri)
     return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 

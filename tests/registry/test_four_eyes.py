@@ -22,8 +22,9 @@ def four_eyes_root(tmp_path_factory):
 def test_a_proposer_cannot_approve_their_own_proposal(four_eyes_root, cli):
     alice = open_as(four_eyes_root, "alice")
     own = alice.propose_promotion(f"{NAME}@v1", "champion", "first")
-    with pytest.raises(PermissionDenied, match=f"decision {own.id} was proposed by alice"):
-        alice.approve(own.id, "mine")
+    for ask in (lambda: alice.check_approval(own), lambda: alice.approve(own.id, "mine")):
+        with pytest.raises(PermissionDenied, match=f"decision {own.id} was proposed by alice"):
+            ask()
     refused = cli("decisions", "approve", str(own.id), "-m", "mine", cwd=four_eyes_root,
                   env={"WORKBENCH_ACTOR": "alice"})  # fmt: skip
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
@@ -34,6 +35,7 @@ def test_a_proposer_cannot_approve_their_own_proposal(four_eyes_root, cli):
     assert alice.decision(own.id).status == "pending" and alice.aliases(NAME) == {}
 
     admin = open_as(four_eyes_root, "root-admin")  # another person approves
+    admin.check_approval(own)
     assert admin.approve(own.id, "checked").status == "approved"
     assert alice.aliases(NAME) == {"champion": 1}
 

@@ -333,6 +333,23 @@ async def test_reject_with_a_comment(registry_root, as_actor):
         assert "audit chain intact" in _text(screen, "#decisions-audit-verify")
 
 
+async def test_four_eyes_refuses_the_proposer_before_the_dialog(registry_root, as_actor):
+    settings = registry_root / ".workbench" / "workbench.toml"
+    settings.write_text(settings.read_text() + "four_eyes = true\n")  # [registry] is last
+    as_actor("alice")  # an approver, and the proposer of the pending proposal
+    app = _app(registry_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await _decisions_ready(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, DecisionsScreen)  # no dialog, no comment typed in vain
+        assert any(
+            f"decision {PENDING} was proposed by alice; with [registry] four_eyes on" in n
+            for n in _notes(app)
+        )
+    assert open_as(registry_root, "alice").decision(PENDING).status == "pending"
+
+
 async def test_non_approver_approve_is_refused(registry_root, as_actor):
     as_actor("bob")
     app = _app(registry_root)
@@ -348,6 +365,11 @@ async def test_non_approver_approve_is_refused(registry_root, as_actor):
         await wait_until(pilot, lambda: any("Approve #2 failed" in n for n in _notes(app)))
         await settle(pilot)
         assert open_as(registry_root, "alice").decision(PENDING).status == "pending"
+        # shown as written: "[roles]" is not taken for markup, and the hint comes once
+        for note in app._notifications:
+            if "needs approver" in note.message:
+                assert not note.markup and '[roles] bob = "approver"' in note.message
+                assert note.message.count("an admin can set") == 1
         assert _champion(registry_root) == 1
 
 

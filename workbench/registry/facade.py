@@ -303,12 +303,7 @@ class RegistryMixin:
         """
         self._require("approve")
         decision = self._pending(decision_id)
-        if self.settings.registry.four_eyes and decision.proposed_by == self.actor:
-            raise PermissionDenied(
-                f"decision {decision.id} was proposed by {self.actor}; with [registry] "
-                "four_eyes on, another approver must approve it",
-                hint="rejecting it withdraws it",
-            )
+        self.check_approval(decision)
         if not decision.gates_passed and not override:
             failed = ", ".join(g.name for g in decision.evidence.gates if not g.passed)
             raise InputError(
@@ -321,6 +316,18 @@ class RegistryMixin:
         if decision.kind == "retrain":
             return self._approve_retrain(decision, comment, progress)
         return self._approve_move(decision, comment, override)
+
+    def check_approval(self, decision: Decision) -> None:
+        """Raise PermissionDenied unless the acting user may approve ``decision``: the approver
+        role and, with ``[registry] four_eyes``, not being its proposer. Faces ask before
+        they open a confirmation; ``approve`` asks again."""
+        self._require("approve")
+        if self.settings.registry.four_eyes and decision.proposed_by == self.actor:
+            raise PermissionDenied(
+                f"decision {decision.id} was proposed by {self.actor}; with [registry] "
+                "four_eyes on, another approver must approve it",
+                hint="rejecting it withdraws it",
+            )
 
     def _approve_move(self, decision: Decision, comment: str | None, override: bool) -> Decision:
         reason = comment or decision.reason

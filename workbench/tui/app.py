@@ -24,6 +24,8 @@ from .areas import AREAS, screen_factory
 from .messages import WorkspaceFailed, WorkspaceOpened
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from ..api import Workspace
 
 __all__ = ["WorkbenchApp", "run_app", "FIRST_PAINT_ENV", "EXIT_WHEN_READY_ENV"]
@@ -155,6 +157,24 @@ class WorkbenchApp(App[None]):
         from .screens.help import HelpScreen
 
         self.push_screen(HelpScreen.for_screen(self.screen))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Notifications show their text as written, never as markup.
+
+        Messages carry file names, filters and settings such as ``[roles]`` or ``[registry]``,
+        which Textual's markup took for style tags and dropped ("an admin can set  bob = ...").
+        Screens' ``notify`` passes ``markup=True`` explicitly, so it is ignored here; no
+        workbench notification styles its text.
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def show_error(self, error: BaseException, title: str = "Error") -> None:
         """Show a core error as a notification (the app keeps running)."""

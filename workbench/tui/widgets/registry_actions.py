@@ -15,7 +15,7 @@ from textual import work
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
-from ...errors import WorkbenchError
+from ...errors import PermissionDenied, WorkbenchError
 from ...progress import CallbackProgress, CancelToken
 
 if TYPE_CHECKING:
@@ -55,16 +55,15 @@ class RegistryActionProgress(Message):
 
 
 def error_text(exc: BaseException) -> str:
-    """The error's line and, for a ``WorkbenchError`` with one, its hint."""
+    """The error's line and, for a ``WorkbenchError`` with one, its hint on a line of its own
+    (``str(exc)`` would repeat it in brackets)."""
     if isinstance(exc, WorkbenchError):
-        hint = getattr(exc, "hint", None)
-        return f"{exc}\n{hint}" if hint else str(exc)
+        return f"{exc.message}\n{exc.hint}" if exc.hint else exc.message
     return f"{type(exc).__name__}: {exc}"
 
 
 def refusal(ws: Workspace, action: str) -> str | None:
     """Why the acting user may not perform ``action`` (None when they may)."""
-    from ...errors import PermissionDenied
     from ...registry.roles import require
 
     try:
@@ -123,7 +122,10 @@ class RegistryActions:
         """Confirm and approve a pending proposal (approvers only)."""
         from ..screens.confirm_decision import ConfirmDecision
 
-        if not self._allowed(ws, "approve", "Approve refused"):
+        try:
+            ws.check_approval(d)  # the role, and four eyes: before a comment is typed
+        except PermissionDenied as exc:
+            self.app.notify(error_text(exc), title="Approve refused", severity="error", timeout=10)
             return
         failed = [g.name for g in d.evidence.gates if not g.passed]
         summary = f"[b]#{d.id} {d.title}[/b]\nreason: {d.reason or '-'}\n" + (

@@ -151,6 +151,34 @@ def test_cancel_is_recorded(demo_ws):
     assert ws.audit_log()[-1].details == {"status": "cancelled", "reason": rec.reason}
 
 
+def test_runs_that_never_finish_show_the_parameters_they_asked_for(demo_ws):
+    """Recorded at start, as MLflow logs params first: defaults, seed, the user's values
+    under LightGBM's main names; the effective ones replace them when a run finishes."""
+    ws = demo_ws
+    asked = {**FAST, "n_estimators": 7, "eta": 0.2, "nmu_leaves": 3}  # aliases and a typo
+    with pytest.raises(InputError, match="unknown LightGBM parameter") as info:
+        ws.train("churn@v1", task="binary", seed=5, params=asked, mlflow=False)
+    failed = ws.run(info.value.run_id)
+    assert failed.status == "failed"
+    assert failed.params["num_iterations"] == "7" and failed.params["learning_rate"] == "0.2"
+    assert failed.params["num_leaves"] == "31" and failed.params["seed"] == "5"
+    assert failed.params["objective"] == "binary"
+    assert "nmu_leaves" not in failed.params and "n_estimators" not in failed.params
+    listed = ws.runs("status = failed and num_iterations = 7")
+    assert listed["id"].to_list() == [failed.id]
+
+    calls = []
+    with pytest.raises(Cancelled) as info:
+        ws.train("churn", params={**FAST, "num_leaves": 9}, mlflow=False,
+                 progress=CallbackProgress(cancel=lambda: calls.append(1) or len(calls) > 5))  # fmt: skip
+    cancelled = ws.run(info.value.run_id)
+    assert cancelled.status == "cancelled" and cancelled.params["num_leaves"] == "9"
+    assert "objective" not in cancelled.params  # task auto: not known before the data is read
+
+    done = ws.train("churn@v1", params={**FAST, "eta": 0.2}, mlflow=False)
+    assert done.params["learning_rate"] == "0.2" and done.params["objective"] == "binary"
+
+
 def test_usage_errors_record_no_run(demo_ws, tmp_path):
     ws = demo_ws
     with pytest.raises(NotFoundError):

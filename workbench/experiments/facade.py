@@ -223,6 +223,7 @@ class ExperimentsMixin:
         on_iteration: IterationObserver | None,
         mlflow: bool,
     ) -> RunRecord:
+        from .params import requested_params
         from .training import git_commit, train
 
         actor = self.actor  # read once: every record of this run names the same person
@@ -233,6 +234,7 @@ class ExperimentsMixin:
             snapshot_hash=snap.object_hash,
             note=note,
             actor=actor,
+            params=requested_params(spec.params, task=spec.task, seed=spec.seed),
         )
         warming: list[threading.Thread] = []
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["DEFAULT_PARAMS", "merge_params", "validate_params", "lightgbm_error_message"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "merge_params",
+    "requested_params",
+    "validate_params",
+    "lightgbm_error_message",
+]
 
 #: Our defaults, under LightGBM's main parameter names.
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -47,8 +53,12 @@ def parse_value(text: str) -> Any:
     return text.strip()
 
 
+@cache
 def _aliases() -> dict[str, str]:
     """alias -> main name for every LightGBM parameter (from the library itself)."""
+    from .lightgbm_import import import_lightgbm
+
+    import_lightgbm()  # lean where the process asked for it
     from lightgbm.basic import _ConfigAliases
 
     table = _ConfigAliases._get_all_param_aliases()
@@ -75,6 +85,24 @@ def merge_params(
         merged[_canonical(str(name))] = value
     if task == "multiclass":
         merged["num_class"] = num_class
+    return merged
+
+
+def requested_params(user: dict[str, Any], *, task: str, seed: int) -> dict[str, Any]:
+    """What a run asks for before its data is read, recorded when it starts (so a run that
+    fails or is cancelled still shows them, as in MLflow): our defaults, the seed, the
+    objective when the task is given, and the user's parameters under LightGBM's main names.
+    A name LightGBM does not know is left out; the training fails on it with a hint.
+    """
+    merged: dict[str, Any] = dict(DEFAULT_PARAMS)
+    if task in _OBJECTIVES:
+        merged["objective"] = _OBJECTIVES[task]
+    merged["seed"] = seed
+    aliases = _aliases()
+    for name, value in user.items():
+        main = aliases.get(str(name))
+        if main is not None:
+            merged[main] = value
     return merged
 
 

@@ -258,8 +258,13 @@ def start_run(
     note: str | None = None,
     created_at: datetime | None = None,
     actor: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> int:
-    """Record a run as running; returns its id."""
+    """Record a run as running; returns its id.
+
+    ``params`` are the parameters it asks for (``params.requested_params``), shown and
+    queryable while it runs and if it fails; ``finish_run`` records the effective ones.
+    """
     data = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec or {})
     with store.write() as con:
         row = con.execute(
@@ -278,6 +283,10 @@ def start_run(
             ],
         ).fetchone()
         run_id = int(row[0])
+        if params:
+            values = _value_columns(con, params, {})
+            sets = ", ".join(f"{name} = ?" for name in values)
+            con.execute(f"update runs set {sets} where id = ?", [*values.values(), run_id])
         _audit(con, actor, "run.started", run_id, {"snapshot": snapshot_ref, "spec": data})
     return run_id
 

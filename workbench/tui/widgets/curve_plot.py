@@ -10,7 +10,7 @@ from textual.app import App
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
-__all__ = ["CurvePlot", "series_colors", "thin", "MAX_POINTS"]
+__all__ = ["CurvePlot", "series_colors", "thin", "axis_end", "iteration_ticks", "MAX_POINTS"]
 
 #: points drawn per line at most: plotext is pure Python, and a curve of a million iterations
 #: redrawn a few times a second would starve the UI thread
@@ -34,6 +34,28 @@ def thin(values: list[float], limit: int = MAX_POINTS) -> tuple[list[int], list[
     if xs[-1] != len(values):
         xs.append(len(values))
     return xs, [values[x - 1] for x in xs]
+
+
+def axis_end(done: int, total: int | None, start: int = 100) -> int:
+    """Where a growing curve's iteration axis ends: ``start``, doubled while the curve would
+    reach its last tenth, never past ``total`` (the rounds asked for).
+
+    Drawn to ``total`` at once, a run of 200,000 rounds that early-stops at 150 is a line
+    pressed against the left edge; rescaled to every new point, the axis would never stand
+    still. Doubling moves it a few times per run.
+    """
+    end = start
+    while end < done * 1.1:
+        end *= 2
+    return max(1, min(end, total)) if total else end
+
+
+def iteration_ticks(end: int, count: int = 5) -> list[int]:
+    """Up to ``count`` whole iterations from 1 to ``end``, evenly spread (plotext's own
+    ticks are fractions such as 50000.8)."""
+    if end <= 1:
+        return [1]
+    return sorted({round(1 + i * (end - 1) / (count - 1)) for i in range(count)})
 
 
 class CurvePlot(PlotextPlot):
@@ -71,6 +93,9 @@ iteration. Lower is better for losses (logloss, l2); early stopping keeps the be
             if values:
                 xs, ys = thin(values)
                 plt.plot(xs, ys, label=label, color=color.rgb, marker="braille")
-        if xmax is not None and xmax > 1:
-            plt.xlim(1, xmax)
+        end = xmax or max((len(v) for v in series.values()), default=0)
+        if end > 1:
+            plt.xlim(1, end)
+            ticks = iteration_ticks(end)
+            plt.xticks(ticks, [f"{t:,}" for t in ticks])
         self.refresh()

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from .curve_plot import CurvePlot
+from .curve_plot import CurvePlot, axis_end
 
 __all__ = ["TrainingPanel", "fmt_duration"]
 
@@ -148,7 +148,8 @@ iteration. **x** cancels the training; the run is then recorded as cancelled.
             text.append(f"  ETA {fmt_duration(eta) if eta is not None else '-'}")
         text.append("\n")
         if self.running:
-            text.append(f"{self.phase}…  x cancels", style="italic")
+            phase = "training" if self.phase == "train" else self.phase
+            text.append(f"{phase}…  x cancels", style="italic")
         elif self.outcome:
             text.append(self.outcome, style="bold")
         return text
@@ -160,5 +161,5 @@ iteration. **x** cancels the training; the run is then recorded as cancelled.
             self.query_one(CurvePlot).show_curves(
                 {"valid": list(self.valid)} if self.valid else {},
                 "validation metric",
-                xmax=self.total,
+                xmax=axis_end(len(self.valid), self.total),
             )

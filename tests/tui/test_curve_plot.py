@@ -1,0 +1,19 @@
+"""The iteration axis of learning curves: whole-number ticks, a live axis that grows in steps."""
+
+from __future__ import annotations
+
+from workbench.tui.widgets.curve_plot import axis_end, iteration_ticks
+
+
+def test_live_axis_doubles_before_the_curve_reaches_its_end_and_stops_at_the_rounds():
+    # 200,000 rounds asked, early stopping after a few hundred: the curve stays readable
+    ends = [axis_end(done, 200_000) for done in (0, 50, 90, 91, 150, 400, 1_997)]
+    assert ends == [100, 100, 100, 200, 200, 800, 3_200]
+    assert axis_end(146, 500) == 200 and axis_end(480, 500) == 500 and axis_end(40, 40) == 40
+    assert axis_end(1_000, None) == 1_600  # rounds unknown: it only grows
+
+
+def test_ticks_are_whole_iterations_from_one_to_the_end():
+    assert iteration_ticks(200) == [1, 51, 100, 150, 200]
+    assert iteration_ticks(146) == [1, 37, 74, 110, 146]
+    assert iteration_ticks(3) == [1, 2, 3] and iteration_ticks(1) == [1]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from workbench.tui.widgets.curve_plot import axis_end, iteration_ticks
+from workbench.experiments.compare import iteration_ticks
+from workbench.tui.widgets.curve_plot import axis_end
 
 
 def test_live_axis_doubles_before_the_curve_reaches_its_end_and_stops_at_the_rounds():

@@ -378,7 +378,7 @@ def compare(ctx: Context, run_ids, only_diff, metric, no_plot, as_json) -> None:
     for row in cmp.metrics:
         best = row.best
         cells = [
-            f"[bold green]{_fmt(v)}[/]" if i == best and len(cmp.ids) > 1 else _fmt(v)
+            f"[bold green]{_fmt_metric(v)}[/]" if i == best and len(cmp.ids) > 1 else _fmt_metric(v)
             for i, v in enumerate(row.values)
         ]
         deltas = [_delta(d, row.higher_is_better) for d in row.deltas[1:]]
@@ -389,13 +389,18 @@ def compare(ctx: Context, run_ids, only_diff, metric, no_plot, as_json) -> None:
         _plot_curves(cmp, metric)
 
 
+def _fmt_metric(value: float | None) -> str:
+    """Metrics side by side share four decimals, as in the TUI, so their digits line up."""
+    return "" if value is None or math.isnan(value) else f"{value:.4f}"
+
+
 def _delta(delta: float | None, higher_is_better: bool | None) -> str:
     if delta is None or math.isnan(delta):
         return ""
-    if delta == 0 or higher_is_better is None:
-        return f"{delta:+.4g}"
+    if round(delta, 4) == 0 or higher_is_better is None:
+        return f"{delta:+.4f}"
     good = (delta > 0) == higher_is_better
-    return f"[{'green' if good else 'red'}]{delta:+.4g}[/]"
+    return f"[{'green' if good else 'red'}]{delta:+.4f}[/]"
 
 
 def _print_importances(cmp) -> None:
@@ -419,10 +424,16 @@ def _plot_curves(cmp, metric: str | None) -> None:
         return
     import plotext as plt
 
+    from ..experiments.compare import iteration_ticks
+
     plt.clear_figure()
     plt.plotsize(min(out.width, 100), 15)
     for run_id, values in curves.items():
         plt.plot(list(range(1, len(values) + 1)), values, label=f"run {run_id}")
+    end = max(len(values) for values in curves.values())
+    if end > 1:
+        ticks = iteration_ticks(end)
+        plt.xticks(ticks, [f"{t:,}" for t in ticks])
     name = metric or next(iter(next(iter(cmp.curves.values())).get("valid", {})), "")
     plt.title(f"validation {name}")
     plt.xlabel("iteration")

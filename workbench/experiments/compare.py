@@ -17,7 +17,15 @@ from .runs import RunRecord
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["RunComparison", "ParamRow", "MetricRow", "FeatureRank", "compare", "TOP_FEATURES"]
+__all__ = [
+    "RunComparison",
+    "ParamRow",
+    "MetricRow",
+    "FeatureRank",
+    "compare",
+    "iteration_ticks",
+    "TOP_FEATURES",
+]
 
 TOP_FEATURES = 10
 #: run facts shown above the parameters (they differ when runs used other data or splits)
@@ -202,3 +210,11 @@ def compare(
         curves={i: saved.get("curves", {}) for i, saved in saved_curves.items()},
         importances={i: _top_features(saved, top) for i, saved in saved_curves.items()},
     )
+
+
+def iteration_ticks(end: int, count: int = 5) -> list[int]:
+    """Up to ``count`` whole iterations from 1 to ``end``, evenly spread: where the faces'
+    curve plots put their ticks (plotext's own are fractions such as 50000.8)."""
+    if end <= 1:
+        return [1]
+    return sorted({round(1 + i * (end - 1) / (count - 1)) for i in range(count)})

@@ -10,7 +10,9 @@ from textual.app import App
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
-__all__ = ["CurvePlot", "series_colors", "thin", "axis_end", "iteration_ticks", "MAX_POINTS"]
+from ...experiments.compare import iteration_ticks
+
+__all__ = ["CurvePlot", "series_colors", "thin", "axis_end", "MAX_POINTS"]
 
 #: points drawn per line at most: plotext is pure Python, and a curve of a million iterations
 #: redrawn a few times a second would starve the UI thread
@@ -48,14 +50,6 @@ def axis_end(done: int, total: int | None, start: int = 100) -> int:
     while end < done * 1.1:
         end *= 2
     return max(1, min(end, total)) if total else end
-
-
-def iteration_ticks(end: int, count: int = 5) -> list[int]:
-    """Up to ``count`` whole iterations from 1 to ``end``, evenly spread (plotext's own
-    ticks are fractions such as 50000.8)."""
-    if end <= 1:
-        return [1]
-    return sorted({round(1 + i * (end - 1) / (count - 1)) for i in range(count)})
 
 
 class CurvePlot(PlotextPlot):

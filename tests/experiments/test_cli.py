@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -43,6 +44,10 @@ def test_sweep_list_compare_tag_show_delete_rerun(demo_ws, tmp_path):
     compared = cli(ws, "runs", "compare", str(a), str(b), "--only-diff").stdout
     assert "num_leaves" in compared and "same data" in compared
     assert "learning_rate" not in compared and "validation binary_logloss" in compared
+    # metrics and deltas with four decimals; iteration ticks are whole numbers
+    assert re.search(r"\n auc +0\.\d{4} +0\.\d{4} +[+-]0\.\d{4} *\n", compared), compared
+    ticks = compared.strip().splitlines()[-2].split()
+    assert ticks[0] == "1" and all(t.replace(",", "").isdigit() for t in ticks), ticks
 
     cli(ws, "runs", "tag", str(a), "owner=ana", "stage=try")
     shown = json.loads(cli(ws, "runs", "show", str(a), "--json").stdout)

@@ -222,3 +222,21 @@ async def test_old_schema_workspace_loads(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: getattr(app.screen, "rows", None) is not None)
         assert app.screen.rows.refs == ["demo@v1"]
+
+
+async def test_detail_points_out_a_text_column_of_numbers(make_app, workspace_root, tmp_path):
+    from tests.core.test_numeric_text import _frame
+    from workbench.api import Workspace
+
+    _frame().write_csv(tmp_path / "bills.csv")
+    Workspace(workspace_root).add_snapshot(tmp_path / "bills.csv", "bills")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await data_ready(pilot)
+        detail = app.screen.query_one("#snapshot-detail")
+        await wait_until(pilot, lambda: detail.border_title == "bills@v1")
+        rows = {r.profile.name: r for r in detail.query(".profile-row")}
+        assert str(rows["amount"].query_one(".profile-top").render()) == (
+            "⚠ numbers but for 3 values (' ')"
+        )
+        assert "⚠" not in str(rows["plan"].query_one(".profile-top").render())

@@ -39,6 +39,8 @@ def add(ctx: Context, path: Path, name: str, target, time_column, key, message) 
             f"added {snap.ref}: {snap.n_rows:,} rows x {snap.n_columns} columns, "
             f"object {snap.short_hash}"
         )
+        for note in column_notes(snap):
+            click.echo(f"note: {note}", err=True)
     else:
         plain(f"{result.detail}; no new version")
 
@@ -85,6 +87,8 @@ def _fmt(v) -> str:
 @pass_ctx
 def show(ctx: Context, ref: str, as_json: bool) -> None:
     """Show a snapshot's metadata, schema and column profile."""
+    from rich.markup import escape
+
     s = ctx.ws.snapshot(ref)
     if as_json:
         print_json(_summary(s) | {"schema": s.schema, "profile": s.profile_data})
@@ -101,12 +105,24 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         out.print(f"message  {s.message}")
     table = plain_table("column", "type", "nulls", "distinct", "min", "mean", "max", "top values")
     for p in s.profile:
-        top = ", ".join(f"{v} ({n})" for v, n in p.top_values[:3]) if p.kind != "numeric" else ""
+        if p.kind == "categorical" and p.distinct >= s.n_rows * (1 - p.null_share):
+            top = "all values distinct"
+        elif p.kind != "numeric":
+            top = ", ".join(f"{v} ({n})" for v, n in p.top_values[:3])
+        else:
+            top = ""
         table.add_row(
             p.name, p.dtype, f"{p.null_share:.1%}", f"{p.distinct:,}", _fmt(p.min), _fmt(p.mean),
-            _fmt(p.max), top,
+            _fmt(p.max), escape(top),
         )  # fmt: skip
     out.print(table)
+    for note in column_notes(s):
+        out.print(f"note: {escape(note)}")
+
+
+def column_notes(snap, skip: tuple[str | None, ...] = ()) -> list[str]:
+    """Notes on a snapshot's columns worth a person's attention (text columns of numbers)."""
+    return [note for p in snap.profile if p.name not in skip and (note := p.numeric_text_note())]
 
 
 @data.command("log")

@@ -148,6 +148,7 @@ class RichProgress:
             TimeElapsedColumn(),
             console=err.console,
             transient=True,
+            disable=not err.is_terminal,  # a pipe or a log gets no bar (nor its blank line)
         )
 
     def start(self, task: str, total: float | None = None) -> None:

@@ -185,6 +185,7 @@ def train(
         return
     if jobs != 1:
         raise InputError("--jobs needs a sweep (--grid key=v1,v2)")
+    _print_column_notes(ctx, ref, options)
     with native_stderr_hidden(), TrainBar() as bar:
         rec = ctx.ws.train(ref, progress=bar, on_iteration=bar.on_iteration, **options)
     if as_json:
@@ -193,9 +194,21 @@ def train(
         out.print(escape(_finished_line(rec)))
 
 
+def _print_column_notes(ctx: Context, ref: str, options) -> None:
+    """Notes on feature columns (a text column of numbers is trained on as a category)."""
+    from .data import column_notes
+
+    snap = ctx.ws.snapshot(ref)
+    skip = (options["target"] or snap.target, snap.key_column, *(options["exclude"] or ()))
+    for note in column_notes(snap, skip):
+        click.echo(f"note: {note} Trained on as a category.", err=True)
+
+
 def _train_grid(ctx: Context, ref: str, grid, jobs: int, options, as_json: bool) -> None:
     def report(rec) -> None:
         err.print(escape(_finished_line(rec)))
+
+    _print_column_notes(ctx, ref, options)
 
     with native_stderr_hidden(), RichProgress() as bar:
         records = ctx.ws.train_grid(ref, grid, jobs=jobs, progress=bar, on_run=report, **options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,6 +15,10 @@ HIST_BINS = 20
 #: rows above which quantiles are estimated from a seeded sample of this size
 QUANTILE_SAMPLE = 200_000
 TOP_VALUES = 10
+#: a text column whose values are numbers but for at most this share is reported
+NUMERIC_TEXT_MAX_OTHER = 0.05
+#: values looked at first to decide whether a text column could be numbers at all
+NUMERIC_TEXT_PROBE = 1_000
 
 
 def kind_of(dtype: pl.DataType) -> str:
@@ -47,6 +51,10 @@ class ColumnProfile:
     hist_edges: list[float] = field(default_factory=list)
     hist_counts: list[int] = field(default_factory=list)
     top_values: list[tuple[str, int]] = field(default_factory=list)
+    #: a text column of numbers but for a few values (a blank, "n/a"): how many are not
+    #: numbers and the most frequent of them, which is why the column was read as text
+    not_numbers: int | None = None
+    not_number_values: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict."""
@@ -54,10 +62,21 @@ class ColumnProfile:
 
     @classmethod
     def from_dict(cls, data: dict) -> ColumnProfile:
-        """Inverse of ``to_dict``."""
-        data = dict(data)
+        """Inverse of ``to_dict`` (keys this version does not know are ignored)."""
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
         data["top_values"] = [tuple(v) for v in data.get("top_values", [])]
         return cls(**data)
+
+    def numeric_text_note(self) -> str | None:
+        """One line for a text column that holds numbers but for a few values, else None."""
+        if not self.not_numbers:
+            return None
+        shown = ", ".join(repr(v) for v in self.not_number_values)
+        return (
+            f"{self.name} is stored as text because {self.not_numbers:,} of its values are not "
+            f"numbers ({shown}); the rest are. Empty or fix them to store it as a number."
+        )
 
 
 def _finite(value) -> float | None:
@@ -194,4 +213,34 @@ def _column_profile(
         prof.distinct = df[name].drop_nulls().n_unique()
     else:
         prof.top_values, prof.distinct = _top_values(df[name])
+        if str(df.schema[name]) == "String":
+            prof.not_numbers, prof.not_number_values = _not_numbers(df[name])
     return prof
+
+
+def _not_numbers(series: pl.Series) -> tuple[int | None, list[str]]:
+    """In a text column that is numbers but for a few values: how many are not, and the
+    commonest of them (``(None, [])`` for any other column).
+
+    Real exports do this: the Telco churn data's ``TotalCharges`` has 11 blanks among 7,043
+    amounts, so it is read as text and would be trained on as a category of 6,531 levels.
+    A first look at ``NUMERIC_TEXT_PROBE`` values spares true text columns the full pass.
+    """
+    import polars as pl
+
+    values = series.drop_nulls()
+    if values.len() == 0:
+        return None, []
+
+    def numbers(part: pl.Series) -> pl.Series:
+        return part.str.strip_chars().cast(pl.Float64, strict=False).is_not_null()
+
+    probe = numbers(values.head(NUMERIC_TEXT_PROBE))
+    if probe.sum() < (1 - NUMERIC_TEXT_MAX_OTHER) * probe.len() - 1:
+        return None, []
+    parsed = numbers(values)
+    other = values.len() - int(parsed.sum())
+    if other == 0 or other > NUMERIC_TEXT_MAX_OTHER * values.len():
+        return None, []
+    commonest = values.filter(~parsed).value_counts(sort=True).head(3)
+    return other, [str(v) for v in commonest[commonest.columns[0]]]

@@ -56,6 +56,9 @@ class ColumnProfileRow(Horizontal):
 
     def _top_values(self) -> str:
         p, n = self.profile, max(self.n_rows, 1)
+        if p.not_numbers:  # a text column of numbers but for a few values: say which
+            shown = ", ".join(repr(v) for v in p.not_number_values)
+            return f"⚠ numbers but for {p.not_numbers:,} values ({shown})"
         if p.kind == "categorical" and p.distinct >= n * (1 - p.null_share):
             return "all values distinct"
         return "  ".join(f"{v} {count / n:.0%}" for v, count in p.top_values[:4])

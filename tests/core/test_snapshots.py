@@ -148,6 +148,11 @@ def test_diff_columns(ws, tmp_path):
     d = ws.diff("t@v1", "t@v2")
     assert d.added_columns == ["extra"] and d.removed_columns == ["cat"]
     assert d.retyped_columns == [("x", "Float64", "String")]
+    # by key, rows compare only the columns both keep with one type, and say which they skip
+    rows = ws.diff("t@v1", "t@v2", key="id").rows
+    assert (rows.changed, rows.unchanged, rows.not_compared) == (0, 1, ["x"])
+    assert rows.not_compared_text() == "x not compared: its type changed"
+    assert ws.diff("t@v1", "t@v1", key="id").rows.not_compared == []
 
 
 def test_export_is_exact(ws, tmp_path, three_versions):

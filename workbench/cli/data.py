@@ -167,6 +167,7 @@ def diff(ctx: Context, ref_a: str, ref_b: str, key: str | None, as_json: bool) -
             f"by {r.key}: [green]+{r.added:,} added[/], [red]-{r.removed:,} removed[/], "
             f"[yellow]~{r.changed:,} changed[/], {r.unchanged:,} unchanged"
             + (f", {r.duplicate_keys:,} duplicate keys" if r.duplicate_keys else "")
+            + (f"; {r.not_compared_text()}" if r.not_compared else "")
         )
     if d.profile_changes:
         table = plain_table("column", "statistic", "before", "after")

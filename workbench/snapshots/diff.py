@@ -35,6 +35,17 @@ class RowChanges:
     changed: int
     unchanged: int
     duplicate_keys: int
+    #: shared columns whose type changed: their values are not compared (a text "29.85" and
+    #: the number 29.85 are neither plainly equal nor plainly different)
+    not_compared: list[str] = field(default_factory=list)
+
+    def not_compared_text(self) -> str | None:
+        """A phrase for the faces, or None when every shared column was compared."""
+        if not self.not_compared:
+            return None
+        names = ", ".join(self.not_compared)
+        whose = "its type" if len(self.not_compared) == 1 else "their types"
+        return f"{names} not compared: {whose} changed"
 
 
 @dataclass
@@ -76,7 +87,9 @@ def _profile_changes(a: Snapshot, b: Snapshot, common: list[str]) -> list[Column
     return out
 
 
-def _row_changes(path_a: Path, path_b: Path, key: str, common: list[str]) -> RowChanges:
+def _row_changes(
+    path_a: Path, path_b: Path, key: str, common: list[str], not_compared: list[str]
+) -> RowChanges:
     a = pl.scan_parquet(path_a)
     b = pl.scan_parquet(path_b)
     values = [c for c in common if c != key]
@@ -107,6 +120,7 @@ def _row_changes(path_a: Path, path_b: Path, key: str, common: list[str]) -> Row
         changed=int(counts["changed"]),
         unchanged=int(counts["unchanged"]),
         duplicate_keys=dup.select(pl.len()).collect().item(),
+        not_compared=not_compared,
     )
 
 
@@ -133,5 +147,6 @@ def diff_snapshots(
         if key not in a.schema or key not in b.schema:
             raise InputError(f"key {key!r} is not a column of both {a.ref} and {b.ref}")
         same_type = [c for c in common if a.schema[c] == b.schema[c]]
-        diff.rows = _row_changes(path_a, path_b, key, same_type)
+        retyped = [c for c in common if a.schema[c] != b.schema[c]]
+        diff.rows = _row_changes(path_a, path_b, key, same_type, retyped)
     return diff

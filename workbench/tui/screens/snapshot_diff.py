@@ -62,8 +62,12 @@ def _rows(diff: SnapshotDiff) -> Table | Text:
             style="dim",
         )
     r = diff.rows
-    table = Table(title=f"Rows (matched by key {r.key})", title_justify="left", box=None,
-                  padding=(0, 2, 0, 0))  # fmt: skip
+    title = (
+        f"Rows (matched by key {r.key}; {r.not_compared_text()})"
+        if r.not_compared
+        else (f"Rows (matched by key {r.key})")
+    )
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 2, 0, 0))
     for name in ("added", "removed", "changed", "unchanged", "duplicate keys"):
         table.add_column(name, justify="right")
     table.add_row(

@@ -59,6 +59,13 @@ def test_sweep_list_compare_tag_show_delete_rerun(demo_ws, tmp_path):
     again = cli(ws, "runs", "rerun", str(a), "--no-mlflow").stdout
     assert f"metrics identical to run {a}" in again
 
+    # a metric no listed run has is left out of the listing (rmse among classifiers)
+    cli(ws, "train", "churn@v1", "--target", "tenure_months", "-p", "num_iterations=5",
+        "--no-mlflow")  # fmt: skip
+    assert "rmse" in cli(ws, "runs", "list").stdout
+    binary = cli(ws, "runs", "list", "--where", "task = binary").stdout
+    assert "auc" in binary and "rmse" not in binary and "r2" not in binary
+
 
 def test_bad_input_is_one_line_exit_2(demo_ws):
     ws = demo_ws

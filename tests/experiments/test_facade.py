@@ -189,6 +189,13 @@ def test_usage_errors_record_no_run(demo_ws, tmp_path):
         ws.run("abc")
     with pytest.raises(NotFoundError):
         ws.run(999)
+    with pytest.raises(InputError, match="time column 'nope' is not a column of churn@v1"):
+        ws.train("churn@v1", split="time", time_column="nope", mlflow=False)
+    untimed = tmp_path / "untimed.csv"
+    ws.load("churn@v1").drop("observed_at").head(200).write_csv(untimed)
+    ws.add_snapshot(untimed, "untimed", target="churn")
+    with pytest.raises(InputError, match="a time split needs a time column, and untimed@v1 rec"):
+        ws.train("untimed", split="time", mlflow=False)
     assert ws.runs(include_deleted=True).height == 0
 
 

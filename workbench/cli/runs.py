@@ -254,8 +254,13 @@ def _runs_table(frame, ws, grid: dict | None = None) -> Table:
     """Base columns, every metric, the params that vary among these rows, and tags."""
     fields = ws.run_fields()
     base = ["id", "created_at", "status", "snapshot"]
-    metrics = [c for c in frame.columns if c in fields.metrics]
-    tags = [c for c in frame.columns if c.startswith("tag.")]
+
+    # metrics and tags no listed run has (a regression run's rmse among classifiers) are left out
+    def shown(column: str) -> bool:
+        return frame.height == 0 or frame.get_column(column).null_count() < frame.height
+
+    metrics = [c for c in frame.columns if c in fields.metrics and shown(c)]
+    tags = [c for c in frame.columns if c.startswith("tag.") and shown(c)]
     named = set(base) | set(metrics) | set(tags) | {"target", "task", "duration_s", "note"}
     named |= {"best_iteration"}
     params = [

@@ -174,6 +174,13 @@ class ExperimentsMixin:
             exclude = [key] if key and key != target and key in snap.schema else []
         if time_column is None and snap.time_column != target:
             time_column = snap.time_column
+        if split == "time" and not time_column:
+            raise InputError(
+                f"a time split needs a time column, and {snap.ref} records none",
+                hint="name one with --time-column COL",
+            )
+        if time_column is not None and time_column not in snap.schema:
+            raise InputError(f"time column '{time_column}' is not a column of {snap.ref}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise InputError(f"seed must be an integer, got {seed!r}")
         return TrainSpec(

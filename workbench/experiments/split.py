@@ -153,7 +153,8 @@ def make_split(
         rule.n_valid = _count(n - rule.n_test, valid_size)
     elif kind == "time":
         if not time_column or time_column not in df.columns:
-            raise InputError(f"time split needs an existing time_column (got {time_column!r})")
+            missing = "none was given" if not time_column else f"'{time_column}' is not in the data"
+            raise InputError(f"a time split needs a time column: {missing}")
     else:
         raise InputError(f"unknown split '{kind}'", hint="use 'random' or 'time'")
     parts = apply_split(df, rule)

@@ -280,6 +280,33 @@ async def test_form_defaults_to_the_snapshot_target_and_shows_parameter_defaults
         assert isinstance(app.screen, ExperimentsScreen)
 
 
+async def test_form_refuses_a_time_split_on_a_snapshot_without_a_time_column(
+    make_exp_app, exp_root, tmp_path
+):
+    from workbench.api import Workspace
+
+    ws = Workspace(exp_root)
+    untimed = tmp_path / "untimed.csv"
+    ws.load("churn@v1").drop("observed_at").write_csv(untimed)
+    ws.add_snapshot(untimed, "untimed", target="churn")
+    app = make_exp_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await experiments_ready(pilot)
+        form = await open_form(pilot)
+        form.query_one("#train-snapshot").value = "untimed@v1"
+        form.query_one("#train-split").value = "time"
+        await pilot.pause()
+        await pilot.click("#train-run")
+        assert app.screen is form
+        assert "needs a time column, and untimed@v1 records none" in str(
+            form.query_one("#train-error").render()
+        )
+        form.query_one("#train-snapshot").value = "churn@v1"  # it has one
+        await pilot.pause()
+        assert form.request() is not None and form.request().split == "time"
+        await pilot.press("escape")
+
+
 def test_parse_params():
     assert parse_params("a=1, b=0.5 c=true d=gbdt") == {"a": 1, "b": 0.5, "c": True, "d": "gbdt"}
     with pytest.raises(ValueError, match="not key=value"):

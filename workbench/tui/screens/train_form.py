@@ -203,12 +203,17 @@ Experiments screen cancels it); **escape** closes the form.
         if not 0 < test_size < 1:
             self._fail("Test size must be between 0 and 1.")
             return None
+        split = str(self.query_one("#train-split", Select).value)
+        choice = self.snapshots.get(ref)
+        if split == "time" and choice is not None and not choice.time_column:
+            self._fail(f"A time split needs a time column, and {ref} records none: use random.")
+            return None
         return TrainRequest(
             ref=ref,
             target=target if isinstance(target, str) else None,
             task=str(self.query_one("#train-task", Select).value),
             params=params,
-            split=str(self.query_one("#train-split", Select).value),
+            split=split,
             test_size=test_size,
             seed=seed,
             note=text("train-note") or None,

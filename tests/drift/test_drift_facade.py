@@ -178,3 +178,12 @@ def test_cli(ws):
         bad = cli(*args)
         assert bad.returncode == 2, (args, bad.stdout, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1 and bad.stderr.startswith("error:")
+
+    # notes (new categories, nulls) stay readable on an 80-column terminal: under the table
+    for columns, inline in (("80", False), ("140", True)):
+        shown = run_cli("-w", str(ws.root), "drift", "churn@v1", "prod-2025-10",
+                        env={"COLUMNS": columns}).stdout  # fmt: skip
+        assert max(len(line) for line in shown.splitlines()) <= int(columns)
+        row = next(line for line in shown.splitlines() if line.startswith(" payment_method"))
+        assert ("new: Crypto wallet" in row) is inline, shown
+        assert ("\nnotes:\n  payment_method: new: Crypto wallet\n" in shown) is not inline

@@ -179,32 +179,52 @@ def _score(value: float | None) -> str:
     return f"{value:.4g}"
 
 
-def _row(c: ColumnDrift) -> list[str]:
+def _row(c: ColumnDrift) -> tuple[list[str], str]:
+    """A column's cells and its note (nulls that jumped, new categories, why it was untested)."""
+    from ..drift.results import Status
+
     if not c.tested:
-        return [escape(c.column), c.column_type, "", "", "", f"[yellow]{c.status}[/]",
-                escape(c.message)]  # fmt: skip
+        # an error's message is printed in full under the table ("data quality:")
+        note = "" if c.status == Status.ERROR else c.message
+        return [escape(c.column), c.column_type, "", "", "", f"[yellow]{c.status}[/]"], note
     mark = "[bold red]● DRIFT[/]" if c.drifted else "[green]no[/]"
     notes = []
     if c.null_share_cur - c.null_share_ref >= 0.01:
         notes.append(f"nulls {c.null_share_ref:.0%} -> {c.null_share_cur:.0%}")
     if c.new_categories:
         notes.append("new: " + ", ".join(map(str, c.new_categories[:5])))
-    return [escape(c.column), c.column_type, c.method or "", _score(c.score),
-            _score(c.threshold), mark, escape("; ".join(notes))]  # fmt: skip
+    cells = [escape(c.column), c.column_type, c.method or "", _score(c.score),
+             _score(c.threshold), mark]  # fmt: skip
+    return cells, "; ".join(notes)
+
+
+#: narrower than this, notes go under the table: as its last column they were cut to "n…"
+NOTES_INLINE_WIDTH = 110
 
 
 def print_report(report: DriftReport) -> None:
-    """The per-column table (strongest drift first), target drift, summary and flags."""
+    """The per-column table (strongest drift first), notes, target drift, summary and flags."""
     from ..drift.summary import by_severity, quality_flags
 
     title = f"{report.reference} -> {report.current}" if report.reference else None
     table = Table(box=None, title=title, title_justify="left")
     for name in ("column", "type", "method", "score", "threshold", "drifted"):
         table.add_column(name, no_wrap=True)
-    table.add_column("notes")
+    inline = out.width >= NOTES_INLINE_WIDTH
+    if inline:
+        table.add_column("notes")
+    below = []
     for c in by_severity(report.columns):
-        table.add_row(*_row(c), style="bold" if c.drifted else None)
+        cells, note = _row(c)
+        table.add_row(*cells, *([escape(note)] if inline else []),
+                      style="bold" if c.drifted else None)  # fmt: skip
+        if note and not inline:
+            below.append(f"  {escape(c.column)}: {escape(note)}")
     out.print(table)
+    if below:
+        out.print("notes:")
+        for line in below:
+            out.print(line)
     for label, c in (("target", report.target), ("prediction", report.prediction)):
         if c is not None:
             out.print(f"{label} drift: {_one_line(c)}")

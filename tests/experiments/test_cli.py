@@ -160,3 +160,18 @@ def test_first_training_in_a_new_workspace_prints_no_mlflow_set_up_lines(tmp_pat
     assert (tmp_path / "ws" / ".workbench" / "mlflow" / "mlflow.db").is_file()
     assert trained.stderr == ""
     assert "finished on churn@v1" in trained.stdout
+
+
+def test_narrow_terminals_get_whole_columns_by_priority():
+    """At 80 columns rich cut every column of a runs listing to 'crea…', '0…' and dropped id."""
+    from workbench.cli.runs import _fit_columns
+
+    columns = ["id", "created", "status", "snapshot", "auc", "logloss", "num_leaves", "note"]
+    texts = {c: [c.upper()] for c in columns}  # each column needs len(name) + 2
+    texts["note"] = ["a long note about this run"]
+    priority = ["id", "status", "snapshot", "num_leaves", "auc", "logloss", "created", "note"]
+    shown, hidden = _fit_columns(columns, texts, priority, width=46)
+    # id 4 + status 8 + snapshot 10 + num_leaves 12 + auc 5 = 39; logloss (9) would pass 46
+    assert shown == ["id", "status", "snapshot", "auc", "num_leaves"]  # in display order
+    assert hidden == ["created", "logloss", "note"]
+    assert _fit_columns(columns, texts, priority, width=500) == (columns, [])

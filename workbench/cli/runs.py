@@ -250,8 +250,33 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _runs_table(frame, ws, grid: dict | None = None) -> Table:
-    """Base columns, every metric, the params that vary among these rows, and tags."""
+def _fit_columns(
+    columns: list[str], texts: dict[str, list[str]], priority: list[str], width: int
+) -> tuple[list[str], list[str]]:
+    """The columns that fit ``width`` without cutting a value, taken in ``priority`` order and
+    kept in ``columns`` order, and the ones left out.
+
+    Squeezed to an 80-column terminal, rich cut every column of a wide listing to one or two
+    letters ("crea…", "0…") and could drop ``id`` entirely; a listing shows whole values.
+    """
+    need = {c: max(len(c), *(len(t) for t in texts[c])) + 2 for c in columns}  # padding: 1+1
+    kept: set[str] = set()
+    used = 0
+    for c in dict.fromkeys(p for p in priority if p in need):
+        if used + need[c] > width:
+            break  # the first that does not fit ends it: what shows is a prefix of the priority
+        kept.add(c)
+        used += need[c]
+    return [c for c in columns if c in kept], [c for c in columns if c not in kept]
+
+
+def _runs_table(frame, ws, grid: dict | None = None, sort: str | None = None) -> Table:
+    """Base columns, every metric, the params that vary among these rows, and tags.
+
+    On a terminal too narrow for all of them, the ones that fit by priority (id, status,
+    snapshot, the sort keys, swept params, metrics, other varying params, created, tags,
+    note), with a last line naming the rest.
+    """
     fields = ws.run_fields()
     base = ["id", "created_at", "status", "snapshot"]
 
@@ -269,16 +294,35 @@ def _runs_table(frame, ws, grid: dict | None = None) -> Table:
         if c not in named and (c in (grid or {}) or frame.get_column(c).drop_nulls().n_unique() > 1)
     ]
     columns = [*base, *metrics, *params, *tags, "note"]
-    table = Table(box=None)
+    heads = {c: "created" if c == "created_at" else c for c in columns}
+    texts = {heads[c]: [_fmt(v) for v in frame.get_column(c)] for c in columns}
+    hidden: list[str] = []
+    if out.is_terminal:
+        sort_keys = [k.strip().lstrip("-+") for k in (sort or "").split(",") if k.strip()]
+        swept = [p for p in params if p in (grid or {})]
+        priority = ["id", "status", "snapshot", *sort_keys, *swept, *metrics, *params,
+                    "created_at", *tags, "note"]  # fmt: skip
+        shown_heads, hidden = _fit_columns(
+            [heads[c] for c in columns], texts, [heads.get(c, c) for c in priority], out.width
+        )
+        columns = [c for c in columns if heads[c] in shown_heads]
+    table = Table(box=None, caption=_hidden_caption(hidden), caption_justify="left")
     for name in columns:
-        table.add_column("created" if name == "created_at" else escape(name), no_wrap=True)
-    for row in frame.select(columns).iter_rows():
-        cells = [escape(_fmt(v)) for v in row]
-        status = row[2]
+        table.add_column(escape(heads[name]), no_wrap=True)
+    status_at = columns.index("status")
+    for i, status in enumerate(frame.get_column("status")):
+        cells = [escape(texts[heads[c]][i]) for c in columns]
         if status != "finished":
-            cells[2] = f"[{'red' if status == 'failed' else 'yellow'}]{status}[/]"
+            cells[status_at] = f"[{'red' if status == 'failed' else 'yellow'}]{status}[/]"
         table.add_row(*cells)
     return table
+
+
+def _hidden_caption(hidden: list[str]) -> str | None:
+    if not hidden:
+        return None
+    names = ", ".join(escape(h) for h in hidden)
+    return f"[dim]not shown (too narrow): {names}; widen the terminal or use --json[/]"
 
 
 @runs.command("list")
@@ -301,7 +345,7 @@ def list_(ctx: Context, where, sort, limit, show_all, deleted, as_json) -> None:
     if frame.height == 0:
         out.print("no runs match" if where else "no runs yet (start one with `workbench train`)")
         return
-    print_wide(_runs_table(frame, ctx.ws))
+    print_wide(_runs_table(frame, ctx.ws, sort=sort))
     if limit is not None and frame.height == limit:
         err.print(f"showing the first {limit} runs; use --limit N or --all")
 

@@ -178,6 +178,13 @@ def test_runs_that_never_finish_show_the_parameters_they_asked_for(demo_ws):
     done = ws.train("churn@v1", params={**FAST, "eta": 0.2}, mlflow=False)
     assert done.params["learning_rate"] == "0.2" and done.params["objective"] == "binary"
 
+    # values LightGBM refuses, asked for by runs that then fail, do not make the columns text
+    for bad in ({"num_leaves": "many"}, {"num_iterations": 2.5}):
+        with pytest.raises(InputError):
+            ws.train("churn@v1", params={**FAST, **bad}, mlflow=False)
+    frame = ws.runs()
+    assert frame["num_leaves"].dtype == pl.Int64 and frame["num_iterations"].dtype == pl.Int64
+
 
 def test_usage_errors_record_no_run(demo_ws, tmp_path):
     ws = demo_ws

@@ -231,8 +231,15 @@ def _value_columns(
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str] | None = None,
+    *,
+    note_types: bool = True,
 ) -> dict[str, Any]:
-    """Slot column name -> value for one run's params, metrics and tags."""
+    """Slot column name -> value for one run's params, metrics and tags.
+
+    ``note_types=False`` leaves the params' number/integer flags alone: values a run only asked
+    for (``start_run``) may be ones LightGBM then refuses (``num_leaves=many``), and a flag once
+    cleared stays cleared, so they would turn the column into text for every run.
+    """
     params = {k: v for k, v in params.items() if v is not None}
     values: dict[str, Any] = {}
     for key, slot in _ensure_keys(con, "param", params).items():
@@ -242,7 +249,8 @@ def _value_columns(
         values[_slot_column("metric", slot)] = float(metrics[key])
     for key, slot in _ensure_keys(con, "tag", tags or {}).items():
         values[_slot_column("tag", slot)] = str(tags[key])
-    _note_param_types(con, [params])
+    if note_types:
+        _note_param_types(con, [params])
     return values
 
 
@@ -284,7 +292,7 @@ def start_run(
         ).fetchone()
         run_id = int(row[0])
         if params:
-            values = _value_columns(con, params, {})
+            values = _value_columns(con, params, {}, note_types=False)
             sets = ", ".join(f"{name} = ?" for name in values)
             con.execute(f"update runs set {sets} where id = ?", [*values.values(), run_id])
         _audit(con, actor, "run.started", run_id, {"snapshot": snapshot_ref, "spec": data})

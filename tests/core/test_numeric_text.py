@@ -38,8 +38,26 @@ def test_profile_counts_the_values_that_are_not_numbers():
     note = next(p for p in profile_frame(_frame()) if p.name == "amount").numeric_text_note()
     assert note == (
         "amount is stored as text because 3 of its values are not numbers (' '); the rest "
-        "are. Empty or fix them to store it as a number."
+        "are. If it is a number column, fix those values (or leave them empty) and add the "
+        "file again."
     )
+
+
+def test_blanks_sorted_first_are_found_and_a_column_may_be_called_count():
+    values = [" "] * 1_100 + [str(i) for i in range(40_000)]  # sorted as text: blanks first
+    frame = pl.DataFrame({"count": values})
+    (prof,) = profile_frame(frame)
+    assert (prof.not_numbers, prof.not_number_values) == (1_100, [" "])
+    assert prof.top_values[0] == (" ", 1_100)
+
+
+def test_all_values_distinct_counts_whole_rows():
+    def prof(distinct: int, null_share: float) -> ColumnProfile:
+        return ColumnProfile("k", "String", "categorical", null_share, distinct)
+
+    assert prof(10, 0.0).all_distinct(10) and not prof(9, 0.0).all_distinct(10)
+    assert prof(3, 0.7).all_distinct(10)  # 3 values left, all different
+    assert not prof(0, 0.0).all_distinct(0) and not prof(1, 0.0).all_distinct(1)
 
 
 def test_profiles_saved_before_or_after_this_field_still_load():

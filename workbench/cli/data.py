@@ -105,7 +105,7 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         out.print(f"message  {s.message}")
     table = plain_table("column", "type", "nulls", "distinct", "min", "mean", "max", "top values")
     for p in s.profile:
-        if p.kind == "categorical" and p.distinct >= s.n_rows * (1 - p.null_share):
+        if p.kind == "categorical" and p.all_distinct(s.n_rows):
             top = "all values distinct"
         elif p.kind != "numeric":
             top = ", ".join(f"{v} ({n})" for v, n in p.top_values[:3])

@@ -199,7 +199,8 @@ def _print_column_notes(ctx: Context, ref: str, options) -> None:
     from .data import column_notes
 
     snap = ctx.ws.snapshot(ref)
-    skip = (options["target"] or snap.target, snap.key_column, *(options["exclude"] or ()))
+    skip = (options["target"] or snap.target, snap.key_column,
+            options["time_column"] or snap.time_column, *(options["exclude"] or ()))  # fmt: skip
     for note in column_notes(snap, skip):
         click.echo(f"note: {note} Trained on as a category.", err=True)
 

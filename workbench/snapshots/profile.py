@@ -75,8 +75,14 @@ class ColumnProfile:
         shown = ", ".join(repr(v) for v in self.not_number_values)
         return (
             f"{self.name} is stored as text because {self.not_numbers:,} of its values are not "
-            f"numbers ({shown}); the rest are. Empty or fix them to store it as a number."
+            f"numbers ({shown}); the rest are. If it is a number column, fix those values (or "
+            "leave them empty) and add the file again."
         )
+
+    def all_distinct(self, n_rows: int) -> bool:
+        """Every non-null value differs from the others (a key), and there is at least one."""
+        present = round(n_rows * (1 - self.null_share))
+        return present > 1 and self.distinct >= present
 
 
 def _finite(value) -> float | None:
@@ -159,7 +165,8 @@ def _top_values(series: pl.Series) -> tuple[list[tuple[str, int]], int]:
     """The most frequent non-null values and the exact number of distinct non-null values."""
     import polars as pl
 
-    counts = series.drop_nulls().cast(pl.String).value_counts(sort=True)
+    # renamed: value_counts names its count column "count", which a column may be called
+    counts = series.drop_nulls().cast(pl.String).rename("value").value_counts(sort=True)
     top = [(str(v), int(n)) for v, n in counts.head(TOP_VALUES).iter_rows()]
     return top, counts.height
 
@@ -235,12 +242,13 @@ def _not_numbers(series: pl.Series) -> tuple[int | None, list[str]]:
     def numbers(part: pl.Series) -> pl.Series:
         return part.str.strip_chars().cast(pl.Float64, strict=False).is_not_null()
 
-    probe = numbers(values.head(NUMERIC_TEXT_PROBE))
+    # spread over the column: a file sorted as text puts its blanks first
+    probe = numbers(values.gather_every(max(1, values.len() // NUMERIC_TEXT_PROBE)))
     if probe.sum() < (1 - NUMERIC_TEXT_MAX_OTHER) * probe.len() - 1:
         return None, []
     parsed = numbers(values)
     other = values.len() - int(parsed.sum())
     if other == 0 or other > NUMERIC_TEXT_MAX_OTHER * values.len():
         return None, []
-    commonest = values.filter(~parsed).value_counts(sort=True).head(3)
-    return other, [str(v) for v in commonest[commonest.columns[0]]]
+    commonest = values.filter(~parsed).rename("value").value_counts(sort=True).head(3)
+    return other, [str(v) for v in commonest["value"]]

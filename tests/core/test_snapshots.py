@@ -153,6 +153,8 @@ def test_diff_columns(ws, tmp_path):
     assert (rows.changed, rows.unchanged, rows.not_compared) == (0, 1, ["x"])
     assert rows.not_compared_text() == "x not compared: its type changed"
     assert ws.diff("t@v1", "t@v1", key="id").rows.not_compared == []
+    with pytest.raises(InputError, match="key 'x' changed type \\(Float64 -> String\\)"):
+        ws.diff("t@v1", "t@v2", key="x")  # was a raw Polars SchemaError
 
 
 def test_export_is_exact(ws, tmp_path, three_versions):

@@ -201,8 +201,10 @@ def test_usage_errors_record_no_run(demo_ws, tmp_path):
     untimed = tmp_path / "untimed.csv"
     ws.load("churn@v1").drop("observed_at").head(200).write_csv(untimed)
     ws.add_snapshot(untimed, "untimed", target="churn")
-    with pytest.raises(InputError, match="a time split needs a time column, and untimed@v1 rec"):
+    with pytest.raises(InputError, match="a time split on untimed@v1 needs a time column, and it"):
         ws.train("untimed", split="time", mlflow=False)
+    with pytest.raises(InputError, match="and its time column is the target"):
+        ws.train("churn@v1", target="observed_at", split="time", mlflow=False)
     assert ws.runs(include_deleted=True).height == 0
 
 

@@ -298,7 +298,7 @@ async def test_form_refuses_a_time_split_on_a_snapshot_without_a_time_column(
         await pilot.pause()
         await pilot.click("#train-run")
         assert app.screen is form
-        assert "needs a time column, and untimed@v1 records none" in str(
+        assert "on untimed@v1 needs a time column, and it records none" in str(
             form.query_one("#train-error").render()
         )
         form.query_one("#train-snapshot").value = "churn@v1"  # it has one

@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import InputError
+from ..experiments.compare import fmt_delta, fmt_metric
 from ..experiments.params import parse_value
 from .main import Context, pass_ctx
 from .output import RichProgress, err, native_stderr_hidden, out, print_json
@@ -287,7 +288,8 @@ def _runs_table(frame, ws, grid: dict | None = None, sort: str | None = None) ->
 
     metrics = [c for c in frame.columns if c in fields.metrics and shown(c)]
     tags = [c for c in frame.columns if c.startswith("tag.") and shown(c)]
-    named = set(base) | set(metrics) | set(tags) | {"target", "task", "duration_s", "note"}
+    named = set(base) | set(fields.metrics) | {c for c in frame.columns if c.startswith("tag.")}
+    named |= {"target", "task", "duration_s", "note"}
     named |= {"best_iteration"}
     params = [
         c
@@ -441,7 +443,7 @@ def compare(ctx: Context, run_ids, only_diff, metric, no_plot, as_json) -> None:
     for row in cmp.metrics:
         best = row.best
         cells = [
-            f"[bold green]{_fmt_metric(v)}[/]" if i == best and len(cmp.ids) > 1 else _fmt_metric(v)
+            f"[bold green]{fmt_metric(v)}[/]" if i == best and len(cmp.ids) > 1 else fmt_metric(v)
             for i, v in enumerate(row.values)
         ]
         deltas = [_delta(d, row.higher_is_better) for d in row.deltas[1:]]
@@ -452,18 +454,14 @@ def compare(ctx: Context, run_ids, only_diff, metric, no_plot, as_json) -> None:
         _plot_curves(cmp, metric)
 
 
-def _fmt_metric(value: float | None) -> str:
-    """Metrics side by side share four decimals, as in the TUI, so their digits line up."""
-    return "" if value is None or math.isnan(value) else f"{value:.4f}"
-
-
 def _delta(delta: float | None, higher_is_better: bool | None) -> str:
     if delta is None or math.isnan(delta):
         return ""
-    if round(delta, 4) == 0 or higher_is_better is None:
-        return f"{delta:+.4f}"
+    text = fmt_delta(delta)
+    if text == "+0.0000" or higher_is_better is None:
+        return text
     good = (delta > 0) == higher_is_better
-    return f"[{'green' if good else 'red'}]{delta:+.4f}[/]"
+    return f"[{'green' if good else 'red'}]{text}[/]"
 
 
 def _print_importances(cmp) -> None:

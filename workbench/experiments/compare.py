@@ -24,6 +24,8 @@ __all__ = [
     "FeatureRank",
     "compare",
     "iteration_ticks",
+    "fmt_metric",
+    "fmt_delta",
     "TOP_FEATURES",
 ]
 
@@ -213,8 +215,28 @@ def compare(
 
 
 def iteration_ticks(end: int, count: int = 5) -> list[int]:
-    """Up to ``count`` whole iterations from 1 to ``end``, evenly spread: where the faces'
-    curve plots put their ticks (plotext's own are fractions such as 50000.8)."""
+    """Where the faces' curve plots put their iteration ticks: 1, then round multiples
+    (1, 2 or 5 times a power of ten) up to ``end``, at most ``count`` after the 1.
+    plotext's own ticks are fractions such as 50000.8."""
     if end <= 1:
         return [1]
-    return sorted({round(1 + i * (end - 1) / (count - 1)) for i in range(count)})
+    raw = (end - 1) / (count - 1)
+    power = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [1, *(k for k in range(step, end + 1, step) if k > 1)]
+
+
+def fmt_metric(value: float | None, missing: str = "") -> str:
+    """A metric as the faces show it side by side: four decimals so digits line up, three
+    significant digits for tiny non-zero values (which four decimals would show as 0.0000)."""
+    if value is None or math.isnan(value):
+        return missing
+    return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3g}"
+
+
+def fmt_delta(value: float | None, missing: str = "") -> str:
+    """A signed difference with four decimals; one that rounds to zero is '+0.0000' (never
+    '-0.0000')."""
+    if value is None or math.isnan(value):
+        return missing
+    return f"{0.0 if round(value, 4) == 0 else value:+.4f}"

@@ -175,8 +175,9 @@ class ExperimentsMixin:
         if time_column is None and snap.time_column != target:
             time_column = snap.time_column
         if split == "time" and not time_column:
+            why = "its time column is the target" if snap.time_column else "it records none"
             raise InputError(
-                f"a time split needs a time column, and {snap.ref} records none",
+                f"a time split on {snap.ref} needs a time column, and {why}",
                 hint="name one with --time-column COL",
             )
         if time_column is not None and time_column not in snap.schema:

@@ -146,6 +146,11 @@ def diff_snapshots(
     if key is not None:
         if key not in a.schema or key not in b.schema:
             raise InputError(f"key {key!r} is not a column of both {a.ref} and {b.ref}")
+        if a.schema[key] != b.schema[key]:
+            raise InputError(
+                f"key {key!r} changed type ({a.schema[key]} -> {b.schema[key]}), "
+                "so rows cannot be matched by it"
+            )
         same_type = [c for c in common if a.schema[c] == b.schema[c]]
         retyped = [c for c in common if a.schema[c] != b.schema[c]]
         diff.rows = _row_changes(path_a, path_b, key, same_type, retyped)

@@ -205,8 +205,14 @@ Experiments screen cancels it); **escape** closes the form.
             return None
         split = str(self.query_one("#train-split", Select).value)
         choice = self.snapshots.get(ref)
-        if split == "time" and choice is not None and not choice.time_column:
-            self._fail(f"A time split needs a time column, and {ref} records none: use random.")
+        chosen_target = target if isinstance(target, str) else None
+        if (
+            split == "time"
+            and choice is not None
+            and (not choice.time_column or choice.time_column == (chosen_target or choice.target))
+        ):
+            why = "its time column is the target" if choice.time_column else "it records none"
+            self._fail(f"A time split on {ref} needs a time column, and {why}: use random.")
             return None
         return TrainRequest(
             ref=ref,

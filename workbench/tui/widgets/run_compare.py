@@ -7,7 +7,6 @@ never reads the store.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -16,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from ...experiments.compare import fmt_delta, fmt_metric
 from .curve_plot import CurvePlot, series_colors
 
 if TYPE_CHECKING:
@@ -35,15 +35,11 @@ def _bar(share: float, scale: float, width: int = BAR_WIDTH) -> str:
 
 
 def _fmt_metric(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return f"{value:.4f}"
+    return fmt_metric(value, missing="-")
 
 
 def _fmt_delta(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return f"{value:+.4f}"
+    return fmt_delta(value, missing="-")
 
 
 def importance_lines(comparison: RunComparison, colors: list[str], top: int = 10) -> Text:
@@ -187,7 +183,7 @@ class ComparisonView(Horizontal):
 
 
 def _delta_style(row: MetricRow, delta: float | None, better: str, worse: str) -> str:
-    if delta is None or row.higher_is_better is None or delta == 0 or math.isnan(delta):
-        return "dim"
+    if delta is None or row.higher_is_better is None or fmt_delta(delta) in ("+0.0000", ""):
+        return "dim"  # shown as +0.0000: no colour for a change nobody can see
     improved = delta > 0 if row.higher_is_better else delta < 0
     return better if improved else worse

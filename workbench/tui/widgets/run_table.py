@@ -43,8 +43,8 @@ def _columns(frame: pl.DataFrame) -> list[_Column]:
         _Column("target", "target", pl.col("target")),
         _Column("task", "task", pl.col("task")),
     ]
-    for metric in MAIN_METRICS:
-        if metric in names:
+    for metric in MAIN_METRICS:  # one no listed run has is left out, as in `runs list`
+        if metric in names and (frame.height == 0 or frame[metric].null_count() < frame.height):
             cols.append(_Column(metric, metric, pl.col(metric).round(4)))
     for param, label in KEY_PARAMS:
         if param in names:

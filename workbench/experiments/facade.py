@@ -235,6 +235,8 @@ class ExperimentsMixin:
         from .training import git_commit, train
 
         actor = self.actor  # read once: every record of this run names the same person
+        # shown from the start: resolving parameter names below imports LightGBM (0.3-0.6 s)
+        progress.start(f"loading {snap.ref}", total=None)
         run_id = run_store.start_run(
             self.store,
             spec,
@@ -252,7 +254,6 @@ class ExperimentsMixin:
             warming.append(warm_up(self.mlflow_tracking_uri))
 
         try:
-            progress.start(f"loading {snap.ref}", total=None)
             df = self.load(snap)
             progress.check_cancelled()
             result = train(

@@ -20,3 +20,38 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+def run_cli_tty(*args: str, columns: int = 80, timeout: float = 60) -> str:
+    """Run the real entry point with stdout and stderr on a pseudo-terminal ``columns`` wide;
+    returns what it printed (ANSI styles stripped), as a person at that terminal sees it."""
+    import pty
+    import re
+    import select
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_WORKSPACE"}
+    env.update(COLUMNS=str(columns), LINES="50", TERM="xterm")
+    main, side = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from workbench.cli.main import entry; entry()", *args],
+        stdin=subprocess.DEVNULL, stdout=side, stderr=side, env=env, close_fds=True,
+    )  # fmt: skip
+    os.close(side)
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # the other end closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=timeout)
+    os.close(main)
+    text = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", text)

@@ -175,3 +175,36 @@ def test_narrow_terminals_get_whole_columns_by_priority():
     assert shown == ["id", "status", "snapshot", "auc", "num_leaves"]  # in display order
     assert hidden == ["created", "logloss", "note"]
     assert _fit_columns(columns, texts, priority, width=500) == (columns, [])
+
+
+def test_listings_on_an_80_column_terminal_show_whole_values(demo_ws):
+    """Seen in tmux: rich cut 'runs list' to 'crea…'/'0…' without an id, and refs to
+    'prod-2025-12…' in 'data list'. At a real (pseudo-)terminal 80 columns wide:"""
+    from tests.helpers import run_cli_tty
+
+    ws = demo_ws
+    cli(ws, "train", "churn@v1", *FAST, "--no-mlflow", "--grid", "num_leaves=7,15")
+    listed = run_cli_tty("-w", str(ws.root), "runs", "list", "--sort", "-auc")
+    lines = listed.strip().splitlines()
+    assert lines[0].split()[:3] == ["id", "status", "snapshot"] and "auc" in lines[0], listed
+    assert all(len(line) <= 80 for line in lines) and "…" not in listed
+    assert re.search(r"^ \d+ +finished +churn@v1 +0\.\d{4}", lines[1], re.M), listed
+    assert "not shown (too narrow):" in listed and "--json" in listed
+
+    batch = ws.root / "batch.csv"
+    ws.load("churn@v1").head(50).write_csv(batch)
+    ws.add_snapshot(batch, "production-batch-2025-12", message="December: all drift at its peak")
+    snapshots = run_cli_tty("-w", str(ws.root), "data", "list")
+    assert "production-batch-2025-12@v1" in snapshots and "…" not in snapshots, snapshots
+    assert "December:" in snapshots and "drift at its peak" in snapshots
+    assert snapshots.splitlines()[0].split() == ["snapshot", "rows", "cols", "created", "message"]
+    wide = run_cli_tty("-w", str(ws.root), "data", "list", columns=140)
+    assert wide.splitlines()[0].split() == [
+        "snapshot",
+        "rows",
+        "cols",
+        "created",
+        "author",
+        "hash",
+        "message",
+    ]

@@ -55,13 +55,22 @@ def list_(ctx: Context, name: str | None, as_json: bool) -> None:
     if as_json:
         print_json([_summary(s) for s in snaps])
         return
-    table = plain_table("snapshot", "rows", "cols", "created", "author", "hash", "message")
+    # a narrow terminal leaves out author and hash so messages get room (`data show` has both)
+    wide = not out.is_terminal or out.width >= NARROW_LIST
+    heads = ["snapshot", "rows", "cols", "created", *(["author", "hash"] if wide else []),
+             "message"]  # fmt: skip
+    table = plain_table(*heads, wrap=("message",))
     for s in snaps:
+        who = [s.author, s.short_hash] if wide else []
         table.add_row(
-            s.ref, f"{s.n_rows:,}", str(s.n_columns), f"{s.created_at:%Y-%m-%d %H:%M}",
-            s.author, s.short_hash, s.message or "",
+            s.ref, f"{s.n_rows:,}", str(s.n_columns), f"{s.created_at:%Y-%m-%d %H:%M}", *who,
+            s.message or "",
         )  # fmt: skip
     out.print(table if snaps else "no snapshots yet (add one with `workbench data add`)")
+
+
+#: terminals narrower than this get `data list` without its author and hash columns
+NARROW_LIST = 110
 
 
 def _summary(s) -> dict:
@@ -103,7 +112,8 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         out.print(f"roles    {roles}")
     if s.message:
         out.print(f"message  {s.message}")
-    table = plain_table("column", "type", "nulls", "distinct", "min", "mean", "max", "top values")
+    table = plain_table("column", "type", "nulls", "distinct", "min", "mean", "max", "top values",
+                        wrap=("top values",))  # fmt: skip
     for p in s.profile:
         if p.kind == "categorical" and p.all_distinct(s.n_rows):
             top = "all values distinct"

@@ -53,11 +53,17 @@ def plain(text: str, *, stderr: bool = False) -> None:
         stream.flush()
 
 
-def plain_table(*columns: str, **options: Any):
-    """A borderless rich Table (rich is imported here, on first use)."""
-    from rich.table import Table
+def plain_table(*columns: str, wrap: tuple[str, ...] = (), **options: Any):
+    """A borderless rich Table (rich is imported here, on first use).
 
-    return Table(*columns, **{"box": None, **options})
+    Only the columns named in ``wrap`` (free text: messages, top values) wrap on a narrow
+    terminal; the others keep whole values (a snapshot ref cut to "prod-2025-12…" names
+    nothing).
+    """
+    from rich.table import Column, Table
+
+    cells = [Column(c, no_wrap=c not in wrap) for c in columns]
+    return Table(*cells, **{"box": None, **options})
 
 
 def _default(obj):

@@ -298,7 +298,10 @@ def _runs_table(frame, ws, grid: dict | None = None, sort: str | None = None) ->
     ]
     columns = [*base, *metrics, *params, *tags, "note"]
     heads = {c: "created" if c == "created_at" else c for c in columns}
-    texts = {heads[c]: [_fmt(v) for v in frame.get_column(c)] for c in columns}
+    texts = {
+        heads[c]: [fmt_metric(v) if c in metrics else _fmt(v) for v in frame.get_column(c)]
+        for c in columns
+    }
     hidden: list[str] = []
     if out.is_terminal:
         sort_keys = [k.strip().lstrip("-+") for k in (sort or "").split(",") if k.strip()]

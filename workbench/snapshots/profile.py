@@ -80,7 +80,7 @@ class ColumnProfile:
         )
 
     def all_distinct(self, n_rows: int) -> bool:
-        """Every non-null value differs from the others (a key), and there is at least one."""
+        """Every non-null value differs from the others (a key), and there are at least two."""
         present = round(n_rows * (1 - self.null_share))
         return present > 1 and self.distinct >= present
 

@@ -68,6 +68,13 @@ def test_whole_flow(tmp_path):
     assert (
         again.returncode == 1 and len([ln for ln in again.stderr.splitlines() if "FAIL" in ln]) == 1
     )
+    assert again.stderr.strip().splitlines()[-1] == "error: 1 check failed for bad.csv"
+    # the saved contract given where a snapshot goes: say which option takes it
+    mixed = run_cli("data", "validate", "bad.csv", "--against", "c.toml", cwd=proj)
+    assert mixed.returncode == 2
+    assert mixed.stderr.strip() == (
+        "error: c.toml is a contract file, not a snapshot (use --contract c.toml)"
+    )
 
     assert run_cli("verify", cwd=proj).returncode == 0
     assert run_cli("audit", "verify", cwd=proj).returncode == 0

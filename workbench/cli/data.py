@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import CheckFailed
+from ..errors import CheckFailed, InputError
 from .main import Context, pass_ctx
 from .output import RichProgress, out, plain, plain_table, print_json
 
@@ -223,6 +223,10 @@ def contract(ctx: Context, ref: str, out_path: Path | None) -> None:
 @pass_ctx
 def validate(ctx: Context, path: Path, against, contract_file, as_json: bool) -> None:
     """Check a file against a contract; one line per failed check, exit code 1 on failure."""
+    if against and contract_file is None and against.endswith(".toml") and Path(against).is_file():
+        raise InputError(
+            f"{against} is a contract file, not a snapshot", hint=f"use --contract {against}"
+        )
     report = ctx.ws.validate(path, against=against, contract_file=contract_file)
     if as_json:
         print_json(
@@ -236,7 +240,8 @@ def validate(ctx: Context, path: Path, against, contract_file, as_json: bool) ->
         for v in report.violations:
             click.echo(f"FAIL {v}", err=True)
     if not report.ok:
-        raise CheckFailed(f"{len(report.violations)} checks failed for {path}")
+        n = len(report.violations)
+        raise CheckFailed(f"{n} check{'s' if n != 1 else ''} failed for {path}")
     if not as_json:
         out.print(
             f"ok: {path} ({report.rows:,} rows) meets the contract of {report.contract_source}"

@@ -190,16 +190,41 @@ def _encoded_exprs(meta: ModelMeta, df: pl.DataFrame, nan_codes: bool) -> list[p
     return exprs
 
 
+def _encode(meta: ModelMeta, df: pl.DataFrame, nan_codes: bool) -> pl.DataFrame:
+    """The encoded feature frame; InputError when a number feature holds other values here.
+
+    A model trained on ``TotalCharges`` as numbers, given a snapshot where blanks made it
+    text, failed deep in Polars with a traceback (found promoting a model on the Telco data).
+    """
+    import polars as pl
+
+    try:
+        return df.select(_encoded_exprs(meta, df, nan_codes))
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        wrong = [
+            f"{name} ({df.schema[name]})"
+            for name in meta.features
+            if name not in meta.categories
+            and not (df.schema[name].is_numeric() or df.schema[name] == pl.Boolean)
+        ]
+        if not wrong:
+            first = str(exc).splitlines()[0]
+            raise InputError(f"cannot encode the data for the model: {first}") from exc
+        raise InputError(
+            f"the model takes {', '.join(wrong)} as numbers, but not all of its values here "
+            "are numbers",
+            hint="clean the column as in the model's training data",
+        ) from None
+
+
 def encode_matrix(meta: ModelMeta, df: pl.DataFrame) -> np.ndarray:
     """The encoded features as one float64 matrix (for LightGBM; missing codes are NaN)."""
-    return (
-        df.select(_encoded_exprs(meta, df, nan_codes=True)).to_numpy().astype("float64", copy=False)
-    )
+    return _encode(meta, df, nan_codes=True).to_numpy().astype("float64", copy=False)
 
 
 def encode_pandas(meta: ModelMeta, df: pl.DataFrame) -> pd.DataFrame:
     """The encoded features as pandas (float64 numerics, int64 codes): MLflow pyfunc input."""
     import pandas as pd
 
-    encoded = df.select(_encoded_exprs(meta, df, nan_codes=False))
+    encoded = _encode(meta, df, nan_codes=False)
     return pd.DataFrame({name: encoded.get_column(name).to_numpy() for name in encoded.columns})

@@ -51,7 +51,7 @@ def unseen_labelled(ws: Any, target: str, trained_on: list[Snapshot]) -> list[Sn
     names = {s.name for s in trained_on}
     latest: dict[str, Snapshot] = {}
     for snap in ws.snapshots():  # newest first
-        if snap.name not in names and target in snap.schema:
+        if snap.name not in names and target in snap.schema and _same_types(snap, trained_on):
             latest.setdefault(snap.name, snap)
     recent = sorted(latest.values(), key=lambda s: (s.created_at, s.id), reverse=True)
     frames = [ws.load(s) for s in trained_on]
@@ -61,6 +61,14 @@ def unseen_labelled(ws: Any, target: str, trained_on: list[Snapshot]) -> list[Sn
         if not any(overlaps(ws.load(s), f, s.key_column) for f in frames)
     ]
     return list(reversed(unseen))
+
+
+def _same_types(snap: Snapshot, trained_on: list[Snapshot]) -> bool:
+    """``snap`` has every column of the training data, with the same types (a holdout both
+    models can score: raw data whose blanks made a number column text is not one)."""
+    return all(
+        snap.schema.get(column) == dtype for t in trained_on for column, dtype in t.schema.items()
+    )
 
 
 def choose_holdout(

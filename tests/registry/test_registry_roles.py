@@ -5,6 +5,8 @@ The workspace mirrors nothing to MLflow ([registry] mlflow = false) to stay fast
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.registry.conftest import FAST, open_as, two_versions
@@ -74,6 +76,7 @@ def test_non_approver_is_refused_by_the_cli(roles_ws, cli):
                 env={"WORKBENCH_ACTOR": "root-admin"})  # fmt: skip
     assert admin.returncode == 0, admin.stderr
     assert open_as(root, "bob").aliases(NAME) == {"champion": 2}
+    assert re.search(r"^  alias champion: (\(none\)|v1) -> v2$", admin.stdout, re.M), admin.stdout
 
 
 def test_a_developers_rollback_is_a_proposal_an_approver_decides(roles_ws, cli):

@@ -122,7 +122,18 @@ def approve(ctx: Context, decision_id: str, comment: str, override: bool) -> Non
         decision = ctx.ws.approve(decision_id, comment, override=override)
     out.print(f"approved decision {decision.id}: {decision.title}")
     if decision.result:
-        out.print("  " + ", ".join(f"{k} {v}" for k, v in decision.result.items()))
+        out.print("  " + _result_text(decision.result))
+
+
+def _result_text(result: dict) -> str:
+    """What an approval did, in words: 'alias champion: (none) -> v1' for an alias move."""
+    if set(result) >= {"alias", "from", "to"}:
+        before = f"v{result['from']}" if result["from"] is not None else "(none)"
+        after = f"v{result['to']}" if result["to"] is not None else "(none)"
+        rest = {k: v for k, v in result.items() if k not in ("alias", "from", "to")}
+        extra = "".join(f", {k} {v}" for k, v in rest.items())
+        return f"alias {result['alias']}: {before} -> {after}{extra}"
+    return ", ".join(f"{k} {v}" for k, v in result.items())
 
 
 @decisions.command("reject")

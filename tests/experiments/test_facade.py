@@ -101,6 +101,8 @@ def test_grid_goes_on_after_a_failed_combination(demo_ws):
         ({"target": "nope"}, "target column 'nope' is not in the data"),
         ({"params": {"num_leaves": 1}}, "num_leaves must be > 1"),
         ({"params": {"nmu_leaves": 3}}, "unknown LightGBM parameter"),
+        ({"params": {"objective": "regression"}}, "objective 'regression' does not fit the task"),
+        ({"params": {"objective": "lambdarank"}}, "objective 'lambdarank' does not fit the task"),
         ({"target": "region", "task": "binary"}, "binary needs 2"),
         ({"target": "contract", "task": "regression"}, "regression needs a numeric target"),
     ],
@@ -115,6 +117,13 @@ def test_failures_are_recorded_with_reason_and_nothing_half_written(demo_ws, kwa
     assert rec.model_hash is None and rec.curves_hash is None and rec.metrics == {}
     assert _objects(ws) == before
     assert ws.runs("status = failed")["id"].to_list() == [rec.id]
+
+
+def test_objectives_that_fit_the_task_train(demo_ws):
+    """cross_entropy fits a Yes/No target (its parameter check used labels 1 and 2 before)."""
+    rec = demo_ws.train("churn@v1", params={**FAST, "objective": "xentropy"}, mlflow=False)
+    assert rec.status == "finished" and 0.5 < rec.metrics["auc"] <= 1
+    assert rec.params["objective"] == "xentropy"
 
 
 def test_one_class_and_null_target_fail(demo_ws, tmp_path):

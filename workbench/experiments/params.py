@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_PARAMS",
     "merge_params",
     "requested_params",
+    "check_objective",
     "validate_params",
     "lightgbm_error_message",
 ]
@@ -106,6 +107,57 @@ def requested_params(user: dict[str, Any], *, task: str, seed: int) -> dict[str,
     return merged
 
 
+_REGRESSION_OBJECTIVES = frozenset(
+    [
+        "regression",
+        "regression_l2",
+        "l2",
+        "mean_squared_error",
+        "mse",
+        "l2_root",
+        "root_mean_squared_error",
+        "rmse",
+        "regression_l1",
+        "l1",
+        "mean_absolute_error",
+        "mae",
+        "huber",
+        "fair",
+        "poisson",
+        "quantile",
+        "mape",
+        "mean_absolute_percentage_error",
+        "gamma",
+        "tweedie",
+    ]
+)
+#: LightGBM objectives (and aliases) whose predictions the task's metrics can be computed on
+TASK_OBJECTIVES = {
+    "binary": frozenset({"binary", "cross_entropy", "xentropy"}),
+    "multiclass": frozenset(
+        {"multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"}
+    ),  # fmt: skip
+    "regression": _REGRESSION_OBJECTIVES | {"cross_entropy", "xentropy"},
+}
+
+
+def check_objective(task: str, params: dict[str, Any]) -> None:
+    """InputError when the objective does not fit the task: the holdout metrics would be
+    computed on outputs of another kind (``objective=regression`` on a Yes/No target gave
+    "AUC" and "log loss" of unbounded regression outputs)."""
+    objective = str(params.get("objective", ""))
+    allowed = TASK_OBJECTIVES.get(task)
+    if allowed is None or objective in allowed:
+        return
+    other = next((t for t, names in TASK_OBJECTIVES.items() if objective in names), None)
+    hint = (
+        f"leave the objective out, or train with --task {other} if the target is that"
+        if other
+        else f"use one of: {', '.join(sorted(allowed))}"
+    )
+    raise InputError(f"objective '{objective}' does not fit the task {task}", hint=hint)
+
+
 def lightgbm_error_message(exc: BaseException) -> str:
     """LightGBM's error text as one readable line (no C++ source locations)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -127,7 +179,8 @@ def validate_params(params: dict[str, Any]) -> None:
     n = max(4, 2 * num_class)
     x = np.arange(n * 2, dtype=np.float64).reshape(n, 2)
     y = np.arange(n, dtype=np.float64) % max(num_class, 2)
-    if str(params.get("objective", "")) not in ("binary", "multiclass", "multiclassova"):
+    if str(params.get("objective", "")) not in ("binary", "multiclass", "multiclassova",
+                                                 "cross_entropy", "xentropy"):  # fmt: skip
         y = y + 1.0  # some regression objectives (gamma, tweedie) need positive labels
     quiet = {**params, "verbosity": -1}
     try:

@@ -28,7 +28,7 @@ from .features import (
 )
 from .lightgbm_import import import_lightgbm
 from .metrics import compute_metrics
-from .params import lightgbm_error_message, merge_params, validate_params
+from .params import check_objective, lightgbm_error_message, merge_params, validate_params
 from .split import SplitRule, make_split
 
 if TYPE_CHECKING:
@@ -296,6 +296,7 @@ def train(
     classes = prep.meta.classes
     num_class = len(classes) if prep.meta.task == "multiclass" and classes else None
     params = merge_params(spec.params, task=prep.meta.task, num_class=num_class, seed=spec.seed)
+    check_objective(prep.meta.task, params)
     validate_params(params)
     booster, curves = _fit(prep, params, progress, on_iteration)
     if after_fit is not None:

@@ -107,36 +107,18 @@ def requested_params(user: dict[str, Any], *, task: str, seed: int) -> dict[str,
     return merged
 
 
-_REGRESSION_OBJECTIVES = frozenset(
-    [
-        "regression",
-        "regression_l2",
-        "l2",
-        "mean_squared_error",
-        "mse",
-        "l2_root",
-        "root_mean_squared_error",
-        "rmse",
-        "regression_l1",
-        "l1",
-        "mean_absolute_error",
-        "mae",
-        "huber",
-        "fair",
-        "poisson",
-        "quantile",
-        "mape",
-        "mean_absolute_percentage_error",
-        "gamma",
-        "tweedie",
-    ]
-)
+_REGRESSION_OBJECTIVES = frozenset((
+    "regression", "regression_l2", "l2", "mean_squared_error", "mse", "l2_root",
+    "root_mean_squared_error", "rmse", "regression_l1", "l1", "mean_absolute_error", "mae",
+    "huber", "fair", "poisson", "quantile", "mape", "mean_absolute_percentage_error", "gamma",
+    "tweedie",
+))  # fmt: skip
 #: LightGBM objectives (and aliases) whose predictions the task's metrics can be computed on
 TASK_OBJECTIVES = {
     "binary": frozenset({"binary", "cross_entropy", "xentropy"}),
     "multiclass": frozenset(
-        {"multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"}
-    ),  # fmt: skip
+        ("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr")
+    ),
     "regression": _REGRESSION_OBJECTIVES | {"cross_entropy", "xentropy"},
 }
 

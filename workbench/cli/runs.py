@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import InputError
-from ..experiments.compare import fmt_delta, fmt_metric
+from ..experiments.compare import fmt_delta, fmt_metric, shows_as_zero
 from ..experiments.params import parse_value
 from .main import Context, pass_ctx
 from .output import RichProgress, err, native_stderr_hidden, out, print_json
@@ -461,7 +461,7 @@ def _delta(delta: float | None, higher_is_better: bool | None) -> str:
     if delta is None or math.isnan(delta):
         return ""
     text = fmt_delta(delta)
-    if text == "+0.0000" or higher_is_better is None:
+    if shows_as_zero(delta) or higher_is_better is None:
         return text
     good = (delta > 0) == higher_is_better
     return f"[{'green' if good else 'red'}]{text}[/]"

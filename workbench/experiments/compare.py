@@ -26,6 +26,7 @@ __all__ = [
     "iteration_ticks",
     "fmt_metric",
     "fmt_delta",
+    "shows_as_zero",
     "TOP_FEATURES",
 ]
 
@@ -234,9 +235,15 @@ def fmt_metric(value: float | None, missing: str = "") -> str:
     return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3g}"
 
 
+def shows_as_zero(delta: float) -> bool:
+    """A difference too small for ``fmt_delta``'s four decimals: shown as '+0.0000' and
+    coloured as no change by the faces."""
+    return round(delta, 4) == 0
+
+
 def fmt_delta(value: float | None, missing: str = "") -> str:
     """A signed difference with four decimals; one that rounds to zero is '+0.0000' (never
     '-0.0000')."""
     if value is None or math.isnan(value):
         return missing
-    return f"{0.0 if round(value, 4) == 0 else value:+.4f}"
+    return f"{0.0 if shows_as_zero(value) else value:+.4f}"

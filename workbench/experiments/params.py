@@ -75,15 +75,27 @@ def _canonical(name: str) -> str:
     raise InputError(f"unknown LightGBM parameter '{name}'", hint=hint)
 
 
+def _overlay(user: dict[str, Any], task: str, seed: int, *, strict: bool) -> dict[str, Any]:
+    """Our defaults, the task's objective (if the task is known) and the seed, overridden by
+    the user's parameters under LightGBM's main names; ``strict``: an unknown name raises,
+    else it is left out."""
+    merged: dict[str, Any] = dict(DEFAULT_PARAMS)
+    if task in _OBJECTIVES:
+        merged["objective"] = _OBJECTIVES[task]
+    merged["seed"] = seed
+    aliases = _aliases()
+    for name, value in user.items():
+        main = _canonical(str(name)) if strict else aliases.get(str(name))
+        if main is not None:
+            merged[main] = value
+    return merged
+
+
 def merge_params(
     user: dict[str, Any], *, task: str, num_class: int | None, seed: int
 ) -> dict[str, Any]:
     """Our defaults, the task's objective and the seed, overridden by the user's parameters."""
-    merged: dict[str, Any] = dict(DEFAULT_PARAMS)
-    merged["objective"] = _OBJECTIVES[task]
-    merged["seed"] = seed
-    for name, value in user.items():
-        merged[_canonical(str(name))] = value
+    merged = _overlay(user, task, seed, strict=True)
     if task == "multiclass":
         merged["num_class"] = num_class
     return merged
@@ -95,16 +107,7 @@ def requested_params(user: dict[str, Any], *, task: str, seed: int) -> dict[str,
     objective when the task is given, and the user's parameters under LightGBM's main names.
     A name LightGBM does not know is left out; the training fails on it with a hint.
     """
-    merged: dict[str, Any] = dict(DEFAULT_PARAMS)
-    if task in _OBJECTIVES:
-        merged["objective"] = _OBJECTIVES[task]
-    merged["seed"] = seed
-    aliases = _aliases()
-    for name, value in user.items():
-        main = aliases.get(str(name))
-        if main is not None:
-            merged[main] = value
-    return merged
+    return _overlay(user, task, seed, strict=False)
 
 
 _REGRESSION_OBJECTIVES = frozenset((

@@ -301,9 +301,9 @@ class RegistryMixin:
 
         A proposal whose gates failed needs ``override=True`` and a comment.
         """
-        self._require("approve")
+        self._require("approve")  # before the decision is looked up, as for every action
         decision = self._pending(decision_id)
-        self.check_approval(decision)
+        self._check_four_eyes(decision)
         if not decision.gates_passed and not override:
             failed = ", ".join(g.name for g in decision.evidence.gates if not g.passed)
             raise InputError(
@@ -322,6 +322,9 @@ class RegistryMixin:
         role and, with ``[registry] four_eyes``, not being its proposer. Faces ask before
         they open a confirmation; ``approve`` asks again."""
         self._require("approve")
+        self._check_four_eyes(decision)
+
+    def _check_four_eyes(self, decision: Decision) -> None:
         if self.settings.registry.four_eyes and decision.proposed_by == self.actor:
             raise PermissionDenied(
                 f"decision {decision.id} was proposed by {self.actor}; with [registry] "

@@ -62,11 +62,8 @@ def _rows(diff: SnapshotDiff) -> Table | Text:
             style="dim",
         )
     r = diff.rows
-    title = (
-        f"Rows (matched by key {r.key}; {r.not_compared_text()})"
-        if r.not_compared
-        else (f"Rows (matched by key {r.key})")
-    )
+    skipped = f"; {r.not_compared_text()}" if r.not_compared else ""
+    title = f"Rows (matched by key {r.key}{skipped})"
     table = Table(title=title, title_justify="left", box=None, padding=(0, 2, 0, 0))
     for name in ("added", "removed", "changed", "unchanged", "duplicate keys"):
         table.add_column(name, justify="right")

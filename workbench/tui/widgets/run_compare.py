@@ -7,6 +7,7 @@ never reads the store.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from ...experiments.compare import fmt_delta, fmt_metric
+from ...experiments.compare import fmt_delta, fmt_metric, shows_as_zero
 from .curve_plot import CurvePlot, series_colors
 
 if TYPE_CHECKING:
@@ -32,14 +33,6 @@ def _bar(share: float, scale: float, width: int = BAR_WIDTH) -> str:
     eighths = round(width * 8 * share / scale) if scale > 0 else 0
     full, part = divmod(max(eighths, 0), 8)
     return ("█" * full + (_EIGHTHS[part] if part else "")).ljust(width)
-
-
-def _fmt_metric(value: float | None) -> str:
-    return fmt_metric(value, missing="-")
-
-
-def _fmt_delta(value: float | None) -> str:
-    return fmt_delta(value, missing="-")
 
 
 def importance_lines(comparison: RunComparison, colors: list[str], top: int = 10) -> Text:
@@ -149,11 +142,11 @@ class ComparisonView(Horizontal):
         for row in comparison.metrics:
             best = row.best
             values = [
-                Text(_fmt_metric(v), style="underline bold" if i == best else "")
+                Text(fmt_metric(v, missing="-"), style="underline bold" if i == best else "")
                 for i, v in enumerate(row.values)
             ]
             deltas = [
-                Text(_fmt_delta(d), style=_delta_style(row, d, better, worse))
+                Text(fmt_delta(d, missing="-"), style=_delta_style(row, d, better, worse))
                 for d in row.deltas[1:]
             ]
             table.add_row(row.name, *values, *deltas)
@@ -183,7 +176,7 @@ class ComparisonView(Horizontal):
 
 
 def _delta_style(row: MetricRow, delta: float | None, better: str, worse: str) -> str:
-    if delta is None or row.higher_is_better is None or fmt_delta(delta) in ("+0.0000", ""):
+    if delta is None or row.higher_is_better is None or math.isnan(delta) or shows_as_zero(delta):
         return "dim"  # shown as +0.0000: no colour for a change nobody can see
     improved = delta > 0 if row.higher_is_better else delta < 0
     return better if improved else worse

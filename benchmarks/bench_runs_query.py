@@ -1,6 +1,6 @@
-"""Run listing: workbench ``list_runs`` vs ``mlflow.search_runs`` on the same runs.
+"""Run listing: workbench ``Workspace.runs`` vs ``mlflow.search_runs`` on the same runs.
 
-Inserts N runs (10 params, 10 metrics each) through ``insert_runs``, times ``list_runs`` with a
+Inserts N runs (10 params, 10 metrics each) through ``Workspace.insert_runs``, times ``runs`` with a
 filter and a sort, logs the same runs to an MLflow SQLite tracking store (capped by
 ``--mlflow-max``: MLflow logs one run per call, about 10-20 ms each) and times
 ``mlflow.search_runs`` with the equivalent filter and order.
@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.experiments import RunInput, insert_runs, list_runs
-from workbench.store import Store
+from workbench.api import RunInput, Workspace
 
 WHERE = "auc > 0.8 and num_leaves = 31"
 SORT = "-auc"
@@ -68,13 +67,13 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def bench_workbench(root: Path, runs: list[RunInput], repeat: int) -> dict[str, float]:
-    store = Store(root / "meta.duckdb")
+    ws = Workspace.init(root)
     start = time.perf_counter()
-    insert_runs(store, runs)
+    ws.insert_runs(runs)
     insert_s = time.perf_counter() - start
-    list_runs(store, WHERE, SORT)  # warm the OS cache
-    full, frame = timed(lambda: list_runs(store, WHERE, SORT), repeat)
-    top, _ = timed(lambda: list_runs(store, WHERE, SORT, limit=100), repeat)
+    ws.runs(WHERE, SORT)  # warm the OS cache
+    full, frame = timed(lambda: ws.runs(WHERE, SORT), repeat)
+    top, _ = timed(lambda: ws.runs(WHERE, SORT, limit=100), repeat)
     return {"insert_s": insert_s, "list_s": full, "list100_s": top, "rows": frame.height}
 
 

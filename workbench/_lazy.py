@@ -10,14 +10,20 @@ from typing import Any
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` that imports ``exports[name]`` (a submodule) on first use."""
+def lazy_exports(
+    package: str, exports: dict[str, str], anchor: str | None = None
+) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports ``exports[name]`` (a submodule) on first use.
+
+    Module names are relative to ``anchor`` (default: ``package`` itself, for a package's
+    ``__init__``); ``package`` is the module whose attribute is being looked up.
+    """
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(import_module(f".{module}", package), name)
+        value = getattr(import_module(f".{module}", anchor or package), name)
         setattr(sys.modules[package], name, value)  # later lookups skip this function
         return value
 

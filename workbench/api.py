@@ -1,83 +1,107 @@
 """``Workspace``: the one door to the workbench for the CLI, the TUI and notebooks.
 
-Each method is one unit of work: it opens the store, does its work in a transaction and closes,
-so any number of processes can use the same workspace side by side.
+The facade is thin: each method names what a user does and delegates to one domain service
+(``workspace.services``), built once per workspace object from a shared ``Context``:
+
+    snapshots   SnapshotService(ctx)
+    experiments ExperimentService(ctx, snapshots)
+    drift       DriftService(ctx, snapshots)
+    registry    RegistryService(ctx, snapshots, experiments, drift)
+    integrity   IntegrityService(ctx)
+
+Each call is one unit of work: it opens the store, does its work in a transaction and closes,
+so any number of processes can use the same workspace side by side. The record types and
+request objects users meet are importable from here too, so faces and notebooks need nothing
+else (``from workbench.api import Workspace, TrainRequest, Snapshot``).
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import audit
-from .drift.facade import DriftMixin
+from .context import Context
+from .drift.service import DriftRequest, DriftService
 from .errors import InputError
-from .experiments.facade import ExperimentsMixin
+from .experiments.records import RunInput, RunRecord
+from .experiments.service import ExperimentService, SweepRequest, TrainRequest
+from .integrity import IntegrityService, VerifyReport
 from .locate import WORKBENCH_DIR, find_workspace
-from .objects import ObjectStore
 from .progress import NULL_PROGRESS, Progress
-from .registry.facade import RegistryMixin
-from .snapshots import catalog, importer
-from .snapshots.catalog import Snapshot
+from .registry.aliases import CHAMPION, AliasMove
+from .registry.decisions import Decision, Evidence
+from .registry.models import ModelVersion
+from .registry.service import RegistryService, RollbackPlan
 from .snapshots.importer import AddResult
-from .snapshots.reader import check_source_path, read_table
-from .store import Store
+from .snapshots.records import Snapshot
+from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
 
 if TYPE_CHECKING:
     import polars as pl
 
     from .config import Settings
-    from .snapshots.contract import Contract, Violation
+    from .drift.results import DriftOptions, DriftReport
+    from .drift.stats import ReferenceStats
+    from .experiments.compare import RunComparison
+    from .experiments.model import Model
+    from .experiments.query import Fields
+    from .experiments.training import IterationObserver
+    from .objects import ObjectStore
+    from .registry.lineage import LineageNode
+    from .snapshots.contract import Contract
     from .snapshots.diff import SnapshotDiff
+    from .store import Store
 
-__all__ = ["Workspace", "VerifyReport", "ValidationReport", "find_workspace", "WORKBENCH_DIR"]
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """Result of re-hashing every object."""
-
-    checked: int
-    missing: list[str]
-    damaged: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.missing and not self.damaged
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    """Result of checking a file against a contract."""
-
-    path: str
-    contract_source: str | None
-    rows: int
-    violations: list[Violation]
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
+__all__ = [
+    "Workspace",
+    "Services",
+    "find_workspace",
+    "WORKBENCH_DIR",
+    # records and requests the facade takes and returns
+    "AddResult",
+    "AliasMove",
+    "Decision",
+    "DriftRequest",
+    "Evidence",
+    "ImportRequest",
+    "ModelVersion",
+    "RollbackPlan",
+    "RunInput",
+    "RunRecord",
+    "Snapshot",
+    "SweepRequest",
+    "TrainRequest",
+    "ValidationReport",
+    "VerifyReport",
+]
 
 
-class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
-    """A project's workbench: snapshots (and later runs, models, drift) in one place."""
+class Services:
+    """The domain services of one workspace, built over one context (see the module doc)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.dir = self.root / WORKBENCH_DIR
-        # Settings (pydantic, ~0.2 s of import) load on first use: the store asks for its lock
-        # timeout only when another process holds the lock, so an unchanged `data add` or a
-        # `data list` never pays for them.
-        self.store = Store(
-            self.dir / "meta.duckdb", lock_timeout=lambda: self.settings.lock_timeout
-        )
-        self.objects = ObjectStore(self.dir / "objects", self.dir / "tmp")
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.snapshots = SnapshotService(ctx)
+        self.experiments = ExperimentService(ctx, self.snapshots)
+        self.drift = DriftService(ctx, self.snapshots)
+        self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
+        self.integrity = IntegrityService(ctx)
+
+
+class Workspace:
+    """A project's workbench: snapshots, runs, drift, models and decisions in one place."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.ctx = Context(root)
+        self.services = Services(self.ctx)
+        self._snapshots = self.services.snapshots
+        self._experiments = self.services.experiments
+        self._drift = self.services.drift
+        self._registry = self.services.registry
+        self._integrity = self.services.integrity
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -108,41 +132,46 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
         """Open the workspace at ``path``, from ``WORKBENCH_WORKSPACE``, or found walking up."""
         return cls(find_workspace(path))
 
-    @functools.cached_property
+    @property
+    def root(self) -> Path:
+        """The project folder (holding ``.workbench``)."""
+        return self.ctx.root
+
+    @property
+    def dir(self) -> Path:
+        """The ``.workbench`` folder."""
+        return self.ctx.dir
+
+    @property
+    def store(self) -> Store:
+        """The metadata store (DuckDB)."""
+        return self.ctx.store
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The content-addressed object store."""
+        return self.ctx.objects
+
+    @property
     def settings(self) -> Settings:
         """The workspace's settings (``workbench.toml`` and ``WORKBENCH_*`` variables)."""
-        from .config import load_settings
-
-        return load_settings(self.dir)
+        return self.ctx.settings
 
     @property
     def actor(self) -> str:
-        """Who is acting (settings or the OS user).
-
-        Until the settings are loaded, read without validating the rest of them (pydantic's
-        import is ~0.1 s of every recorded change); a value that is not a string goes through
-        the full settings, which refuse it with one clear line. Once they are loaded, taken
-        from them, so the actor and the roles always come from the same reading.
-        """
-        if "settings" in self.__dict__:
-            return self.settings.actor_name
-        from .settings_file import os_user, read_settings
-
-        actor = read_settings(self.dir).get("actor")
-        if actor is None or isinstance(actor, str):
-            return actor or os_user()
-        return self.settings.actor_name
+        """Who is acting (settings or the OS user)."""
+        return self.ctx.actor
 
     def change_token(self) -> int:
         """Changes whenever any process writes to this workspace (cheap: one stat)."""
-        return self.store.change_token()
+        return self.ctx.change_token()
 
     # -- snapshots ---------------------------------------------------------------------------
 
     def add_snapshot(
         self,
-        path: Path | str,
-        name: str,
+        path: Path | str | ImportRequest,
+        name: str | None = None,
         *,
         target: str | None = None,
         time_column: str | None = None,
@@ -150,168 +179,536 @@ class Workspace(RegistryMixin, ExperimentsMixin, DriftMixin):
         message: str | None = None,
         progress: Progress = NULL_PROGRESS,
     ) -> AddResult:
-        """Import a CSV or Parquet file as the next version of ``name``."""
-        return importer.add_snapshot(
-            self.store, self.objects, path, name, author=lambda: self.actor, target=target,
-            time_column=time_column, key=key, message=message, progress=progress,
-        )  # fmt: skip
+        """Import a CSV or Parquet file as the next version of ``name`` (or an ImportRequest)."""
+        if isinstance(path, ImportRequest):
+            request = path
+        else:
+            if name is None:
+                raise InputError("name the snapshot", hint="add_snapshot(path, name)")
+            request = ImportRequest(path, name, target, time_column, key, message)
+        return self._snapshots.add(request, progress)
 
     def snapshot(self, ref: str) -> Snapshot:
         """The snapshot a reference names (``churn@v2``, ``churn``, a hash prefix)."""
-        with self.store.read() as con:
-            return catalog.resolve(con, ref)
+        return self._snapshots.get(ref)
 
     def snapshots(self, name: str | None = None) -> list[Snapshot]:
         """All snapshots, or one name's versions, newest first."""
-        with self.store.read() as con:
-            return catalog.list_snapshots(con, name)
+        return self._snapshots.all(name)
 
     def snapshot_table(self) -> pl.DataFrame:
         """All snapshots as a Polars frame (fast for thousands of versions)."""
-        with self.store.read() as con:
-            return catalog.snapshot_frame(con)
+        return self._snapshots.table()
 
     def log(self, name_or_ref: str) -> list[Snapshot]:
         """A snapshot and its ancestors (the lineage chain), newest first."""
-        with self.store.read() as con:
-            return catalog.lineage(con, catalog.resolve(con, name_or_ref))
+        return self._snapshots.lineage(name_or_ref)
 
     def object_path(self, snap: Snapshot) -> Path:
         """Where a snapshot's Parquet object lives."""
-        return self.objects.path(snap.object_hash)
+        return self._snapshots.object_path(snap)
 
     def scan(self, ref: str | Snapshot) -> pl.LazyFrame:
         """A lazy scan of a snapshot's data."""
-        import polars as pl
-
-        snap = ref if isinstance(ref, Snapshot) else self.snapshot(ref)
-        return pl.scan_parquet(self.object_path(snap))
+        return self._snapshots.scan(ref)
 
     def load(self, ref: str | Snapshot) -> pl.DataFrame:
         """A snapshot's data as a Polars frame."""
-        return self.scan(ref).collect()
+        return self._snapshots.load(ref)
 
     def diff(self, ref_a: str, ref_b: str, key: str | None = None) -> SnapshotDiff:
         """What changed from ``ref_a`` to ``ref_b``; rows too when a key is known."""
-        from .snapshots import diff
-
-        a, b = self.snapshot(ref_a), self.snapshot(ref_b)
-        return diff.diff_snapshots(a, b, self.object_path(a), self.object_path(b), key)
+        return self._snapshots.diff(ref_a, ref_b, key)
 
     def export(self, ref: str, dest: Path | str, fmt: str | None = None) -> Path:
         """Write a snapshot's exact content to ``dest`` as Parquet (bytes as stored) or CSV."""
-        dest = Path(dest)
-        snap = self.snapshot(ref)
-        fmt = fmt or ("csv" if dest.suffix.lower() == ".csv" else "parquet")
-        if fmt not in ("csv", "parquet"):
-            raise InputError(f"unknown export format {fmt!r}", hint="use csv or parquet")
-        if dest.is_dir():
-            raise InputError(f"{dest} is a folder", hint="give a file name")
-        if not dest.parent.is_dir():
-            raise InputError(f"folder {dest.parent} does not exist")
-        if fmt == "parquet":
-            self.objects.copy_to(snap.object_hash, dest)
-        else:
-            part = dest.with_name(f".{dest.name}.part")
-            try:
-                self.load(snap).write_csv(part)
-                os.replace(part, dest)
-            finally:
-                part.unlink(missing_ok=True)
-        return dest
-
-    # -- contracts ---------------------------------------------------------------------------
+        return self._snapshots.export(ref, dest, fmt)
 
     def contract(self, ref: str) -> Contract:
         """The contract inferred from a snapshot (types, nulls, ranges, categories)."""
-        from .snapshots.contract import infer_contract
-
-        return infer_contract(self.snapshot(ref))
+        return self._snapshots.contract(ref)
 
     def validate(
         self, path: Path | str, against: str | None = None, contract_file: Path | str | None = None
     ) -> ValidationReport:
         """Check a file against a snapshot's inferred contract or a saved contract file."""
-        if (against is None) == (contract_file is None):
-            raise InputError("give either a snapshot reference or a contract file to check against")
-        from .snapshots.contract import Contract, check_contract
+        return self._snapshots.validate(path, against, contract_file)
 
-        rules = Contract.load(Path(contract_file)) if contract_file else self.contract(against)
-        df = read_table(check_source_path(Path(path)))
-        violations = check_contract(df, rules)
-        return ValidationReport(str(path), rules.source, df.height, violations)
+    def production_batches(self) -> list[str]:
+        """Names of the production batches (``prod-*`` snapshots), oldest period first."""
+        return self._snapshots.production_batches()
 
-    # -- integrity ---------------------------------------------------------------------------
+    # -- integrity and audit -----------------------------------------------------------------
 
     def verify(self, progress: Progress = NULL_PROGRESS) -> VerifyReport:
         """Re-hash every object and check every recorded object exists."""
-        with self.store.read() as con:
-            referenced = _referenced_objects(con)
-        digests = sorted(set(self.objects.digests()) | referenced)
-        progress.start("verifying objects", total=len(digests))
-        missing, damaged = [], []
-        for digest in digests:
-            progress.check_cancelled()
-            state = self.objects.check(digest)
-            if state == "missing":
-                missing.append(digest)
-            elif state == "damaged":
-                damaged.append(digest)
-            progress.advance()
-        return VerifyReport(len(digests), missing, damaged)
+        return self._integrity.verify(progress)
 
     def gc(self) -> list[str]:
         """Remove objects no record refers to, and stale temp files; returns removed digests."""
-        with self.store.read() as con:
-            referenced = _referenced_objects(con)
-        removed = [d for d in self.objects.digests() if d not in referenced]
-        for digest in removed:
-            self.objects.remove(digest)
-        shutil.rmtree(self.objects.tmp, ignore_errors=True)
-        self.objects.tmp.mkdir(exist_ok=True)
-        return removed
-
-    # -- audit -------------------------------------------------------------------------------
+        return self._integrity.gc()
 
     def audit_log(self, since: datetime | None = None) -> list[audit.AuditEntry]:
         """Recorded state changes, oldest first."""
-        with self.store.read() as con:
-            return audit.entries(con, since)
+        return self._integrity.audit_log(since)
 
     def audit_verify(self) -> list[str]:
         """Problems in the audit chain; empty when intact."""
-        with self.store.read() as con:
-            return audit.verify(con)
+        return self._integrity.audit_verify()
 
-    def record(self, action: str, subject: str | None = None, **details) -> int:
+    def record(self, action: str, subject: str | None = None, **details: Any) -> int:
         """Append an entry to the audit log (used by faces for their own notes)."""
-        with self.store.write() as con:
-            return audit.append(con, self.actor, action, subject, details)
+        return self._integrity.record(action, subject, **details)
 
+    # -- experiments -------------------------------------------------------------------------
 
-def _referenced_objects(con) -> set[str]:
-    """Digests of every object a live record points to: any ``*_hash`` column of any table.
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        """Where runs are mirrored: ``MLFLOW_TRACKING_URI`` or the workspace's SQLite store."""
+        return self._experiments.tracking_uri
 
-    New features get ``gc`` and ``verify`` for free by naming their object columns
-    ``..._hash`` (``source_hash`` is the hash of a user's file, not an object; the audit log's
-    hashes are its chain). Rows of tables with a ``deleted`` flag count only while not deleted, so a
-    soft-deleted run's model is reclaimed by ``gc``. Identifiers come from DuckDB's catalog,
-    never from user text.
-    """
-    rows = con.execute(
-        "select table_name, column_name from information_schema.columns "
-        "where column_name like '%\\_hash' escape '\\' "
-        "and table_name not in ('audit_log', 'source_cache') and column_name <> 'source_hash'"
-    ).fetchall()
-    deleted = {
-        r[0]
-        for r in con.execute(
-            "select table_name from information_schema.columns where column_name = 'deleted'"
-        ).fetchall()
-    }
-    refs: set[str] = set()
-    for table, column in rows:
-        where = f'"{column}" is not null' + (" and not deleted" if table in deleted else "")
-        values = con.execute(f'select "{column}" from "{table}" where {where}').fetchall()
-        refs |= {v[0] for v in values if isinstance(v[0], str) and len(v[0]) == 64}
-    return refs
+    def run_model_uri(self, run_id: int | str) -> str:
+        """The MLflow model URI of a run (``runs:/<id>/model``) for ``mlflow.pyfunc.load_model``."""
+        return self._experiments.model_uri(run_id)
+
+    def train(
+        self,
+        ref: str | TrainRequest,
+        target: str | None = None,
+        *,
+        task: str = "auto",
+        params: dict[str, Any] | None = None,
+        split: str = "random",
+        test_size: float = 0.2,
+        seed: int = 42,
+        time_column: str | None = None,
+        exclude: list[str] | None = None,
+        note: str | None = None,
+        progress: Progress = NULL_PROGRESS,
+        on_iteration: IterationObserver | None = None,
+        mlflow: bool = True,
+    ) -> RunRecord:
+        """Train LightGBM on a snapshot and record the run; returns the finished run.
+
+        ``ref`` is a snapshot reference (with the options as keywords) or a ``TrainRequest``.
+        ``target`` defaults to the snapshot's recorded target; the snapshot's key column is
+        excluded from the features and its time column is used for ``split='time'``.
+        Failures and cancellation are recorded on the run, then re-raised.
+        """
+        request = ref if isinstance(ref, TrainRequest) else TrainRequest(
+            ref, target, task, dict(params or {}), split, test_size, seed, time_column, exclude,
+            note, mlflow,
+        )  # fmt: skip
+        return self._experiments.train(request, progress, on_iteration)
+
+    def train_grid(
+        self,
+        ref: str | SweepRequest,
+        grid: dict[str, list[Any]] | None = None,
+        *,
+        jobs: int = 1,
+        target: str | None = None,
+        task: str = "auto",
+        params: dict[str, Any] | None = None,
+        split: str = "random",
+        test_size: float = 0.2,
+        seed: int = 42,
+        time_column: str | None = None,
+        exclude: list[str] | None = None,
+        note: str | None = None,
+        progress: Progress = NULL_PROGRESS,
+        on_run: Callable[[RunRecord], None] | None = None,
+        mlflow: bool = True,
+    ) -> list[RunRecord]:
+        """One run per combination of ``grid`` over ``params``; returns them in grid order.
+
+        A combination that fails is recorded as failed and the sweep goes on; cancelling
+        stops it. ``jobs > 1`` trains in that many separate processes.
+        """
+        if isinstance(ref, SweepRequest):
+            request = ref
+        else:
+            base = TrainRequest(
+                ref, target, task, dict(params or {}), split, test_size, seed, time_column,
+                exclude, note, mlflow,
+            )  # fmt: skip
+            request = SweepRequest(base, dict(grid or {}), jobs)
+        return self._experiments.sweep(request, progress, on_run)
+
+    def preload_training(self, mlflow: bool = True) -> None:
+        """Load LightGBM (and MLflow) before a training starts (see ``ExperimentService.preload``)."""
+        self._experiments.preload(mlflow)
+
+    def rerun(
+        self,
+        run_id: int | str,
+        *,
+        progress: Progress = NULL_PROGRESS,
+        on_iteration: IterationObserver | None = None,
+        mlflow: bool = True,
+    ) -> RunRecord:
+        """Train again with a run's exact spec on the same snapshot (same split, same metrics)."""
+        return self._experiments.rerun(
+            run_id, progress=progress, on_iteration=on_iteration, mlflow=mlflow
+        )
+
+    def runs(
+        self,
+        where: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> pl.DataFrame:
+        """Runs as a wide Polars frame (a column per metric, param, ``tag.x``), filtered, sorted.
+
+        ``where``: ``auc > 0.8 and num_leaves = 31 and snapshot = churn@v2``;
+        ``sort``: ``-auc, id`` (``-`` descending); default newest first.
+        """
+        return self._experiments.query(where, sort, limit, include_deleted=include_deleted)
+
+    def run_fields(self) -> Fields:
+        """The metric, param and tag names in use (``.metrics``, ``.params``, ``.tags``)."""
+        return self._experiments.fields()
+
+    def run(self, run_id: int | str) -> RunRecord:
+        """One run with its params, metrics, tags, split, environment and status."""
+        return self._experiments.get(run_id)
+
+    def tag_run(self, run_id: int | str, key: str, value: str | None) -> None:
+        """Set a tag on a run (``value=None`` removes it)."""
+        self._experiments.tag(run_id, key, value)
+
+    def delete_run(self, run_id: int | str, *, restore: bool = False) -> None:
+        """Hide a run from listings (its objects go at the next ``gc``); ``restore`` undoes it."""
+        self._experiments.delete(run_id, restore=restore)
+
+    def insert_runs(self, runs: list[RunInput]) -> list[int]:
+        """Insert many finished runs in one transaction (imports, benchmarks); their ids."""
+        return self._experiments.insert_many(runs)
+
+    def run_model(self, run_id: int | str) -> Model:
+        """A finished run's model, ready to ``predict`` on a Polars frame."""
+        return self._experiments.model(run_id)
+
+    def load_curves(self, run_id: int | str) -> dict[str, Any]:
+        """A run's per-iteration curves, best iteration and feature importances."""
+        return self._experiments.curves(run_id)
+
+    def curves_frame(self, run_ids: list[int | str] | int | str) -> pl.DataFrame:
+        """Curves of one or more runs as a long frame: run_id, dataset, metric, iteration, value."""
+        return self._experiments.curves_frame(run_ids)
+
+    def run_holdout(self, run_id: int | str) -> pl.DataFrame:
+        """The exact holdout rows a run was evaluated on (its recorded split rule)."""
+        return self._experiments.holdout(run_id)
+
+    def compare_runs(self, run_ids: list[int | str], top: int = 10) -> RunComparison:
+        """Two or more runs side by side: params, metric deltas vs the first, data, curves."""
+        return self._experiments.compare(run_ids, top)
+
+    # -- drift -------------------------------------------------------------------------------
+
+    def drift_options(
+        self,
+        method: str | None = None,
+        threshold: float | None = None,
+        options: DriftOptions | None = None,
+    ) -> DriftOptions:
+        """Options from the workspace settings, then ``options``, then ``method``/``threshold``."""
+        return self._drift.options(method, threshold, options)
+
+    def drift(
+        self,
+        reference_ref: str | DriftRequest,
+        current_ref: str = "",
+        *,
+        method: str | None = None,
+        threshold: float | None = None,
+        columns: str | Sequence[str] | None = None,
+        numerical: str | Sequence[str] = (),
+        categorical: str | Sequence[str] = (),
+        options: DriftOptions | None = None,
+        save: bool = True,
+        progress: Progress = NULL_PROGRESS,
+    ) -> DriftReport:
+        """Compare ``current_ref`` with ``reference_ref`` column by column (and store the report).
+
+        The declared target is reported as target drift; key and time columns are left out
+        unless named in ``columns``. ``method`` and ``threshold`` apply to every column
+        (``options`` gives per-type and per-column choices). A ``DriftRequest`` may be given
+        instead of the references and options.
+        """
+        request = (
+            reference_ref
+            if isinstance(reference_ref, DriftRequest)
+            else DriftRequest(
+                reference_ref,
+                current_ref,
+                method,
+                threshold,
+                columns,
+                numerical,
+                categorical,
+                options,
+                save,
+            )  # fmt: skip
+        )
+        return self._drift.compare(request, progress)
+
+    def reference_stats(
+        self,
+        reference: str | Snapshot,
+        columns: Sequence[str] | None = None,
+        *,
+        progress: Progress = NULL_PROGRESS,
+    ) -> ReferenceStats:
+        """Statistics of a reference snapshot's columns: stored once, then read back."""
+        return self._drift.reference_stats(reference, columns, progress=progress)
+
+    def drift_reports(self, limit: int | None = None) -> pl.DataFrame:
+        """Stored drift reports, newest first, as a Polars frame."""
+        return self._drift.reports(limit)
+
+    def drift_report(self, report_id: int | str) -> DriftReport:
+        """A stored report, rebuilt as the ``DriftReport`` it was."""
+        return self._drift.report(report_id)
+
+    def drift_windows(
+        self,
+        reference_ref: str | DriftRequest,
+        current_ref: str = "",
+        every: str = "month",
+        *,
+        method: str | None = None,
+        threshold: float | None = None,
+        columns: str | Sequence[str] | None = None,
+        numerical: str | Sequence[str] = (),
+        categorical: str | Sequence[str] = (),
+        options: DriftOptions | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> pl.DataFrame:
+        """Drift of each day/week/month window of ``current_ref`` (by its time column).
+
+        One row per window: ``window_start``, ``rows``, ``n_tested``, ``n_drifted``,
+        ``drift_share``, ``dataset_drifted`` and ``<column>:score`` / ``<column>:drifted``.
+        ``every="auto"`` picks month, week or day from the time span. A ``DriftRequest`` may
+        be given instead of the references and options.
+        """
+        request = (
+            reference_ref
+            if isinstance(reference_ref, DriftRequest)
+            else DriftRequest(
+                reference_ref,
+                current_ref,
+                method,
+                threshold,
+                columns,
+                numerical,
+                categorical,
+                options,
+            )  # fmt: skip
+        )
+        return self._drift.windows(request, every, progress)
+
+    def drift_batch_refs(self) -> list[str]:
+        """Names of the production batches (``prod-*``) the months view compares."""
+        return self._snapshots.production_batches()
+
+    def drift_batches(
+        self,
+        reference_ref: str,
+        current_refs: Sequence[str] | None = None,
+        *,
+        method: str | None = None,
+        threshold: float | None = None,
+        columns: str | Sequence[str] | None = None,
+        numerical: str | Sequence[str] = (),
+        categorical: str | Sequence[str] = (),
+        options: DriftOptions | None = None,
+        save: bool = False,
+        progress: Progress = NULL_PROGRESS,
+    ) -> pl.DataFrame:
+        """One row per batch compared with one reference (default: every ``prod-*`` snapshot);
+        see ``DriftService.batches`` for the columns."""
+        request = DriftRequest(
+            reference_ref, "", method, threshold, columns, numerical, categorical, options, save
+        )
+        return self._drift.batches(request, current_refs, progress)
+
+    def drift_html(
+        self,
+        reference_ref: str | DriftRequest,
+        current_ref: str | Path,
+        path: str | Path | None = None,
+        *,
+        method: str | None = None,
+        threshold: float | None = None,
+        columns: str | Sequence[str] | None = None,
+        numerical: str | Sequence[str] = (),
+        categorical: str | Sequence[str] = (),
+        progress: Progress = NULL_PROGRESS,
+    ) -> Path:
+        """Evidently's own DataDriftPreset report for the pair, as a standalone HTML file
+        (slow: Evidently reads everything into pandas and renders plots). With a
+        ``DriftRequest`` first, the second argument is the path."""
+        out: str | Path | None
+        if isinstance(reference_ref, DriftRequest):
+            request, out = reference_ref, current_ref
+        else:
+            request = DriftRequest(
+                reference_ref, str(current_ref), method, threshold, columns, numerical, categorical
+            )
+            out = path
+        if out is None:
+            raise InputError("say where to write the report")
+        return self._drift.html(request, out, progress)
+
+    # -- registry ----------------------------------------------------------------------------
+
+    @property
+    def role(self) -> str:
+        """The acting user's role (viewer, developer, approver or admin)."""
+        return self._registry.role
+
+    def can(self, action: str) -> bool:
+        """Whether the acting user may perform ``action`` (faces use it to grey out buttons)."""
+        return self._registry.can(action)
+
+    def require(self, action: str) -> None:
+        """Raise ``PermissionDenied`` (one clear line) unless the acting user may ``action``."""
+        self._registry.require(action)
+
+    def register_model(self, run_id: int | str, name: str) -> ModelVersion:
+        """Register a finished run's model as the next version of ``name`` (``name@vN``)."""
+        return self._registry.register(run_id, name)
+
+    def models(self, name: str | None = None) -> list[ModelVersion]:
+        """Every registered version (of one model), with the aliases each holds now."""
+        return self._registry.versions(name)
+
+    def model(self, ref: str) -> ModelVersion:
+        """The version ``NAME@vN``, ``NAME@ALIAS`` or ``NAME`` (latest) names now."""
+        return self._registry.get(ref)
+
+    def model_names(self) -> list[str]:
+        """Names of registered models."""
+        return self._registry.names()
+
+    def set_intended_use(self, ref: str, text: str) -> ModelVersion:
+        """Set the intended-use text shown on a version's model card."""
+        return self._registry.set_intended_use(ref, text)
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """A model's aliases now: alias -> version."""
+        return self._registry.aliases(name)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        """Every move of a model's aliases (or one alias), oldest first."""
+        return self._registry.alias_history(name, alias)
+
+    def alias_at(self, name: str, alias: str, when: datetime | str) -> ModelVersion | None:
+        """The version that held ``alias`` at ``when`` (None if the alias was unset then)."""
+        return self._registry.alias_at(name, alias, when)
+
+    def set_alias(self, ref: str, alias: str, reason: str | None = None) -> AliasMove:
+        """Point ``alias`` at the version ``ref`` names, directly (approver; no proposal)."""
+        return self._registry.set_alias(ref, alias, reason)
+
+    def remove_alias(self, name: str, alias: str, reason: str | None = None) -> AliasMove:
+        """Unset an alias (approver); the removal is kept in its history."""
+        return self._registry.remove_alias(name, alias, reason)
+
+    def sync_mlflow(self, name: str) -> None:
+        """Make the MLflow registry's aliases of ``name`` match the workbench's."""
+        self._registry.sync_mlflow(name)
+
+    def model_uri(self, ref: str) -> str:
+        """The MLflow URI that loads a version: ``models:/NAME@ALIAS`` or ``models:/NAME/N``."""
+        return self._registry.mlflow_uri(ref)
+
+    def lineage(self, ref: str) -> LineageNode:
+        """Version <- run <- snapshot <- parent snapshots <- source files, with hashes."""
+        return self._registry.lineage(ref)
+
+    def model_card(self, ref: str) -> str:
+        """The Markdown model card of a version."""
+        return self._registry.card(ref)
+
+    def gate_results(self, ref: str) -> Evidence:
+        """Run the promotion gates for a version now, without filing anything."""
+        return self._registry.gate_results(ref)
+
+    def propose_promotion(
+        self,
+        ref: str,
+        to_alias: str = CHAMPION,
+        reason: str | None = None,
+        *,
+        training_data: dict[str, Any] | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> Decision:
+        """Run the gates for a version and file a proposal to point ``to_alias`` at it."""
+        return self._registry.propose_promotion(
+            ref, to_alias, reason, training_data=training_data, progress=progress
+        )
+
+    def propose_retrain(
+        self,
+        from_ref: str = f"@{CHAMPION}",
+        reason: str | None = None,
+        data: list[str] | None = None,
+    ) -> Decision:
+        """File a proposal to retrain from a version (approving it runs ``retrain``)."""
+        return self._registry.propose_retrain(from_ref, reason, data)
+
+    def decisions(self, status: str | None = None, name: str | None = None) -> list[Decision]:
+        """Proposals and decisions, newest first (``status``: pending, approved, rejected)."""
+        return self._registry.decisions(status, name)
+
+    def decision(self, decision_id: int | str) -> Decision:
+        """One proposal or decision with its evidence."""
+        return self._registry.decision(decision_id)
+
+    def approve(
+        self,
+        decision_id: int | str,
+        comment: str | None = None,
+        override: bool = False,
+        progress: Progress = NULL_PROGRESS,
+    ) -> Decision:
+        """Approve a pending proposal and carry out its action (approver); failed gates need
+        ``override=True`` and a comment."""
+        return self._registry.approve(decision_id, comment, override, progress)
+
+    def check_approval(self, decision: Decision) -> None:
+        """Raise PermissionDenied unless the acting user may approve ``decision``."""
+        self._registry.check_approval(decision)
+
+    def reject(self, decision_id: int | str, comment: str) -> Decision:
+        """Reject a pending proposal with a comment (approver)."""
+        return self._registry.reject(decision_id, comment)
+
+    def rollback_plan(self, name: str) -> RollbackPlan:
+        """Where a rollback of ``name``'s champion goes (InputError when there is nowhere)."""
+        return self._registry.rollback_plan(name)
+
+    def rollback(self, name: str, reason: str | None = None) -> Decision:
+        """Move ``champion`` back to its previous holder (an approver's rollback happens now;
+        anyone else files a rollback proposal)."""
+        return self._registry.rollback(name, reason)
+
+    def retrain(
+        self,
+        from_ref: str = f"@{CHAMPION}",
+        data: list[str] | None = None,
+        *,
+        reason: str | None = None,
+        to_alias: str = CHAMPION,
+        progress: Progress = NULL_PROGRESS,
+    ) -> Decision:
+        """Retrain a challenger from a version and file its promotion proposal (see
+        ``RegistryService.retrain`` for the training-data rule)."""
+        return self._registry.retrain(
+            from_ref, data, reason=reason, to_alias=to_alias, progress=progress
+        )

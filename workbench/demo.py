@@ -16,19 +16,15 @@ from pathlib import Path
 
 import polars as pl
 
-from .api import Workspace
+from .api import ImportRequest, Workspace
 from .demo_data import DEFAULT_SEED, generate
+from .presentation import batch_name
 from .progress import NULL_PROGRESS, Progress
 
 __all__ = ["create_demo", "TRAIN_NAME", "batch_name"]
 
 TRAIN_NAME = "churn"
 ROLES = {"target": "churn", "time_column": "observed_at", "key": "customer_id"}
-
-
-def batch_name(month: str) -> str:
-    """Snapshot name of a monthly production batch (``prod-2025-07``)."""
-    return f"prod-{month}"
 
 
 def create_demo(
@@ -47,7 +43,7 @@ def create_demo(
         target = data_dir / file_name
         if not target.exists():
             frame.write_csv(target)
-        ws.add_snapshot(target, name, message=message, **ROLES)
+        ws.add_snapshot(ImportRequest(target, name, message=message, **ROLES))
         progress.advance()
         progress.check_cancelled()
 

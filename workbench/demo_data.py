@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -101,7 +102,7 @@ SUPPORT_MAX = 8
 #: The churn label model: P(churn) = sigmoid(logit), logit = sum of these terms plus
 #: N(0, noise_sd) unobserved noise (the "things we cannot measure" that keep AUC near 0.82-0.84).
 #: Gender has no term on purpose: a fair model has nothing real to learn from it.
-LABEL_MODEL: dict[str, object] = {
+LABEL_MODEL: dict[str, Any] = {
     "intercept": -1.65,
     "contract": {"Month-to-month": 1.2, "One year": -0.4, "Two year": -1.8},
     "tenure_months_per_month": -0.035,

@@ -161,7 +161,7 @@ class Store:
                     # uses: one connection fewer on every short CLI call.
                     if _pending(con):
                         con.close()
-                        con = None
+                        con = None  # type: ignore[assignment]
                     else:
                         Store._migrated.add(key)
                 if con is not None:

@@ -124,13 +124,15 @@ def test_overrides_and_method(ws):
     assert {c.threshold for c in rep.all_columns()} == {0.2}
 
 
-def test_tables_are_created_for_workspaces_past_version_4(ws):
-    from workbench.drift import facade
+def test_tables_are_created_for_workspaces_that_skipped_version_4(ws):
+    """A store made between two releases lacks migration 4 but has 5: opening applies it."""
+    from workbench.store import Store
 
     with ws.store.write() as con:
         for table in ("drift_columns", "drift_reports", "drift_reference_stats"):
             con.execute(f"drop table {table}")
-    facade._tables_ready.clear()
+        con.execute("delete from schema_version where version = 4")
+    Store._migrated.clear()
     assert ws.drift_reports().is_empty()
     assert ws.drift("churn@v1", "prod-2025-07").id is not None
 

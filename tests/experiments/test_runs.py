@@ -1,4 +1,5 @@
-"""Runs in a real DuckDB store: lifecycle, listing, filters, sort, limit and injection."""
+"""The runs repository in a real DuckDB store: lifecycle, listing, filters, sort, limit and
+injection. Each call runs in its own transaction, as the service runs them."""
 
 from __future__ import annotations
 
@@ -7,18 +8,55 @@ import json
 import pytest
 
 from workbench.errors import InputError, NotFoundError
-from workbench.experiments import (
-    RunInput,
-    delete_run,
-    fail_run,
-    finish_run,
-    get_run,
-    insert_runs,
-    list_runs,
-    load_curves,
-    start_run,
-    tag_run,
-)
+from workbench.experiments import RunInput
+from workbench.experiments import repository as repo
+from workbench.experiments.records import curves_bytes, parse_curves
+
+
+def start_run(store, spec, **kw):
+    spec = spec.to_dict() if hasattr(spec, "to_dict") else spec
+    with store.write() as con:
+        return repo.insert_run(con, spec, **kw)
+
+
+def finish_run(store, run_id, result, objects, mlflow_run_id=None):
+    model_hash = objects.put_bytes(result.model_text.encode())
+    curves_hash = objects.put_bytes(curves_bytes(result))
+    with store.write() as con:
+        repo.record_finished(
+            con, run_id, result, model_hash=model_hash, curves_hash=curves_hash,
+            mlflow_run_id=mlflow_run_id,
+        )  # fmt: skip
+
+
+def fail_run(store, run_id, status, reason=None):
+    with store.write() as con:
+        repo.record_ended(con, run_id, status, reason)
+
+
+def tag_run(store, run_id, key, value):
+    with store.write() as con:
+        repo.set_tag(con, run_id, key, value)
+
+
+def delete_run(store, run_id):
+    with store.write() as con:
+        repo.set_deleted(con, run_id, True)
+
+
+def get_run(store, run_id):
+    with store.read() as con:
+        return repo.get_run(con, run_id)
+
+
+def list_runs(store, *args, **kw):
+    with store.read() as con:
+        return repo.list_runs(con, *args, **kw)
+
+
+def insert_runs(store, runs):
+    with store.write() as con:
+        return repo.insert_many(con, runs)
 
 
 def test_lifecycle(store, objects, churn_result):
@@ -34,7 +72,7 @@ def test_lifecycle(store, objects, churn_result):
     assert run.split["n_test"] == churn_result.split.n_test
     assert run.model_meta["categories"] == {"plan": ["basic", "plus", "pro"]}
     assert objects.read_bytes(run.model_hash).decode() == churn_result.model_text
-    curves = load_curves(objects, run.curves_hash)
+    curves = parse_curves(objects.read_bytes(run.curves_hash))
     assert curves["curves"] == churn_result.curves
     wide = list_runs(store, "auc > 0.5 and snapshot = churn@v1 and tag.owner = ana", "-auc")
     assert wide["id"].to_list() == [run_id]

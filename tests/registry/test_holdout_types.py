@@ -26,16 +26,14 @@ def _retyped_batch(ws, root, name: str) -> None:
 
 
 def test_holdout_skips_retyped_data_and_scoring_it_is_one_clear_error(tmp_path):
-    from workbench.registry.evidence import choose_holdout
-
     root = make_small_demo(tmp_path / "ws", ("2025-07",), "[registry]\nmlflow = false\n")
     ws = open_as(root, "alice")
     run = ws.train("churn@v1", params=FAST, mlflow=False)
-    label, _ = choose_holdout(ws, run, None)
+    label, _ = ws.services.registry.evidence_builder().choose_holdout(run, None)
     assert label.startswith("prod-2025-07@v1")  # the newest labelled data it did not see
 
     _retyped_batch(ws, root, "raw-export")  # newer, labelled, but monthly_charges is text
-    label, rows = choose_holdout(ws, run, None)
+    label, rows = ws.services.registry.evidence_builder().choose_holdout(run, None)
     assert label.startswith("prod-2025-07@v1") and rows.height == 300
 
     model = ws.run_model(run.id)

@@ -7,7 +7,8 @@ import sys
 
 MODULES = [
     "workbench.registry",
-    "workbench.registry.facade",
+    "workbench.registry.service",
+    "workbench.registry.repository",
     "workbench.registry.models",
     "workbench.registry.aliases",
     "workbench.registry.roles",

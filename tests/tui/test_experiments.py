@@ -470,7 +470,7 @@ def test_every_binding_has_an_id_and_a_description():
 
 
 def _bulk_runs(n: int):
-    from workbench.experiments.runs import RunInput
+    from workbench.api import RunInput
 
     return [
         RunInput(
@@ -489,10 +489,9 @@ def _bulk_runs(n: int):
 
 async def test_ten_thousand_runs_scroll_filter_and_sort(make_exp_app, exp_root):
     from workbench.api import Workspace
-    from workbench.experiments.runs import insert_runs
 
     ws = Workspace(exp_root)
-    insert_runs(ws.store, _bulk_runs(10_000))
+    ws.insert_runs(_bulk_runs(10_000))
     messages = []
     app = make_exp_app()
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:

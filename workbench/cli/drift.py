@@ -1,6 +1,6 @@
 """``workbench drift REF_A REF_B``, ``drift list`` and ``drift show ID``: data drift.
 
-Each command turns options into keyword arguments and makes one facade call; this module only
+Each command turns options into a request and makes one facade call; this module only
 parses and prints. ``--fail-on-drift`` exits 1 when the dataset drifted (for CI).
 """
 
@@ -14,12 +14,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from ..api import DriftRequest
 from ..errors import CheckFailed
 from .main import Context, pass_ctx
 from .output import RichProgress, err, out, print_json
 
 if TYPE_CHECKING:
-    from ..drift.results import ColumnDrift, DriftReport
+    from ..api import Workspace
+    from ..presentation import ColumnDrift, DriftReport
 
 # The engine's method names (kept literal so `--help` does not import scipy; a test checks
 # they equal workbench.drift.METHODS).
@@ -91,32 +93,34 @@ def compare(
 ) -> None:  # fmt: skip
     """Compare CURRENT with REFERENCE column by column (Evidently's tests, in Polars)."""
     ws = ctx.ws
-    choice = dict(method=method, threshold=threshold, columns=columns, numerical=_names(num),
-                  categorical=_names(cat))  # fmt: skip
+    request = DriftRequest(
+        reference, current, method=method, threshold=threshold, columns=columns,
+        numerical=_names(num), categorical=_names(cat), save=not no_save,
+    )  # fmt: skip
     if by is not None:
         with _progress() as progress:
-            frame = ws.drift_windows(reference, current, every=by, progress=progress, **choice)
+            frame = ws.drift_windows(request, every=by, progress=progress)
         drifted = bool(frame.height) and bool(frame["dataset_drifted"].any())
         if as_json:
             print_json(frame.to_dicts())
         else:
             _print_windows(frame, reference, current, by)
         if html is not None:
-            _write_html(ws, reference, current, html, choice, quiet=as_json)
+            _write_html(ws, request, html, quiet=as_json)
         if fail_on_drift and drifted:
             n = int(frame["dataset_drifted"].sum())
             raise CheckFailed(f"dataset drift in {n} of {frame.height} {by} windows")
         return
     with _progress() as progress:
-        report = ws.drift(reference, current, save=not no_save, progress=progress, **choice)
+        report = ws.drift(request, progress=progress)
     if as_json:
-        from ..drift.summary import quality_flags
+        from ..presentation import quality_flags
 
         print_json(report.to_dict() | {"quality_flags": quality_flags(report)})
     else:
         print_report(report)
     if html is not None:
-        _write_html(ws, reference, current, html, choice, quiet=as_json)
+        _write_html(ws, request, html, quiet=as_json)
     if fail_on_drift and report.dataset_drifted:
         raise CheckFailed(
             f"dataset drift: {report.n_drifted}/{report.n_tested} columns drifted "
@@ -124,9 +128,9 @@ def compare(
         )
 
 
-def _write_html(ws, reference: str, current: str, path: Path, choice: dict, quiet: bool) -> None:
+def _write_html(ws: Workspace, request: DriftRequest, path: Path, quiet: bool) -> None:
     with _progress() as progress:
-        written = ws.drift_html(reference, current, path, progress=progress, **choice)
+        written = ws.drift_html(request, path, progress=progress)
     (err if quiet else out).print(f"Evidently report written to {written}")
 
 
@@ -165,7 +169,7 @@ def show(ctx: Context, report_id: str, as_json: bool) -> None:
     """Show a stored drift report."""
     report = ctx.ws.drift_report(report_id)
     if as_json:
-        from ..drift.summary import quality_flags
+        from ..presentation import quality_flags
 
         print_json(report.to_dict() | {"quality_flags": quality_flags(report)})
     else:
@@ -181,7 +185,7 @@ def _score(value: float | None) -> str:
 
 def _row(c: ColumnDrift) -> tuple[list[str], str]:
     """A column's cells and its note (nulls that jumped, new categories, why it was untested)."""
-    from ..drift.results import Status
+    from ..presentation import Status
 
     if not c.tested:
         # an error's message is printed in full under the table ("data quality:")
@@ -204,7 +208,7 @@ NOTES_INLINE_WIDTH = 110
 
 def print_report(report: DriftReport) -> None:
     """The per-column table (strongest drift first), notes, target drift, summary and flags."""
-    from ..drift.summary import by_severity, quality_flags
+    from ..presentation import by_severity, quality_flags
 
     title = f"{report.reference} -> {report.current}" if report.reference else None
     table = Table(box=None, title=title, title_justify="left")
@@ -225,9 +229,9 @@ def print_report(report: DriftReport) -> None:
         out.print("notes:")
         for line in below:
             out.print(line)
-    for label, c in (("target", report.target), ("prediction", report.prediction)):
-        if c is not None:
-            out.print(f"{label} drift: {_one_line(c)}")
+    for label, role in (("target", report.target), ("prediction", report.prediction)):
+        if role is not None:
+            out.print(f"{label} drift: {_one_line(role)}")
     verdict = "[bold red]DATASET DRIFT[/]" if report.dataset_drifted else "no dataset drift"
     cmp = ">=" if report.share >= report.options.drift_share else "<"
     saved = f"  (report {report.id})" if report.id is not None else ""

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import WorkbenchError, WorkspaceNotFound
+
+if TYPE_CHECKING:
+    from ..api import Workspace
 
 
 class Context:
@@ -20,10 +24,10 @@ class Context:
     def __init__(self, workspace: str | None, debug: bool) -> None:
         self.workspace_path = workspace
         self.debug = debug
-        self._ws = None
+        self._ws: Workspace | None = None
 
     @property
-    def ws(self):
+    def ws(self) -> Workspace:
         if self._ws is None:
             from ..api import Workspace
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 
 from ..errors import Cancelled
 
@@ -24,7 +24,7 @@ class _LazyConsole:
 
     def __init__(self, **options: Any) -> None:
         self._options = options
-        self._console = None
+        self._console: Any = None
 
     @property
     def console(self):
@@ -67,7 +67,7 @@ def plain_table(*columns: str, wrap: tuple[str, ...] = (), **options: Any):
 
 
 def _default(obj):
-    if is_dataclass(obj):
+    if is_dataclass(obj) and not isinstance(obj, type):
         return asdict(obj)
     if isinstance(obj, (datetime, date)):
         return obj.isoformat()
@@ -117,11 +117,11 @@ class RichProgress:
     """The core's Progress protocol shown as a rich bar on stderr."""
 
     def __init__(self) -> None:
-        self._bar = None
-        self._task = None
+        self._bar: Any = None
+        self._task: Any = None
         self._entered = False
 
-    def __enter__(self) -> RichProgress:
+    def __enter__(self) -> Self:
         self._entered = True
         if self._bar is not None:
             self._bar.__enter__()

@@ -1,6 +1,6 @@
 """``workbench train`` and ``workbench runs ...``: LightGBM experiments and their runs.
 
-Each command turns options into keyword arguments and makes one facade call; this module only
+Each command turns options into a request (or keyword arguments) and makes one facade call; this module only
 parses and prints. Ctrl-C while training records the run as cancelled and exits 130.
 """
 
@@ -25,9 +25,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ..api import SweepRequest, TrainRequest
 from ..errors import InputError
-from ..experiments.compare import fmt_delta, fmt_metric, shows_as_zero
-from ..experiments.params import parse_value
+from ..presentation import fmt_delta, fmt_metric, parse_value, shows_as_zero
 from .main import Context, pass_ctx
 from .output import RichProgress, err, native_stderr_hidden, out, print_json
 
@@ -168,7 +168,8 @@ def train(
     config = load_config(config_path) if config_path else {}
     params = {**config.get("params", {}), **parse_params(param_items)}
     grid = {**config.get("grid", {}), **parse_grid(grid_items)}
-    options = dict(
+    request = TrainRequest(
+        ref=ref,
         target=_pick(target, config, "target", None),
         task=_pick(task, config, "task", "auto"),
         params=params,
@@ -182,44 +183,45 @@ def train(
     )
     jobs = _pick(jobs, config, "jobs", 1)
     if grid:
-        _train_grid(ctx, ref, grid, jobs, options, as_json)
+        _train_grid(ctx, SweepRequest(request, grid, jobs), as_json)
         return
     if jobs != 1:
         raise InputError("--jobs needs a sweep (--grid key=v1,v2)")
-    _print_column_notes(ctx, ref, options)
+    _print_column_notes(ctx, request)
     with native_stderr_hidden(), TrainBar() as bar:
-        rec = ctx.ws.train(ref, progress=bar, on_iteration=bar.on_iteration, **options)
+        rec = ctx.ws.train(request, progress=bar, on_iteration=bar.on_iteration)
     if as_json:
         print_json(rec)
     else:
         out.print(escape(_finished_line(rec)))
 
 
-def _print_column_notes(ctx: Context, ref: str, options) -> None:
+def _print_column_notes(ctx: Context, request: TrainRequest) -> None:
     """Notes on feature columns (a text column of numbers is trained on as a category)."""
     from .data import column_notes
 
-    snap = ctx.ws.snapshot(ref)
-    skip = (options["target"] or snap.target, snap.key_column,
-            options["time_column"] or snap.time_column, *(options["exclude"] or ()))  # fmt: skip
+    snap = ctx.ws.snapshot(request.ref)
+    skip = (request.target or snap.target, snap.key_column,
+            request.time_column or snap.time_column, *(request.exclude or ()))  # fmt: skip
     for note in column_notes(snap, skip):
         click.echo(f"note: {note} Trained on as a category.", err=True)
 
 
-def _train_grid(ctx: Context, ref: str, grid, jobs: int, options, as_json: bool) -> None:
+def _train_grid(ctx: Context, request: SweepRequest, as_json: bool) -> None:
     def report(rec) -> None:
         err.print(escape(_finished_line(rec)))
 
-    _print_column_notes(ctx, ref, options)
+    _print_column_notes(ctx, request.base)
 
     with native_stderr_hidden(), RichProgress() as bar:
-        records = ctx.ws.train_grid(ref, grid, jobs=jobs, progress=bar, on_run=report, **options)
+        records = ctx.ws.train_grid(request, progress=bar, on_run=report)
     if as_json:
         print_json(records)
         return
     finished = sum(r.status == "finished" for r in records)
     out.print(f"sweep done: {finished} of {len(records)} runs finished")
-    print_wide(_runs_table(ctx.ws.runs(f"id >= {min(r.id for r in records)}"), ctx.ws, grid))
+    swept = ctx.ws.runs(f"id >= {min(r.id for r in records)}")
+    print_wide(_runs_table(swept, ctx.ws, request.grid))
 
 
 # -- runs -------------------------------------------------------------------------------------
@@ -238,7 +240,8 @@ def print_wide(renderable) -> None:
     if out.is_terminal:
         out.print(renderable)
         return
-    width = Measurement.get(out, out.options.update(max_width=4000), renderable).maximum
+    console = out.console
+    width = Measurement.get(console, console.options.update(max_width=4000), renderable).maximum
     Console(highlight=False, soft_wrap=False, width=max(out.width, width)).print(renderable)
 
 
@@ -393,8 +396,8 @@ def show(ctx: Context, run_id: str, as_json: bool) -> None:
         out.print(table)
     if rec.params:
         table = Table("param", "value", box=None)
-        for k, v in sorted(rec.params.items()):
-            table.add_row(escape(k), escape(str(v)))
+        for k, p in sorted(rec.params.items()):
+            table.add_row(escape(k), escape(str(p)))
         out.print(table)
     if rec.environment:
         out.print("env       " + escape(", ".join(f"{k} {v}" for k, v in rec.environment.items())))
@@ -443,14 +446,14 @@ def compare(ctx: Context, run_ids, only_diff, metric, no_plot, as_json) -> None:
     print_wide(params if params.row_count else "no differing parameters")
     metrics = Table("metric", *heads, *[f"Δ {i}" for i in cmp.ids[1:]], box=None,
                     title="holdout metrics (Δ vs the first run)", title_justify="left")  # fmt: skip
-    for row in cmp.metrics:
-        best = row.best
+    for mrow in cmp.metrics:
+        best = mrow.best
         cells = [
             f"[bold green]{fmt_metric(v)}[/]" if i == best and len(cmp.ids) > 1 else fmt_metric(v)
-            for i, v in enumerate(row.values)
+            for i, v in enumerate(mrow.values)
         ]
-        deltas = [_delta(d, row.higher_is_better) for d in row.deltas[1:]]
-        metrics.add_row(row.name, *cells, *deltas)
+        deltas = [_delta(d, mrow.higher_is_better) for d in mrow.deltas[1:]]
+        metrics.add_row(mrow.name, *cells, *deltas)
     print_wide(metrics)
     _print_importances(cmp)
     if not no_plot:
@@ -488,7 +491,7 @@ def _plot_curves(cmp, metric: str | None) -> None:
         return
     import plotext as plt
 
-    from ..experiments.compare import iteration_ticks
+    from ..presentation import iteration_ticks
 
     plt.clear_figure()
     plt.plotsize(min(out.width, 100), 15)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .._lazy import lazy_exports
 
-# Lazy exports (PEP 562): the facade mixes drift in, and importing scipy and the engine on
+# Lazy exports (PEP 562): the workspace builds the drift service, and importing scipy and the engine on
 # every CLI call would cost ~2 s. Each name's module loads on first use.
 _EXPORTS = {
     "CATEGORICAL": "engine",
@@ -30,6 +30,8 @@ _EXPORTS = {
     "DATETIME": "engine",
     "DriftOptions": "results",
     "DriftReport": "results",
+    "DriftRequest": "service",
+    "DriftService": "service",
     "METHODS": "stattests",
     "Method": "stattests",
     "NUMERICAL": "engine",
@@ -66,6 +68,8 @@ __all__ = [
     "ColumnStats",
     "DriftOptions",
     "DriftReport",
+    "DriftRequest",
+    "DriftService",
     "Method",
     "ReferenceStats",
     "Status",

@@ -24,18 +24,11 @@ _EXPORTS = {
     "holdout": "split",
     "compute_metrics": "metrics",
     "DEFAULT_PARAMS": "params",
-    "RunRecord": "runs",
-    "RunInput": "runs",
-    "start_run": "runs",
-    "finish_run": "runs",
-    "fail_run": "runs",
-    "set_mlflow_run_id": "runs",
-    "tag_run": "runs",
-    "delete_run": "runs",
-    "get_run": "runs",
-    "list_runs": "runs",
-    "insert_runs": "runs",
-    "load_curves": "runs",
+    "RunRecord": "records",
+    "RunInput": "records",
+    "ExperimentService": "service",
+    "TrainRequest": "service",
+    "SweepRequest": "service",
     "Fields": "query",
     "compile_filter": "query",
     "compile_sort": "query",
@@ -49,6 +42,7 @@ _EXPORTS = {
 
 __all__ = [
     "DEFAULT_PARAMS",
+    "ExperimentService",
     "FeatureImportance",
     "Fields",
     "Model",
@@ -57,30 +51,22 @@ __all__ = [
     "RunInput",
     "RunRecord",
     "SplitRule",
+    "SweepRequest",
+    "TrainRequest",
     "TrainResult",
     "TrainSpec",
     "apply_split",
-    "compile_filter",
     "compare",
+    "compile_filter",
     "compile_sort",
     "compute_metrics",
     "default_artifact_root",
     "default_tracking_uri",
-    "delete_run",
     "encode_pandas",
-    "fail_run",
-    "finish_run",
-    "get_run",
     "holdout",
-    "insert_runs",
-    "list_runs",
-    "load_curves",
     "log_run",
     "predict",
     "prepare_experiment",
-    "set_mlflow_run_id",
-    "start_run",
-    "tag_run",
     "train",
 ]
 
@@ -97,20 +83,8 @@ if TYPE_CHECKING:
     from .model import Model, predict
     from .params import DEFAULT_PARAMS
     from .query import Fields, compile_filter, compile_sort
-    from .runs import (
-        RunInput,
-        RunRecord,
-        delete_run,
-        fail_run,
-        finish_run,
-        get_run,
-        insert_runs,
-        list_runs,
-        load_curves,
-        set_mlflow_run_id,
-        start_run,
-        tag_run,
-    )
+    from .records import RunInput, RunRecord
+    from .service import ExperimentService, SweepRequest, TrainRequest
     from .split import SplitRule, apply_split, holdout
     from .training import FeatureImportance, TrainResult, TrainSpec, train
 

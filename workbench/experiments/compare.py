@@ -1,6 +1,6 @@
 """Compare runs side by side: parameters with a differing flag, metric deltas, curves, importances.
 
-``compare`` is pure: it takes run records and their saved curves (see ``runs.load_curves``) and
+``compare`` is pure: it takes run records and their saved curves (see ``records.parse_curves``) and
 returns a ``RunComparison`` that the CLI prints, the TUI's Compare screen shows and a notebook
 turns into Polars frames.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .metrics import HIGHER_IS_BETTER
-from .runs import RunRecord
+from .records import RunRecord
 
 if TYPE_CHECKING:
     import polars as pl

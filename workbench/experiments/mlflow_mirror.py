@@ -18,11 +18,13 @@ import warnings
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .features import encode_pandas
+from .features import ModelMeta, encode_pandas
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from .training import TrainResult
 
 __all__ = [
@@ -34,6 +36,10 @@ __all__ = [
     "preload",
     "open_mlflow",
     "ensure_store",
+    "tracking",
+    "ensure_experiment",
+    "log_model",
+    "LoggableModel",
     "MODEL_NAME",
 ]
 
@@ -142,7 +148,7 @@ def open_mlflow(tracking_uri: str) -> Any:
 
 
 @contextmanager
-def _tracking(uri: str) -> Iterator[Any]:
+def tracking(uri: str) -> Iterator[Any]:
     """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
     mlflow = open_mlflow(uri)
     with _LOCK:
@@ -186,7 +192,8 @@ def warm_up(tracking_uri: str) -> threading.Thread:
     return thread
 
 
-def _experiment_id(client: Any, name: str, artifact_root: str | None) -> str:
+def ensure_experiment(client: Any, name: str, artifact_root: str | None) -> str:
+    """The id of experiment ``name``, created (artifacts under ``artifact_root``) if missing."""
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
@@ -200,7 +207,7 @@ def prepare_experiment(tracking_uri: str, name: str, artifact_root: str | None =
     Run it once before parallel workers log, so they never race to create the SQLite schema.
     """
     mlflow = open_mlflow(tracking_uri)
-    return _experiment_id(mlflow.MlflowClient(tracking_uri), name, artifact_root)
+    return ensure_experiment(mlflow.MlflowClient(tracking_uri), name, artifact_root)
 
 
 def _metric_batch(result: TrainResult, timestamp: int) -> list[Any]:
@@ -217,9 +224,9 @@ def _metric_batch(result: TrainResult, timestamp: int) -> list[Any]:
 def _param_list(result: TrainResult) -> list[Any]:
     from mlflow.entities import Param
 
-    from .runs import _param_text
+    from .records import param_text
 
-    return [Param(k, _param_text(v)[:6000]) for k, v in sorted(result.params.items())]
+    return [Param(k, param_text(v)[:6000]) for k, v in sorted(result.params.items())]
 
 
 def _log_values(client: Any, run_id: str, result: TrainResult, tags: dict[str, str]) -> None:
@@ -273,7 +280,16 @@ def _pins_unchecked() -> Iterator[None]:
             setattr(module, _CHECK, original)
 
 
-def _log_model(mlflow: Any, result: TrainResult) -> None:
+class LoggableModel(Protocol):
+    """What logging a model needs: its text, its encodings and a few raw example rows."""
+
+    model_text: str
+    meta: ModelMeta
+    example: pl.DataFrame | None
+
+
+def log_model(mlflow: Any, result: LoggableModel) -> None:
+    """Log a model with MLflow's LightGBM flavour inside the active run (see the module doc)."""
     from mlflow.models import infer_signature
 
     from .lightgbm_import import import_lightgbm
@@ -281,6 +297,7 @@ def _log_model(mlflow: Any, result: TrainResult) -> None:
     lgb = import_lightgbm()
 
     booster = lgb.Booster(model_str=result.model_text)
+    assert result.example is not None  # log_run logs a model only with an example
     example = encode_pandas(result.meta, result.example)
     with warnings.catch_warnings():
         # category codes are int64 with -1 for missing, never NaN: the hint does not apply
@@ -305,7 +322,7 @@ def log_run(
     workbench_run_id: int | None = None,
     tags: dict[str, str] | None = None,
     artifact_root: str | None = None,
-    log_model: bool = True,
+    with_model: bool = True,
     actor: str | None = None,
 ) -> str:
     """Log a training result as an MLflow run; returns the MLflow run id.
@@ -321,16 +338,16 @@ def log_run(
         **(tags or {}),
     }
     run_name = f"run-{workbench_run_id}" if workbench_run_id is not None else None
-    with _tracking(tracking_uri) as mlflow:
+    with tracking(tracking_uri) as mlflow:
         client = mlflow.MlflowClient(tracking_uri)
-        experiment_id = _experiment_id(client, experiment_name, artifact_root)
+        exp_id = ensure_experiment(client, experiment_name, artifact_root)
         with mlflow.start_run(
-            experiment_id=experiment_id, run_name=run_name, tags=_source_tags(result, actor)
+            experiment_id=exp_id, run_name=run_name, tags=_source_tags(result, actor)
         ) as run:
             run_id = run.info.run_id
             _log_values(client, run_id, result, all_tags)
-            if log_model and result.example is not None:
-                _log_model(mlflow, result)
+            if with_model and result.example is not None:
+                log_model(mlflow, result)
     return run_id
 
 

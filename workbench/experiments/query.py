@@ -152,7 +152,7 @@ def _unquote(text: str) -> str:
 
 
 def _classify(match: re.Match, pos: int) -> Token:
-    kind = match.lastgroup
+    kind = match.lastgroup or ""
     text = match.group(kind)
     if kind == "str":
         return Token("str", text, pos, _unquote(text))
@@ -168,7 +168,8 @@ def _classify(match: re.Match, pos: int) -> Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split filter text into tokens; an unexpected character raises InputError."""
-    tokens, pos = [], 0
+    tokens: list[Token] = []
+    pos = 0
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
@@ -177,7 +178,7 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise InputError(f"unexpected character {text[pos]!r} at position {pos + 1}")
-        tokens.append(_classify(match, match.start(match.lastgroup)))
+        tokens.append(_classify(match, match.start(match.lastgroup or 0)))
         pos = match.end()
 
 

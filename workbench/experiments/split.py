@@ -117,6 +117,7 @@ def _describe(df: pl.DataFrame, column: str, physical: Any) -> str:
 def _time_parts(df: pl.DataFrame, rule: SplitRule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import numpy as np
 
+    assert rule.time_column is not None  # a time rule always names its column
     values = _physical(df, rule.time_column)
     if rule.cut_physical is None:
         rule.cut_physical = _time_cut(values, np.arange(len(values)), rule.test_size).item()

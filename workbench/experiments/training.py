@@ -1,7 +1,7 @@
 """Train a LightGBM model on a Polars frame and describe the result completely.
 
 ``train`` is pure: it reads a frame and returns a ``TrainResult`` (model text, metrics, curves,
-importances, the split rule and the encodings); persistence lives in ``runs`` and the MLflow
+importances, the split rule and the encodings); persistence lives in ``repository`` and the MLflow
 mirror in ``mlflow_mirror``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -265,13 +266,17 @@ def _fit(
     curves: dict[str, dict[str, list[float]]] = {}
     progress.start("train", total=float(params["num_iterations"]))
     try:
-        booster = lgb.train(
-            params,
-            dtrain,
-            valid_sets=watched,
-            valid_names=names,
-            callbacks=[_recorder(curves, progress, on_iteration)],
-        )
+        with warnings.catch_warnings():
+            # LightGBM < 4.6 warns that num_iterations in params wins over num_boost_round:
+            # it is meant to (our params always name the rounds).
+            warnings.filterwarnings("ignore", message="Found `num_iterations` in params")
+            booster = lgb.train(
+                params,
+                dtrain,
+                valid_sets=watched,
+                valid_names=names,
+                callbacks=[_recorder(curves, progress, on_iteration)],
+            )
     except lgb.basic.LightGBMError as exc:
         raise InputError(f"LightGBM failed: {lightgbm_error_message(exc)}") from None
     return booster, curves

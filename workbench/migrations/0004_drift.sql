@@ -1,6 +1,6 @@
 -- Drift: stored reports (one row per comparison, one row per column) and reference statistics.
--- Statements use "if not exists": workspaces created while 0005 already existed are past
--- version 4, so the drift facade applies this file itself when its tables are missing.
+-- Statements use "if not exists": workspaces created while 0005 already existed skipped
+-- version 4, and the store applies every missing migration (gaps included) when it opens them.
 create sequence if not exists drift_report_id_seq start 1;
 
 create table if not exists drift_reports (

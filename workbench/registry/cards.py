@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .evaluation import SEGMENT_METRIC, score, segment_table
-from .lineage import build_lineage
 
 if TYPE_CHECKING:
+    from ..experiments.records import RunRecord
+    from ..experiments.service import ExperimentService
+    from .aliases import AliasMove
     from .decisions import Decision
+    from .lineage import LineageNode
     from .models import ModelVersion
 
 __all__ = ["model_card"]
@@ -33,7 +36,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
-def _header(mv: ModelVersion, run: Any) -> list[str]:
+def _header(mv: ModelVersion, run: RunRecord) -> list[str]:
     held = ", ".join(mv.aliases) or "none"
     return [
         f"# Model card: {mv.ref}",
@@ -55,12 +58,11 @@ def _intended_use(mv: ModelVersion) -> list[str]:
     return ["## Intended use", "", text, ""]
 
 
-def _segments(ws: Any, run: Any) -> list[str]:
+def _segments(experiments: ExperimentService, columns: list[str], run: RunRecord) -> list[str]:
     out = ["## Per-segment metrics", ""]
-    columns = ws.settings.gates.segment_columns
     try:
-        holdout = ws.run_holdout(run.id)
-        scored = score(ws.run_model(run.id), holdout)
+        holdout = experiments.holdout(run.id)
+        scored = score(experiments.model(run.id), holdout)
     except Exception as exc:  # a card should render even if the data is gone
         return [*out, f"_Not available: {exc}_", ""]
     out.append(f"On run {run.id}'s holdout ({holdout.height:,} rows); metric "
@@ -96,7 +98,7 @@ def _gates(decisions: list[Decision]) -> list[str]:
     return [*out, ""]
 
 
-def _decisions(decisions: list[Decision], moves: list) -> list[str]:
+def _decisions(decisions: list[Decision], moves: list[AliasMove]) -> list[str]:
     out = ["## Decisions and approvals", ""]
     rows = [
         [d.id, d.kind, d.alias or "-", d.status, d.proposed_by, d.decided_by,
@@ -114,20 +116,26 @@ def _decisions(decisions: list[Decision], moves: list) -> list[str]:
     return [*out, ""]
 
 
-def model_card(ws: Any, mv: ModelVersion) -> str:
-    """The Markdown model card of a version."""
-    run = ws.run(mv.run_id)
-    decisions = [d for d in ws.decisions(name=mv.name) if d.version == mv.version]
-    moves = [m for m in ws.alias_history(mv.name) if mv.version in (m.from_version, m.to_version)]
+def model_card(
+    experiments: ExperimentService,
+    segment_columns: list[str],
+    mv: ModelVersion,
+    run: RunRecord,
+    decisions: list[Decision],
+    moves: list[AliasMove],
+    lineage: LineageNode,
+) -> str:
+    """The Markdown model card of a version: ``decisions`` and ``moves`` are the version's
+    own (newest decision first, moves oldest first)."""
     params = sorted((run.params or {}).items())
     metrics = sorted((run.metrics or {}).items())
     lines = _header(mv, run) + _intended_use(mv)
-    lines += ["## Data lineage", "", "```", build_lineage(ws, mv).to_text(), "```", ""]
+    lines += ["## Data lineage", "", "```", lineage.to_text(), "```", ""]
     lines += ["## Parameters", "", *(_table(["parameter", "value"], [list(p) for p in params])
               if params else ["_Defaults only._"]), ""]  # fmt: skip
     lines += ["## Holdout metrics", "", f"On run {run.id}'s own holdout.", ""]
     lines += [*_table(["metric", "value"], [list(m) for m in metrics]), ""]
-    lines += _segments(ws, run)
+    lines += _segments(experiments, segment_columns, run)
     lines += ["## Drift baseline", "",
               f"Reference data for drift checks: {run.snapshot_ref} "
               f"(`{(run.snapshot_hash or '')[:12]}`), the snapshot this version was trained on.", ""]  # fmt: skip

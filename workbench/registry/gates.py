@@ -1,7 +1,7 @@
 """Promotion gates: each returns pass/fail, a one-line summary and the numbers behind it.
 
 Gates are pure functions of numbers and frames, so they are tested with numbers that fail;
-``Workspace.propose_promotion`` gathers the inputs (see ``facade``). Limits come from the
+``RegistryService.propose_promotion`` gathers the inputs (see ``evidence``). Limits come from the
 ``[gates]`` settings (``config.GateSettings``).
 
 * contract     - the training snapshot satisfies its parent's contract (or a saved contract)
@@ -125,6 +125,13 @@ def performance_gate(
     return GateResult("performance", True, text, numbers)
 
 
+def _spread(frame: pl.DataFrame, column: str) -> float:
+    """Largest minus smallest value of a numeric column."""
+    import polars as pl
+
+    return float(frame.select(pl.col(column).max() - pl.col(column).min()).item())
+
+
 def segment_gate(
     column: str,
     table: pl.DataFrame | None,
@@ -156,8 +163,8 @@ def segment_gate(
     if usable.height < 2:
         return GateResult(name, True, f"fewer than two usable segments of {column!r}",
                           {"segments": rows}, notes + ["nothing to compare"])  # fmt: skip
-    gap = float(usable["metric"].max() - usable["metric"].min())
-    parity = float(usable["positive_rate"].max() - usable["positive_rate"].min())
+    gap = _spread(usable, "metric")
+    parity = _spread(usable, "positive_rate")
     numbers = {"segments": rows, "metric": metric, "gap": gap, "max_gap": max_gap,
                "parity_difference": parity if parity_applies else None, "max_parity": max_parity}  # fmt: skip
     problems = []

@@ -6,15 +6,19 @@ graph). Snapshots built by retraining show the base snapshot and the labelled ba
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..snapshots.catalog import Snapshot
+    from ..experiments.records import RunRecord
+    from ..snapshots.records import Snapshot
+    from ..snapshots.service import SnapshotService
+    from .decisions import Decision
     from .models import ModelVersion
 
-__all__ = ["LineageNode", "build_lineage", "MAX_DEPTH"]
+__all__ = ["LineageNode", "build_lineage", "retrain_recipes", "MAX_DEPTH"]
 
 #: snapshot levels followed at most (a guard against a corrupted parent chain)
 MAX_DEPTH = 50
@@ -60,7 +64,9 @@ def _source_node(snap: Snapshot) -> LineageNode | None:
     return LineageNode("source", snap.source_path, snap.source_hash, "imported file")
 
 
-def _snapshot_tree(ws: Any, snap: Snapshot, built: dict[str, dict], depth: int = 0) -> LineageNode:
+def _snapshot_tree(
+    snapshots: SnapshotService, snap: Snapshot, built: dict[str, dict], depth: int = 0
+) -> LineageNode:
     """A snapshot and where its rows came from, recursively.
 
     A snapshot built by retraining came from its base snapshot plus batches (not from the
@@ -69,40 +75,45 @@ def _snapshot_tree(ws: Any, snap: Snapshot, built: dict[str, dict], depth: int =
     detail = f"{snap.n_rows:,} rows; {snap.message or ''}".strip("; ")
     node = LineageNode("snapshot", snap.ref, snap.object_hash, detail)
     recipe = built.get(snap.ref)
+    parent: Snapshot | None
     if recipe:
         for ref in recipe["batches"]:
-            batch = ws.snapshot(ref)
+            batch = snapshots.get(ref)
             child = LineageNode("batch", batch.ref, batch.object_hash, "rows added by retraining")
             child.children.extend(n for n in [_source_node(batch)] if n is not None)
             node.children.append(child)
-        parent = ws.snapshot(recipe["base_snapshot"])
+        parent = snapshots.get(recipe["base_snapshot"])
     else:
         node.children.extend(n for n in [_source_node(snap)] if n is not None)
-        chain = ws.log(snap.ref)
+        chain = snapshots.lineage(snap.ref)
         parent = chain[1] if len(chain) > 1 else None
     if parent is not None and depth < MAX_DEPTH:
-        node.children.append(_snapshot_tree(ws, parent, built, depth + 1))
+        node.children.append(_snapshot_tree(snapshots, parent, built, depth + 1))
     return node
 
 
-def _retrain_recipes(ws: Any, name: str) -> dict[str, dict]:
+def retrain_recipes(decisions: Iterable[Decision]) -> dict[str, dict[str, Any]]:
     """Training snapshot ref -> {base_snapshot, batches} recorded by retraining proposals."""
-    out: dict[str, dict] = {}
-    for decision in ws.decisions(name=name):
+    out: dict[str, dict[str, Any]] = {}
+    for decision in decisions:
         data = decision.evidence.training_data or {}
         if data.get("snapshot") and data.get("base_snapshot") and data.get("batches"):
             out.setdefault(data["snapshot"], data)
     return out
 
 
-def build_lineage(ws: Any, mv: ModelVersion) -> LineageNode:
-    """The lineage tree of a model version."""
-    run = ws.run(mv.run_id)
+def build_lineage(
+    snapshots: SnapshotService,
+    mv: ModelVersion,
+    run: RunRecord,
+    recipes: dict[str, dict[str, Any]],
+) -> LineageNode:
+    """The lineage tree of a model version (``recipes``: see ``retrain_recipes``)."""
     root = LineageNode("model", mv.ref, mv.model_hash, f"registered by {mv.author}")
     run_node = LineageNode("run", f"run {run.id}", run.model_hash,
                            f"{run.task}, mlflow {run.mlflow_run_id or '-'}")  # fmt: skip
     root.children.append(run_node)
     if run.snapshot_ref:
-        snap = ws.snapshot(run.snapshot_ref)
-        run_node.children.append(_snapshot_tree(ws, snap, _retrain_recipes(ws, mv.name)))
+        snap = snapshots.get(run.snapshot_ref)
+        run_node.children.append(_snapshot_tree(snapshots, snap, recipes))
     return root

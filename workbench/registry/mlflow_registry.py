@@ -7,8 +7,8 @@ repair a mirror that failed half-way. ``mlflow`` is imported inside the function
 Registration talks to ``MlflowClient`` directly (not ``mlflow.register_model``) so nothing is
 printed. The run's logged model (MLflow 3 ``LoggedModel``) is found by its source run and
 registered as ``models:/<model_id>``; MLflow resolves that source through the *global* tracking
-URI, so it points at the workspace while registering (``mlflow_mirror._tracking``, locked).
-Models are logged with the experiments mirror's own ``_log_model`` so both paths log alike.
+URI, so it points at the workspace while registering (``mlflow_mirror.tracking``, locked).
+Models are logged with the experiments mirror's own ``log_model`` so both paths log alike.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from ..errors import WorkbenchError
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from ..experiments.features import ModelMeta
 
 __all__ = ["register_version", "sync_aliases", "log_model_for_run", "mlflow_aliases"]
 
@@ -53,10 +55,10 @@ def _ensure_registered_model(client: Any, name: str) -> None:
 
 def register_version(tracking_uri: str, name: str, mlflow_run_id: str, tags: dict[str, str]) -> str:
     """Register a run's logged model as a new version of ``name``; returns MLflow's version."""
-    from ..experiments.mlflow_mirror import MODEL_NAME, _tracking
+    from ..experiments.mlflow_mirror import MODEL_NAME, tracking
 
     # the store resolves ``models:/<id>`` sources through the global tracking URI
-    with _tracking(tracking_uri):
+    with tracking(tracking_uri):
         client = _client(tracking_uri)
         _ensure_registered_model(client, name)
         model_id = _logged_model_id(client, mlflow_run_id, MODEL_NAME)
@@ -84,11 +86,11 @@ def sync_aliases(tracking_uri: str, name: str, wanted: dict[str, str]) -> None:
 
 @dataclass
 class _StoredModel:
-    """The parts of a ``TrainResult`` that ``mlflow_mirror._log_model`` reads."""
+    """The parts of a ``TrainResult`` that ``mlflow_mirror.log_model`` reads."""
 
     model_text: str
-    meta: Any
-    example: pl.DataFrame
+    meta: ModelMeta
+    example: pl.DataFrame | None
 
 
 def log_model_for_run(
@@ -106,12 +108,12 @@ def log_model_for_run(
     logs it (LightGBM flavour on the encoded frame), and returns that run's id.
     """
     from ..experiments.features import ModelMeta
-    from ..experiments.mlflow_mirror import _experiment_id, _log_model, _tracking
+    from ..experiments.mlflow_mirror import ensure_experiment, log_model, tracking
 
     stored = _StoredModel(model_text, ModelMeta.from_dict(meta), example)
-    with _tracking(tracking_uri) as mlflow:
+    with tracking(tracking_uri) as mlflow:
         client = mlflow.MlflowClient(tracking_uri)
-        experiment_id = _experiment_id(client, experiment_name, artifact_root)
-        with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
-            _log_model(mlflow, stored)
+        exp_id = ensure_experiment(client, experiment_name, artifact_root)
+        with mlflow.start_run(experiment_id=exp_id, tags=tags) as run:
+            log_model(mlflow, stored)
             return run.info.run_id

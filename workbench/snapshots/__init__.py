@@ -14,7 +14,10 @@ _EXPORTS = {
     "ColumnRule": "contract",
     "Contract": "contract",
     "RowChanges": "diff",
-    "Snapshot": "catalog",
+    "Snapshot": "records",
+    "SnapshotService": "service",
+    "ImportRequest": "service",
+    "ValidationReport": "service",
     "SnapshotDiff": "diff",
     "Violation": "contract",
 }

@@ -27,8 +27,8 @@ import polars as pl
 import tomli_w
 
 from ..errors import InputError
-from .catalog import Snapshot
 from .profile import kind_of
+from .records import Snapshot
 
 __all__ = ["Contract", "ColumnRule", "Violation", "infer_contract", "check_contract", "MAX_ALLOWED"]
 

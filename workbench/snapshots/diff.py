@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import InputError
-from .catalog import Snapshot
+from .records import Snapshot
 
 __all__ = ["SnapshotDiff", "ColumnChange", "RowChanges", "diff_snapshots"]
 

@@ -25,7 +25,7 @@ from .base import AreaScreen
 
 if TYPE_CHECKING:
     from ...api import Workspace
-    from ...experiments.compare import RunComparison
+    from ...presentation import RunComparison
     from .run_picker import RunChoice
 
 __all__ = ["CompareScreen", "COMPARE_COMMANDS", "parse_run_ids"]

@@ -23,10 +23,8 @@ from ..widgets.snapshot_detail import SnapshotDetail
 from .base import AreaScreen
 
 if TYPE_CHECKING:
-    from ...api import Workspace
-    from ...snapshots.catalog import Snapshot
-    from ...snapshots.diff import SnapshotDiff
-    from ...snapshots.importer import AddResult
+    from ...api import AddResult, Snapshot, Workspace
+    from ...presentation import SnapshotDiff
     from ..widgets.snapshot_table import SnapshotRows, SnapshotTable
 
 __all__ = ["DataScreen", "DATA_COMMANDS"]

@@ -30,9 +30,8 @@ from ..widgets.registry_views import (
 from .base import AreaScreen
 
 if TYPE_CHECKING:
-    from ...api import Workspace
-    from ...audit import AuditEntry
-    from ...registry.decisions import Decision
+    from ...api import Decision, Workspace
+    from ...presentation import AuditEntry
 
 __all__ = ["DecisionsScreen", "DECISIONS_COMMANDS"]
 

@@ -29,6 +29,7 @@ from textual.widgets import (
 )
 
 from ...errors import Cancelled, WorkbenchError
+from ...presentation import batch_label, default_pair
 from ...progress import CallbackProgress, CancelToken
 from ..widgets.drift_charts import DistributionPlot, DriftSharePlot
 from .base import AreaScreen
@@ -37,10 +38,9 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ...api import Workspace
-    from ...drift.presentation import ColumnDistribution
-    from ...drift.results import ColumnDrift, DriftReport
+    from ...presentation import ColumnDistribution, ColumnDrift, DriftReport
 
-__all__ = ["DriftScreen", "DRIFT_COMMANDS", "default_pair", "export_path"]
+__all__ = ["DriftScreen", "DRIFT_COMMANDS", "export_path"]
 
 DRIFT_COMMANDS = (
     ("Compare again", "Recompute drift for the chosen reference and current", "recompute"),
@@ -50,8 +50,6 @@ DRIFT_COMMANDS = (
     ("Cancel drift computation", "Stop the running computation", "cancel"),
 )
 """(title, help, action) of the Drift screen's command-palette entries."""
-
-BATCH_PREFIX = "prod-"
 
 
 @cache
@@ -66,26 +64,6 @@ def drift_commands():
             return DRIFT_COMMANDS
 
     return DriftCommands
-
-
-def default_pair(refs: list[tuple[str, str]]) -> tuple[str | None, str | None]:
-    """(reference, current) to show first, from (ref, name) pairs newest first.
-
-    Reference: the oldest snapshot that is not a production batch. Current: the newest batch
-    (by name, ``prod-2025-12`` after ``prod-2025-11``) when there is one, else the newest
-    other version of the reference's dataset, else the newest other snapshot.
-    """
-    if not refs:
-        return None, None
-    plain = [(r, n) for r, n in refs if not n.startswith(BATCH_PREFIX)]
-    reference, ref_name = (plain or refs)[-1]
-    batches = sorted((n, r) for r, n in refs if n.startswith(BATCH_PREFIX) and r != reference)
-    if batches:
-        return reference, batches[-1][1]
-    same = [r for r, n in refs if n == ref_name and r != reference]
-    others = [r for r, _ in refs if r != reference]
-    current = (same or others or [None])[0]
-    return reference, current
 
 
 def export_path(root: Path, reference: str, current: str) -> Path:
@@ -371,7 +349,7 @@ the method, score and threshold, and what they mean.
           description="loading the column's distribution")  # fmt: skip
     def load_distribution(self, ws: Workspace, ref: str, cur: str, column: str,
                           column_type: str) -> None:  # fmt: skip
-        from ...drift.presentation import column_distribution
+        from ...presentation import column_distribution
 
         try:
             stats = ws.reference_stats(ref, None)
@@ -578,7 +556,7 @@ the method, score and threshold, and what they mean.
     # -- drawing -----------------------------------------------------------------------------
 
     def _show_report(self, report: DriftReport) -> None:
-        from ...drift.summary import by_severity, quality_flags
+        from ...presentation import by_severity, quality_flags
 
         self.rows = by_severity(report.columns)
         if report.target is not None:
@@ -614,7 +592,7 @@ the method, score and threshold, and what they mean.
             self._show_column(self.rows[0])
 
     def _show_column(self, c: ColumnDrift) -> None:
-        from ...drift.presentation import explain
+        from ...presentation import explain
 
         if self.column == c.column:
             return
@@ -671,7 +649,7 @@ the method, score and threshold, and what they mean.
                 f"{r['drift_share']:.2f}", strongest, r["flags"], key=r["current"],
             )  # fmt: skip
         table.focus()
-        labels = [_batch_label(c) for c in frame["current"].to_list()]
+        labels = [batch_label(c) for c in frame["current"].to_list()]
         threshold = self.report.options.drift_share if self.report else 0.5
         self.query_one("#drift-batches-chart", DriftSharePlot).show(
             labels, frame["drift_share"].to_list(), threshold,
@@ -731,13 +709,6 @@ the method, score and threshold, and what they mean.
         for token in self.tokens.values():
             token.cancel()
         self.query_one("#drift-task", Label).update("cancelling…")
-
-
-def _batch_label(ref: str) -> str:
-    """``prod-2025-09@v1`` -> ``2025-09`` (chart labels must be short)."""
-    name, _, version = ref.partition("@")
-    label = name.removeprefix(BATCH_PREFIX)
-    return label if version in ("", "v1") else f"{label}@{version}"
 
 
 def _window_size(frame: Any) -> str:

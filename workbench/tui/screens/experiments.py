@@ -30,8 +30,7 @@ from ..widgets.run_progress import TrainingPanel, fmt_duration
 from .base import AreaScreen
 
 if TYPE_CHECKING:
-    from ...api import Workspace
-    from ...experiments.runs import RunRecord
+    from ...api import RunRecord, Workspace
     from ..widgets.run_table import RunRows, RunTable
     from .train_form import SnapshotChoice, TrainRequest
 

@@ -18,8 +18,7 @@ from ...errors import Cancelled, WorkbenchError
 from ...progress import CallbackProgress, CancelToken
 
 if TYPE_CHECKING:
-    from ...api import Workspace
-    from ...snapshots.importer import AddResult
+    from ...api import AddResult, Workspace
 
 __all__ = ["ImportScreen", "ImportRequest"]
 

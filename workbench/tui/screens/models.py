@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
+from ...errors import InputError
 from ..widgets.registry_actions import RegistryActions, error_text
 from ..widgets.registry_views import (
     VERSION_COLUMNS,
@@ -30,9 +31,8 @@ from ..widgets.registry_views import (
 from .base import AreaScreen
 
 if TYPE_CHECKING:
-    from ...api import Workspace
-    from ...registry.aliases import AliasMove
-    from ...registry.lineage import LineageNode
+    from ...api import AliasMove, RollbackPlan, Workspace
+    from ...presentation import LineageNode
 
 __all__ = ["ModelsScreen", "MODELS_COMMANDS"]
 
@@ -71,11 +71,18 @@ class VersionsLoaded(Message):
 
 
 class VersionDetailLoaded(Message):
-    """A version's model's alias history and the version's lineage were read."""
+    """A version's model's alias history, the version's lineage and where a rollback of the
+    model's champion would go (None: nowhere) were read."""
 
-    def __init__(self, ref: str, history: list[AliasMove], lineage: LineageNode) -> None:
+    def __init__(
+        self,
+        ref: str,
+        history: list[AliasMove],
+        lineage: LineageNode,
+        rollback: RollbackPlan | None = None,
+    ) -> None:
         super().__init__()
-        self.ref, self.history, self.lineage = ref, history, lineage
+        self.ref, self.history, self.lineage, self.rollback = ref, history, lineage, rollback
 
 
 class CardLoaded(Message):
@@ -138,6 +145,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         self.loaded_token: int | None = None
         self.highlighted_ref: str | None = None
         self.history: list[AliasMove] = []
+        self.rollback_target: RollbackPlan | None = None
         """The highlighted version's model's alias moves, oldest first."""
         self.detail_ref: str | None = None
         """The version the history and lineage panes show."""
@@ -196,11 +204,15 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
     def load_detail(self, ws: Workspace, ref: str, name: str) -> None:
         try:
             history, lineage = ws.alias_history(name), ws.lineage(ref)
+            try:
+                rollback: RollbackPlan | None = ws.rollback_plan(name)
+            except InputError:  # no champion, or the first one: nowhere to roll back to
+                rollback = None
         except Exception as exc:
             self.post_message(ModelsFailed(f"{ref}'s history and lineage", error_text(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(VersionDetailLoaded(ref, history, lineage))
+            self.post_message(VersionDetailLoaded(ref, history, lineage, rollback))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="model-card",
           description="making the model card")  # fmt: skip
@@ -266,6 +278,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
             return
         self.detail_ref = event.ref
         self.history = event.history
+        self.rollback_target = event.rollback
         version = int(event.ref.rpartition("@v")[2])
         history = self.query_one("#models-history-table", Static)
         if event.history:
@@ -306,11 +319,8 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         self.ask_rollback(ws, row.name, self._rollback_summary(row.name))
 
     def _rollback_summary(self, name: str) -> str:
-        from ...registry.aliases import CHAMPION, previous_holder
-
-        moves = [m for m in self.history if m.name == name and m.alias == CHAMPION]
-        target = previous_holder(moves)
-        if not moves or moves[-1].to_version is None or target is None:
+        plan = self.rollback_target
+        if plan is None or plan.name != name:
             return f"Move [b]champion[/b] of {name} back to its previous holder."
-        return (f"Move [b]champion[/b] of {name} from [b]v{moves[-1].to_version}[/b] "
-                f"back to [b]v{target}[/b].")  # fmt: skip
+        return (f"Move [b]champion[/b] of {name} from [b]v{plan.current}[/b] "
+                f"back to [b]v{plan.target}[/b].")  # fmt: skip

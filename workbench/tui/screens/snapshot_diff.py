@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Static
 from ..widgets.formatting import fmt_count, fmt_share, fmt_value
 
 if TYPE_CHECKING:
-    from ...snapshots.diff import SnapshotDiff
+    from ...presentation import SnapshotDiff
 
 __all__ = ["SnapshotDiffScreen"]
 

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from ...experiments.params import DEFAULT_PARAMS, parse_value
+from ...presentation import DEFAULT_PARAMS, parse_value
 
 __all__ = ["TrainForm", "TrainRequest", "SnapshotChoice", "parse_params", "FORM_PARAMS"]
 

@@ -10,7 +10,7 @@ from textual.app import App
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
-from ...experiments.compare import iteration_ticks
+from ...presentation import iteration_ticks
 
 __all__ = ["CurvePlot", "series_colors", "thin", "axis_end", "MAX_POINTS"]
 

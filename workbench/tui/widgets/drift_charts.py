@@ -11,7 +11,7 @@ from textual_plotext import PlotextPlot
 from .curve_plot import series_colors
 
 if TYPE_CHECKING:
-    from ...drift.presentation import ColumnDistribution
+    from ...presentation import ColumnDistribution
 
 __all__ = ["DistributionPlot", "DriftSharePlot", "short_label"]
 

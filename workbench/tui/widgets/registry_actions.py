@@ -2,7 +2,7 @@
 
 The screen asks (``ConfirmDecision``), a thread worker calls the core and posts one message,
 the screen's handler notifies and reloads. Roles are checked before asking, through the
-core's own ``roles.require`` so the words match the CLI; the core checks again when it acts.
+core's own check (``Workspace.require``) so the words match the CLI; the core checks again when it acts.
 Every ``WorkbenchError`` (``PermissionDenied`` included) becomes a notification.
 """
 
@@ -19,8 +19,7 @@ from ...errors import PermissionDenied, WorkbenchError
 from ...progress import CallbackProgress, CancelToken
 
 if TYPE_CHECKING:
-    from ...api import Workspace
-    from ...registry.decisions import Decision
+    from ...api import Decision, Workspace
     from ..screens.confirm_decision import DecisionInput
 
 __all__ = [
@@ -64,10 +63,8 @@ def error_text(exc: BaseException) -> str:
 
 def refusal(ws: Workspace, action: str) -> str | None:
     """Why the acting user may not perform ``action`` (None when they may)."""
-    from ...registry.roles import require
-
     try:
-        require(ws.settings, ws.actor, action)
+        ws.require(action)
     except PermissionDenied as exc:
         return error_text(exc)
     return None

@@ -20,11 +20,8 @@ if TYPE_CHECKING:
     from textual.widgets import Tree
     from textual.widgets.tree import TreeNode
 
-    from ...audit import AuditEntry
-    from ...registry.aliases import AliasMove
-    from ...registry.decisions import Decision
-    from ...registry.lineage import LineageNode
-    from ...registry.models import ModelVersion
+    from ...api import AliasMove, Decision, ModelVersion
+    from ...presentation import AuditEntry, LineageNode
 
 __all__ = [
     "VersionRow",

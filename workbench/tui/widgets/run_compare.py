@@ -16,11 +16,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from ...experiments.compare import fmt_delta, fmt_metric, shows_as_zero
+from ...presentation import fmt_delta, fmt_metric, shows_as_zero
 from .curve_plot import CurvePlot, series_colors
 
 if TYPE_CHECKING:
-    from ...experiments.compare import MetricRow, RunComparison
+    from ...presentation import MetricRow, RunComparison
 
 __all__ = ["ComparisonView", "importance_lines", "BAR_WIDTH"]
 

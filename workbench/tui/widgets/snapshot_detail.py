@@ -16,8 +16,8 @@ from textual.widgets import Sparkline, Static
 from .formatting import fmt_count, fmt_share, fmt_value
 
 if TYPE_CHECKING:
-    from ...snapshots.catalog import Snapshot
-    from ...snapshots.profile import ColumnProfile
+    from ...api import Snapshot
+    from ...presentation import ColumnProfile
 
 __all__ = ["SnapshotDetail", "ColumnProfileRow"]
 

@@ -1,7 +1,6 @@
-"""The experiments part of the ``Workspace`` facade (mixed into ``workbench.api.Workspace``).
+"""The experiments service: LightGBM training runs, sweeps, queries and comparisons.
 
-Methods here use ``self.store``, ``self.objects``, ``self.root``, ``self.actor`` and
-``self.snapshot(ref)`` / ``self.load(ref)`` of the facade.
+Built with the workspace ``Context`` and the ``SnapshotService`` it trains on.
 
 A training run is recorded as ``running`` before any work starts and always ends as
 ``finished``, ``failed`` (with the reason) or ``cancelled``, whatever goes wrong: the exception
@@ -10,8 +9,8 @@ curves are written as objects before the row that names them; the MLflow mirror 
 before the run is marked finished, so a finished run always has its MLflow run id (when
 mirroring is on) and a failed mirror fails the run with a readable reason.
 
-Sweeps with ``jobs > 1`` run in separate OS processes (``spawn``): each opens the workspace
-itself and records its runs through the store's short, lock-retrying transactions.
+Sweeps with ``jobs > 1`` run in separate OS processes (``spawn``): each builds its own context
+and services and records its runs through the store's short, lock-retrying transactions.
 """
 
 from __future__ import annotations
@@ -20,30 +19,67 @@ import itertools
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .. import audit
 from ..errors import Cancelled, InputError, WorkbenchError
 from ..progress import NULL_PROGRESS, CancelOnly, Progress
-from . import runs as run_store
+from . import repository as repo
 from .compare import TOP_FEATURES, RunComparison, compare
-from .runs import RunRecord
+from .records import RunInput, RunRecord, curves_bytes, parse_curves
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import polars as pl
 
-    from ..objects import ObjectStore
-    from ..snapshots.catalog import Snapshot
-    from ..store import Store
+    from ..context import Context
+    from ..snapshots.records import Snapshot
+    from ..snapshots.service import SnapshotService
     from .model import Model
     from .query import Fields
-    from .training import IterationObserver, TrainSpec
+    from .training import IterationObserver, TrainResult, TrainSpec
 
-__all__ = ["ExperimentsMixin", "grid_combinations", "MAX_GRID"]
+__all__ = [
+    "ExperimentService",
+    "TrainRequest",
+    "SweepRequest",
+    "grid_combinations",
+    "parse_run_id",
+    "MAX_GRID",
+]
 
-#: the largest sweep ``train_grid`` accepts (a typo in a grid should not start 10,000 runs)
+#: the largest sweep accepted (a typo in a grid should not start 10,000 runs)
 MAX_GRID = 500
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """One training: which snapshot, what to learn, and how.
+
+    ``target`` defaults to the snapshot's recorded target; the snapshot's key column is
+    excluded from the features and its time column is used for ``split='time'``.
+    """
+
+    ref: str
+    target: str | None = None
+    task: str = "auto"
+    params: dict[str, Any] = field(default_factory=dict)
+    split: str = "random"
+    test_size: float = 0.2
+    seed: int = 42
+    time_column: str | None = None
+    exclude: list[str] | None = None
+    note: str | None = None
+    mlflow: bool = True
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """A sweep: one run of ``base`` per combination of ``grid`` (over ``base.params``)."""
+
+    base: TrainRequest
+    grid: dict[str, list[Any]]
+    jobs: int = 1
 
 
 def grid_combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -60,7 +96,8 @@ def grid_combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return combos
 
 
-def _parse_run_id(run_id: int | str) -> int:
+def parse_run_id(run_id: int | str) -> int:
+    """A run id from ``42``, ``"42"`` or ``"run 42"``; InputError otherwise."""
     if isinstance(run_id, bool):
         raise InputError(f"not a run id: {run_id!r}")
     if isinstance(run_id, int):
@@ -95,53 +132,51 @@ def _threads_per_job(params: dict[str, Any], jobs: int) -> dict[str, Any]:
     return {**params, "num_threads": max(1, (os.cpu_count() or 1) // jobs)}
 
 
-def _grid_worker(
-    workspace_cls: type, root: str, ref: str, kwargs: dict[str, Any]
-) -> tuple[int | None, str | None]:
+def _grid_worker(root: str, request: TrainRequest) -> tuple[int | None, str | None]:
     """One sweep run in a worker process: (run id, error text or None)."""
+    from ..context import Context
+    from ..snapshots.service import SnapshotService
     from .lightgbm_import import enable_lean_import
 
     enable_lean_import()  # the worker runs nothing but this training
-    ws = workspace_cls(root)
+    ctx = Context(root)
+    experiments = ExperimentService(ctx, SnapshotService(ctx))
     try:
-        return ws.train(ref, **kwargs).id, None
+        return experiments.train(request).id, None
     except WorkbenchError as exc:
         return getattr(exc, "run_id", None), str(exc)
 
 
-class ExperimentsMixin:
+class ExperimentService:
     """Training runs, sweeps, queries and comparisons."""
 
-    if TYPE_CHECKING:
-        root: Path
-        store: Store
-        objects: ObjectStore
-        actor: str
-
-        def snapshot(self, ref: str) -> Snapshot: ...
-
-        def load(self, ref: str | Snapshot) -> pl.DataFrame: ...
+    def __init__(self, ctx: Context, snapshots: SnapshotService) -> None:
+        self.ctx = ctx
+        self.snapshots = snapshots
 
     # -- MLflow ------------------------------------------------------------------------------
 
     @property
-    def mlflow_tracking_uri(self) -> str:
+    def tracking_uri(self) -> str:
         """Where runs are mirrored: ``MLFLOW_TRACKING_URI`` or the workspace's SQLite store."""
         from .mlflow_mirror import default_tracking_uri
 
-        return default_tracking_uri(self.root)
+        return default_tracking_uri(self.ctx.root)
 
-    def _mlflow_artifact_root(self) -> str | None:
+    def artifact_root(self) -> str | None:
+        """Where new MLflow experiments keep artifacts (None: a user's own tracking server
+        decides)."""
         from .mlflow_mirror import default_artifact_root
 
-        # a user's own tracking server decides where its artifacts go
-        return None if os.environ.get("MLFLOW_TRACKING_URI") else default_artifact_root(self.root)
+        return (
+            None if os.environ.get("MLFLOW_TRACKING_URI") else default_artifact_root(self.ctx.root)
+        )
 
-    def run_model_uri(self, run_id: int | str) -> str:
+    def model_uri(self, run_id: int | str) -> str:
         """The MLflow model URI of a run (``runs:/<id>/model``) for ``mlflow.pyfunc.load_model``."""
         from .mlflow_mirror import MODEL_NAME
 
-        rec = self.run(run_id)
+        rec = self.get(run_id)
         if not rec.mlflow_run_id:
             raise InputError(
                 f"run {rec.id} was not mirrored to MLflow", hint="rerun it with MLflow"
@@ -150,31 +185,23 @@ class ExperimentsMixin:
 
     # -- training ----------------------------------------------------------------------------
 
-    def _spec(
-        self,
-        snap: Snapshot,
-        target: str | None,
-        task: str,
-        params: dict[str, Any] | None,
-        split: str,
-        test_size: float,
-        seed: int,
-        time_column: str | None,
-        exclude: list[str] | None,
-    ) -> TrainSpec:
+    def spec(self, snap: Snapshot, request: TrainRequest) -> TrainSpec:
+        """The training spec a request means on ``snap``; usage errors before any run exists."""
         from .training import TrainSpec
 
-        target = target or snap.target
+        target = request.target or snap.target
         if not target:
             raise InputError(
                 f"{snap.ref} has no recorded target column", hint="name one with --target COL"
             )
+        exclude = request.exclude
         if exclude is None:
             key = snap.key_column
             exclude = [key] if key and key != target and key in snap.schema else []
+        time_column = request.time_column
         if time_column is None and snap.time_column != target:
             time_column = snap.time_column
-        if split == "time" and not time_column:
+        if request.split == "time" and not time_column:
             why = "its time column is the target" if snap.time_column else "it records none"
             raise InputError(
                 f"a time split on {snap.ref} needs a time column, and {why}",
@@ -182,14 +209,15 @@ class ExperimentsMixin:
             )
         if time_column is not None and time_column not in snap.schema:
             raise InputError(f"time column '{time_column}' is not a column of {snap.ref}")
+        seed = request.seed
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise InputError(f"seed must be an integer, got {seed!r}")
         return TrainSpec(
             target=target,
-            task=task,
-            params=dict(params or {}),
-            split=split,
-            test_size=float(test_size),
+            task=request.task,
+            params=dict(request.params or {}),
+            split=request.split,
+            test_size=float(request.test_size),
             seed=seed,
             time_column=time_column,
             exclude=list(exclude),
@@ -197,30 +225,17 @@ class ExperimentsMixin:
 
     def train(
         self,
-        ref: str,
-        target: str | None = None,
-        *,
-        task: str = "auto",
-        params: dict[str, Any] | None = None,
-        split: str = "random",
-        test_size: float = 0.2,
-        seed: int = 42,
-        time_column: str | None = None,
-        exclude: list[str] | None = None,
-        note: str | None = None,
+        request: TrainRequest,
         progress: Progress = NULL_PROGRESS,
         on_iteration: IterationObserver | None = None,
-        mlflow: bool = True,
     ) -> RunRecord:
         """Train LightGBM on a snapshot and record the run; returns the finished run.
 
-        ``target`` defaults to the snapshot's recorded target; the snapshot's key column is
-        excluded from the features and its time column is used for ``split='time'``.
         Failures and cancellation are recorded on the run, then re-raised.
         """
-        snap = self.snapshot(ref)
-        spec = self._spec(snap, target, task, params, split, test_size, seed, time_column, exclude)
-        return self._execute(snap, spec, note, progress, on_iteration, mlflow)
+        snap = self.snapshots.get(request.ref)
+        spec = self.spec(snap, request)
+        return self._execute(snap, spec, request.note, progress, on_iteration, request.mlflow)
 
     def _execute(
         self,
@@ -234,27 +249,27 @@ class ExperimentsMixin:
         from .params import requested_params
         from .training import git_commit, train
 
-        actor = self.actor  # read once: every record of this run names the same person
+        actor = self.ctx.actor  # read once: every record of this run names the same person
         # shown from the start: resolving parameter names below imports LightGBM (0.3-0.6 s)
         progress.start(f"loading {snap.ref}", total=None)
-        run_id = run_store.start_run(
-            self.store,
-            spec,
-            snapshot_ref=snap.ref,
-            snapshot_hash=snap.object_hash,
-            note=note,
-            actor=actor,
-            params=requested_params(spec.params, task=spec.task, seed=spec.seed),
-        )
+        requested = requested_params(spec.params, task=spec.task, seed=spec.seed)
+        spec_data = spec.to_dict()
+        with self.ctx.store.write() as con:
+            run_id = repo.insert_run(
+                con, spec_data, snapshot_ref=snap.ref, snapshot_hash=snap.object_hash, note=note,
+                actor=actor, params=requested,
+            )  # fmt: skip
+            audit.append(con, actor, "run.started", f"run {run_id}",
+                         {"snapshot": snap.ref, "spec": spec_data})  # fmt: skip
         warming: list[threading.Thread] = []
 
         def warm_up_mlflow() -> None:
             from .mlflow_mirror import warm_up
 
-            warming.append(warm_up(self.mlflow_tracking_uri))
+            warming.append(warm_up(self.tracking_uri))
 
         try:
-            df = self.load(snap)
+            df = self.snapshots.load(snap)
             progress.check_cancelled()
             result = train(
                 df,
@@ -264,7 +279,7 @@ class ExperimentsMixin:
                 after_fit=warm_up_mlflow if mlflow else None,
             )
             result.environment["pid"] = str(os.getpid())  # which process trained it
-            commit = git_commit(self.root)
+            commit = git_commit(self.ctx.root)
             if commit:
                 result.environment["git_commit"] = commit
             progress.check_cancelled()
@@ -273,16 +288,28 @@ class ExperimentsMixin:
             mlflow_id = (
                 self._mirror(run_id, snap, result, note, progress, actor) if mlflow else None
             )
-            run_store.finish_run(
-                self.store, run_id, result, self.objects, mlflow_run_id=mlflow_id, actor=actor
-            )
+            self._record_finished(run_id, result, mlflow_id, actor)
         except BaseException as exc:
             self._record_end(run_id, exc, actor)
             raise
         finally:
             for thread in warming:  # never leave it importing while the process exits
                 thread.join()
-        return run_store.get_run(self.store, run_id)
+        return self.get(run_id)
+
+    def _record_finished(
+        self, run_id: int, result: TrainResult, mlflow_id: str | None, actor: str
+    ) -> None:
+        """Save the model and curves as objects, then record the result on the running run."""
+        model_hash = self.ctx.objects.put_bytes(result.model_text.encode())
+        curves_hash = self.ctx.objects.put_bytes(curves_bytes(result))
+        with self.ctx.store.write() as con:
+            repo.record_finished(
+                con, run_id, result, model_hash=model_hash, curves_hash=curves_hash,
+                mlflow_run_id=mlflow_id,
+            )  # fmt: skip
+            audit.append(con, actor, "run.finished", f"run {run_id}",
+                         {"status": "finished", "metrics": result.metrics, "model": model_hash})  # fmt: skip
 
     def _record_end(self, run_id: int, exc: BaseException, actor: str) -> None:
         status, reason = _reason(exc)
@@ -291,28 +318,40 @@ class ExperimentsMixin:
         except AttributeError:
             pass
         try:
-            run_store.fail_run(self.store, run_id, status, reason, actor=actor)
+            with self.ctx.store.write() as con:
+                repo.record_ended(con, run_id, status, reason)
+                audit.append(con, actor, "run.finished", f"run {run_id}",
+                             {"status": status, "reason": reason})  # fmt: skip
         except WorkbenchError as second:  # e.g. the store stayed busy; keep the first error
             exc.add_note(f"run {run_id} could not be marked {status}: {second}")
 
     def _mirror(
-        self, run_id: int, snap: Snapshot, result: Any, note: str | None, progress, actor: str
+        self,
+        run_id: int,
+        snap: Snapshot,
+        result: TrainResult,
+        note: str | None,
+        progress: Progress,
+        actor: str,
     ) -> str:
         from .mlflow_mirror import log_run
 
         progress.start("logging to MLflow", total=None)
-        tags = {"workbench.workspace": str(self.root), "workbench.snapshot_hash": snap.object_hash}
+        tags = {
+            "workbench.workspace": str(self.ctx.root),
+            "workbench.snapshot_hash": snap.object_hash,
+        }
         if note:
             tags["mlflow.note.content"] = note
         try:
             return log_run(
-                self.mlflow_tracking_uri,
+                self.tracking_uri,
                 snap.name,
                 result,
                 snap.ref,
                 workbench_run_id=run_id,
                 tags=tags,
-                artifact_root=self._mlflow_artifact_root(),
+                artifact_root=self.artifact_root(),
                 actor=actor,
             )
         except WorkbenchError:
@@ -324,7 +363,12 @@ class ExperimentsMixin:
                 hint="check MLFLOW_TRACKING_URI or use --no-mlflow",
             ) from exc
 
-    def preload_training(self, mlflow: bool = True) -> None:
+    def set_mlflow_run_id(self, run_id: int, mlflow_run_id: str) -> None:
+        """Remember the MLflow run that mirrors a run (a model logged after the fact)."""
+        with self.ctx.store.write() as con:
+            repo.set_mlflow_run_id(con, run_id, mlflow_run_id)
+
+    def preload(self, mlflow: bool = True) -> None:
         """Load what a training needs before it starts: LightGBM and, with ``mlflow``, MLflow
         and the workspace's tracking store (created if new).
 
@@ -343,85 +387,84 @@ class ExperimentsMixin:
         if mlflow:
             from .mlflow_mirror import preload
 
-            preload(self.mlflow_tracking_uri)
+            preload(self.tracking_uri)
 
-    def train_grid(
+    # -- sweeps ------------------------------------------------------------------------------
+
+    def sweep(
         self,
-        ref: str,
-        grid: dict[str, list[Any]],
-        *,
-        jobs: int = 1,
-        target: str | None = None,
-        task: str = "auto",
-        params: dict[str, Any] | None = None,
-        split: str = "random",
-        test_size: float = 0.2,
-        seed: int = 42,
-        time_column: str | None = None,
-        exclude: list[str] | None = None,
-        note: str | None = None,
+        request: SweepRequest,
         progress: Progress = NULL_PROGRESS,
         on_run: Callable[[RunRecord], None] | None = None,
-        mlflow: bool = True,
     ) -> list[RunRecord]:
-        """One run per combination of ``grid`` over ``params``; returns them in grid order.
+        """One run per combination of the grid over the base parameters, in grid order.
 
         A combination that fails is recorded as failed and the sweep goes on; cancelling
         stops it. ``jobs > 1`` trains in that many separate processes.
         """
+        jobs = request.jobs
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
             raise InputError(f"jobs must be a positive integer, got {jobs!r}")
-        combos = grid_combinations(grid)
-        snap = self.snapshot(ref)
-        base = dict(params or {})
-        # check the shared options once, before any run is recorded
-        self._spec(snap, target, task, base, split, test_size, seed, time_column, exclude)
-        common = dict(
-            target=target, task=task, split=split, test_size=test_size, seed=seed,
-            time_column=time_column, exclude=exclude, note=note, mlflow=mlflow,
-        )  # fmt: skip
+        combos = grid_combinations(request.grid)
+        base = request.base
+        snap = self.snapshots.get(base.ref)
+        self.spec(snap, base)  # check the shared options once, before any run is recorded
+        calls = [
+            replace(base, ref=snap.ref, params={**(base.params or {}), **combo}) for combo in combos
+        ]
         progress.start(f"sweep of {len(combos)} runs on {snap.ref}", total=len(combos))
         jobs = min(jobs, len(combos))
         if jobs == 1:
-            return self._grid_serial(snap.ref, base, combos, common, progress, on_run)
-        return self._grid_parallel(snap, base, combos, common, jobs, progress, on_run)
+            return self._sweep_serial(calls, progress, on_run)
+        return self._sweep_parallel(snap, calls, jobs, progress, on_run)
 
-    def _grid_serial(self, ref, base, combos, common, progress, on_run) -> list[RunRecord]:
+    def _sweep_serial(
+        self,
+        calls: list[TrainRequest],
+        progress: Progress,
+        on_run: Callable[[RunRecord], None] | None,
+    ) -> list[RunRecord]:
         records = []
-        for combo in combos:
+        for call in calls:
             try:
-                record = self.train(
-                    ref, params={**base, **combo}, progress=CancelOnly(progress), **common
-                )
+                record = self.train(call, progress=CancelOnly(progress))
             except (Cancelled, KeyboardInterrupt):
                 raise
             except WorkbenchError as exc:
-                if getattr(exc, "run_id", None) is None:
+                run_id = getattr(exc, "run_id", None)
+                if run_id is None:
                     raise
-                record = self.run(exc.run_id)
+                record = self.get(run_id)
             records.append(record)
             progress.advance()
             if on_run is not None:
                 on_run(record)
         return records
 
-    def _grid_parallel(self, snap, base, combos, common, jobs, progress, on_run) -> list[RunRecord]:
+    def _sweep_parallel(
+        self,
+        snap: Snapshot,
+        calls: list[TrainRequest],
+        jobs: int,
+        progress: Progress,
+        on_run: Callable[[RunRecord], None] | None,
+    ) -> list[RunRecord]:
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        if common["mlflow"]:
+        if calls[0].mlflow:
             from .mlflow_mirror import prepare_experiment
 
-            prepare_experiment(self.mlflow_tracking_uri, snap.name, self._mlflow_artifact_root())
-        calls = [{**common, "params": _threads_per_job({**base, **c}, jobs)} for c in combos]
+            prepare_experiment(self.tracking_uri, snap.name, self.artifact_root())
+        calls = [replace(c, params=_threads_per_job(c.params, jobs)) for c in calls]
         ids: list[int | None] = [None] * len(calls)
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
         try:
             futures = {
-                pool.submit(_grid_worker, type(self), str(self.root), snap.ref, kw): i
-                for i, kw in enumerate(calls)
+                pool.submit(_grid_worker, str(self.ctx.root), call): i
+                for i, call in enumerate(calls)
             }
             pending = set(futures)
             while pending:
@@ -440,14 +483,14 @@ class ExperimentsMixin:
                     ids[futures[future]] = run_id
                     progress.advance()
                     if on_run is not None:
-                        on_run(self.run(run_id))
+                        on_run(self.get(run_id))
                 progress.check_cancelled()
         except BaseException:
             # workers that already started record their own end (Ctrl-C reaches them too)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        return [self.run(i) for i in ids if i is not None]
+        return [self.get(i) for i in ids if i is not None]
 
     def rerun(
         self,
@@ -460,10 +503,10 @@ class ExperimentsMixin:
         """Train again with a run's exact spec on the same snapshot (same split, same metrics)."""
         from .training import TrainSpec
 
-        old = self.run(run_id)
+        old = self.get(run_id)
         if not old.spec or not old.spec.get("target") or not old.snapshot_ref:
             raise InputError(f"run {old.id} has no recorded training spec to rerun")
-        snap = self.snapshot(old.snapshot_ref)
+        snap = self.snapshots.get(old.snapshot_ref)
         if old.snapshot_hash and snap.object_hash != old.snapshot_hash:
             raise InputError(
                 f"{old.snapshot_ref} no longer has the content run {old.id} trained on",
@@ -472,9 +515,20 @@ class ExperimentsMixin:
         spec = TrainSpec.from_dict(old.spec)
         return self._execute(snap, spec, f"rerun of run {old.id}", progress, on_iteration, mlflow)
 
-    # -- queries -----------------------------------------------------------------------------
+    def request_like(self, run: RunRecord, ref: str, note: str, mlflow: bool) -> TrainRequest:
+        """A request that trains like ``run`` (its recorded spec) on another snapshot."""
+        spec = run.spec
+        return TrainRequest(
+            ref=ref, target=spec["target"], task=spec.get("task", "auto"),
+            params=spec.get("params") or {}, split=spec.get("split", "random"),
+            test_size=spec.get("test_size", 0.2), seed=spec.get("seed", 42),
+            time_column=spec.get("time_column"), exclude=spec.get("exclude"), note=note,
+            mlflow=mlflow,
+        )  # fmt: skip
 
-    def runs(
+    # -- records -----------------------------------------------------------------------------
+
+    def query(
         self,
         where: str | None = None,
         sort: str | None = None,
@@ -482,44 +536,58 @@ class ExperimentsMixin:
         *,
         include_deleted: bool = False,
     ) -> pl.DataFrame:
-        """Runs as a wide Polars frame (a column per metric, param, ``tag.x``), filtered, sorted.
+        """Runs as a wide Polars frame (a column per metric, param, ``tag.x``), filtered, sorted."""
+        with self.ctx.store.read() as con:
+            return repo.list_runs(con, where, sort, limit, include_deleted=include_deleted)
 
-        ``where``: ``auc > 0.8 and num_leaves = 31 and snapshot = churn@v2``;
-        ``sort``: ``-auc, id`` (``-`` descending); default newest first.
-        """
-        return run_store.list_runs(self.store, where, sort, limit, include_deleted=include_deleted)
-
-    def run_fields(self) -> Fields:
+    def fields(self) -> Fields:
         """The metric, param and tag names in use (``.metrics``, ``.params``, ``.tags``)."""
-        return run_store.run_fields(self.store)
+        with self.ctx.store.read() as con:
+            return repo.run_fields(con)
 
-    def run(self, run_id: int | str) -> RunRecord:
+    def get(self, run_id: int | str) -> RunRecord:
         """One run with its params, metrics, tags, split, environment and status."""
-        return run_store.get_run(self.store, _parse_run_id(run_id))
+        with self.ctx.store.read() as con:
+            return repo.get_run(con, parse_run_id(run_id))
 
-    def tag_run(self, run_id: int | str, key: str, value: str | None) -> None:
+    def tag(self, run_id: int | str, key: str, value: str | None) -> None:
         """Set a tag on a run (``value=None`` removes it)."""
-        run_store.tag_run(self.store, _parse_run_id(run_id), key, value, actor=self.actor)
+        rid = parse_run_id(run_id)
+        actor = self.ctx.actor
+        with self.ctx.store.write() as con:
+            repo.set_tag(con, rid, key, value)
+            audit.append(con, actor, "run.tagged", f"run {rid}", {"key": key, "value": value})
 
-    def delete_run(self, run_id: int | str, *, restore: bool = False) -> None:
+    def delete(self, run_id: int | str, *, restore: bool = False) -> None:
         """Hide a run from listings (its objects go at the next ``gc``); ``restore`` undoes it."""
-        run_store.delete_run(self.store, _parse_run_id(run_id), restore=restore, actor=self.actor)
+        rid = parse_run_id(run_id)
+        actor = self.ctx.actor
+        with self.ctx.store.write() as con:
+            repo.set_deleted(con, rid, not restore)
+            audit.append(con, actor, "run.restored" if restore else "run.deleted", f"run {rid}", {})
 
-    def run_model(self, run_id: int | str) -> Model:
+    def insert_many(self, runs: list[RunInput]) -> list[int]:
+        """Insert many finished runs in one transaction (imports, benchmarks); their ids."""
+        with self.ctx.store.write() as con:
+            return repo.insert_many(con, runs)
+
+    # -- models and curves -------------------------------------------------------------------
+
+    def model(self, run_id: int | str) -> Model:
         """A finished run's model, ready to ``predict`` on a Polars frame."""
         from .model import Model
 
-        rec = self.run(run_id)
+        rec = self.get(run_id)
         if not rec.model_hash:
             raise InputError(f"run {rec.id} has no model (status {rec.status})")
-        return Model(self.objects.read_bytes(rec.model_hash).decode(), rec.model_meta)
+        return Model(self.ctx.objects.read_bytes(rec.model_hash).decode(), rec.model_meta)
 
-    def load_curves(self, run_id: int | str) -> dict[str, Any]:
+    def curves(self, run_id: int | str) -> dict[str, Any]:
         """A run's per-iteration curves, best iteration and feature importances."""
-        rec = self.run(run_id)
+        rec = self.get(run_id)
         if not rec.curves_hash:
             raise InputError(f"run {rec.id} has no curves (status {rec.status})")
-        return run_store.load_curves(self.objects, rec.curves_hash)
+        return parse_curves(self.ctx.objects.read_bytes(rec.curves_hash))
 
     def curves_frame(self, run_ids: list[int | str] | int | str) -> pl.DataFrame:
         """Curves of one or more runs as a long frame: run_id, dataset, metric, iteration, value."""
@@ -528,9 +596,8 @@ class ExperimentsMixin:
         ids = run_ids if isinstance(run_ids, list) else [run_ids]
         parts = []
         for run_id in ids:
-            rec = self.run(run_id)
-            curves = self.load_curves(rec.id)["curves"]
-            for dataset, series in curves.items():
+            rec = self.get(run_id)
+            for dataset, series in self.curves(rec.id)["curves"].items():
                 for metric, values in series.items():
                     parts.append(
                         pl.DataFrame(
@@ -551,25 +618,25 @@ class ExperimentsMixin:
             )  # fmt: skip
         return pl.concat(parts)
 
-    def run_holdout(self, run_id: int | str) -> pl.DataFrame:
+    def holdout(self, run_id: int | str) -> pl.DataFrame:
         """The exact holdout rows a run was evaluated on (its recorded split rule)."""
         from .split import SplitRule, holdout
 
-        rec = self.run(run_id)
+        rec = self.get(run_id)
         if not rec.split or not rec.snapshot_ref:
             raise InputError(f"run {rec.id} has no recorded split (status {rec.status})")
-        return holdout(self.load(rec.snapshot_ref), SplitRule.from_dict(rec.split))
+        return holdout(self.snapshots.load(rec.snapshot_ref), SplitRule.from_dict(rec.split))
 
-    def compare_runs(self, run_ids: list[int | str], top: int = TOP_FEATURES) -> RunComparison:
+    def compare(self, run_ids: list[int | str], top: int = TOP_FEATURES) -> RunComparison:
         """Two or more runs side by side: params, metric deltas vs the first, data, curves."""
-        ids = [_parse_run_id(i) for i in run_ids]
+        ids = [parse_run_id(i) for i in run_ids]
         if len(ids) < 2:
             raise InputError("compare needs at least two runs")
         if len(set(ids)) != len(ids):
             raise InputError("a run appears twice in the comparison")
-        records = [run_store.get_run(self.store, i) for i in ids]
+        records = [self.get(i) for i in ids]
         saved = {
-            r.id: run_store.load_curves(self.objects, r.curves_hash)
+            r.id: parse_curves(self.ctx.objects.read_bytes(r.curves_hash))
             for r in records
             if r.curves_hash
         }

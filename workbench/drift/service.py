@@ -1,9 +1,8 @@
-"""The drift part of the ``Workspace`` facade (mixed into ``workbench.api.Workspace``).
+"""The drift service: reports between snapshots, batches and time windows.
 
-Methods here use ``self.store``, ``self.objects``, ``self.settings``, ``self.actor`` and
-``self.snapshot(ref)``, ``self.scan(ref)`` of the facade.
+Built with the workspace ``Context`` and the ``SnapshotService`` whose data it compares.
 
-What the facade adds to the engine:
+What the service adds to the engine:
 
 * Column roles come from the snapshots: the declared target is tested and reported as target
   drift; key and time columns are left out unless asked for by name. Column names the user
@@ -21,46 +20,55 @@ What the facade adds to the engine:
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, NotFoundError
+from .. import audit
+from ..errors import InputError
 from ..progress import NULL_PROGRESS, CancelOnly, Progress
+from ..snapshots.batches import BATCH_PREFIX
+from . import repository as repo
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from ..objects import ObjectStore
-    from ..snapshots.catalog import Snapshot
-    from ..store import Store
-    from .results import ColumnDrift, DriftOptions, DriftReport
+    from ..context import Context
+    from ..snapshots.records import Snapshot
+    from ..snapshots.service import SnapshotService
+    from .results import DriftOptions, DriftReport
     from .stats import ReferenceStats
 
-__all__ = ["DriftMixin", "DriftPlan", "BATCH_PREFIX", "WINDOW_SIZES"]
+__all__ = ["DriftService", "DriftRequest", "DriftPlan", "plan_columns", "WINDOW_SIZES"]
 
-#: snapshots whose name starts with this are production batches (the "months" view)
-BATCH_PREFIX = "prod-"
-#: window sizes ``drift_windows`` accepts ("auto" picks one from the time span)
+#: window sizes ``windows`` accepts ("auto" picks one from the time span)
 WINDOW_SIZES = ("day", "week", "month", "auto")
 
-_REPORT_COLUMNS = (
-    "id, created_at, author, reference_ref, reference_hash, current_ref, current_hash, "
-    "options_json, n_tested, n_drifted, share, dataset_drifted, rows_ref, rows_cur, "
-    "target_column, target_drifted"
-)
-_COLUMN_FIELDS = (
-    "column_name, role, column_type, method, stattest_name, score, threshold, drifted, n_ref, "
-    "n_cur, null_share_ref, null_share_cur, new_categories_json, status, message, dtype_ref, "
-    "dtype_cur"
-)
-# Reference stats kept in memory per workspace object (a TUI comparing many batches).
+# Reference stats kept in memory per service (a TUI comparing many batches).
 _CACHE_SIZE = 4
-_tables_ready: set[str] = set()
-_tables_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DriftRequest:
+    """One comparison: ``current`` against ``reference``, with the columns and methods to use.
+
+    ``method`` and ``threshold`` apply to every column; ``options`` gives per-type and
+    per-column choices (settings first, then ``options``, then ``method``/``threshold``).
+    ``columns`` limits the comparison (key and time columns are left out unless named);
+    ``numerical``/``categorical`` override the inferred column types.
+    """
+
+    reference: str
+    current: str = ""
+    method: str | None = None
+    threshold: float | None = None
+    columns: str | Sequence[str] | None = None
+    numerical: str | Sequence[str] = ()
+    categorical: str | Sequence[str] = ()
+    options: DriftOptions | None = None
+    save: bool = True
 
 
 class DriftPlan:
@@ -122,13 +130,14 @@ def plan_columns(
     target = ref.target or cur.target
     if target not in known:
         target = None
-    roles = {ref.key_column, ref.time_column, cur.key_column, cur.time_column} - {None}
+    roles = {c for c in (ref.key_column, ref.time_column, cur.key_column, cur.time_column) if c}
+    exclude: list[str]
     if chosen is not None:
         features = [c for c in dict.fromkeys(chosen) if c != target]
         exclude = []
     else:
         features = [c for c in known if c != target and c not in roles]
-        exclude = sorted(roles)  # type: ignore[arg-type]
+        exclude = sorted(roles)
     if not features:
         raise InputError(f"no columns to compare between {ref.ref} and {cur.ref}")
     return DriftPlan(features, target, exclude, num, cat)
@@ -160,22 +169,17 @@ def auto_every(first: date | datetime | None, last: date | datetime | None) -> s
     return "day"
 
 
-class DriftMixin:
+class DriftService:
     """Drift reports between snapshots, batches and time windows."""
 
-    if TYPE_CHECKING:
-        store: Store
-        objects: ObjectStore
-        actor: str
-        settings: Any
-
-        def snapshot(self, ref: str) -> Snapshot: ...
-        def snapshots(self, name: str | None = None) -> list[Snapshot]: ...
-        def scan(self, ref: str | Snapshot) -> pl.LazyFrame: ...
+    def __init__(self, ctx: Context, snapshots: SnapshotService) -> None:
+        self.ctx = ctx
+        self.snapshots = snapshots
+        self._stats_cache: dict[str, ReferenceStats] = {}
 
     # -- options -----------------------------------------------------------------------------
 
-    def drift_options(
+    def options(
         self,
         method: str | None = None,
         threshold: float | None = None,
@@ -185,7 +189,7 @@ class DriftMixin:
         from .results import DriftOptions
         from .stattests import METHODS
 
-        drift_settings = self.settings.drift
+        drift_settings = self.ctx.settings.drift
         if options is None:
             options = DriftOptions(
                 threshold=drift_settings.threshold, drift_share=drift_settings.drift_share
@@ -212,43 +216,37 @@ class DriftMixin:
             raise InputError(f"drift_share must be between 0 and 1, not {options.drift_share!r}")
         return options
 
+    def _request_options(self, request: DriftRequest) -> DriftOptions:
+        return self.options(request.method, request.threshold, request.options)
+
+    def _plan(self, request: DriftRequest) -> tuple[Snapshot, Snapshot, DriftPlan]:
+        ref, cur = self.snapshots.get(request.reference), self.snapshots.get(request.current)
+        plan = plan_columns(ref, cur, request.columns, request.numerical, request.categorical)
+        return ref, cur, plan
+
     # -- one comparison ----------------------------------------------------------------------
 
-    def drift(
-        self,
-        reference_ref: str,
-        current_ref: str,
-        *,
-        method: str | None = None,
-        threshold: float | None = None,
-        columns: str | Sequence[str] | None = None,
-        numerical: str | Sequence[str] = (),
-        categorical: str | Sequence[str] = (),
-        options: DriftOptions | None = None,
-        save: bool = True,
-        progress: Progress = NULL_PROGRESS,
-    ) -> DriftReport:
-        """Compare ``current_ref`` with ``reference_ref`` column by column (and store the report).
+    def compare(self, request: DriftRequest, progress: Progress = NULL_PROGRESS) -> DriftReport:
+        """Compare ``request.current`` with ``request.reference`` column by column (and store
+        the report when ``request.save``).
 
         The declared target is reported as target drift; key and time columns are left out
-        unless named in ``columns``. ``method`` and ``threshold`` apply to every column
-        (``options`` gives per-type and per-column choices).
+        unless named in ``columns``.
         """
         from .engine import compute_drift
 
-        opts = self.drift_options(method, threshold, options)
-        ref, cur = self.snapshot(reference_ref), self.snapshot(current_ref)
-        plan = plan_columns(ref, cur, columns, numerical, categorical)
+        opts = self._request_options(request)
+        ref, cur, plan = self._plan(request)
         stats = self.reference_stats(ref, plan.reference_columns, progress=progress)
         progress.check_cancelled()
         report = compute_drift(
-            stats, self.scan(cur), columns=plan.features, numerical=plan.numerical,
+            stats, self.snapshots.scan(cur), columns=plan.features, numerical=plan.numerical,
             categorical=plan.categorical, target=plan.target, exclude=plan.exclude,
             options=opts, progress=progress,
         )  # fmt: skip
         report.reference, report.current = ref.ref, cur.ref
         report.created_at = datetime.now().replace(microsecond=0)
-        if save:
+        if request.save:
             report.id = self._save_report(report, ref, cur)
         return report
 
@@ -266,178 +264,67 @@ class DriftMixin:
         A stored entry covering at least ``columns`` is reused; otherwise the snapshot is
         scanned once and the result stored as an object.
         """
-        from ..snapshots.catalog import Snapshot as _Snapshot
         from .stats import ReferenceStats, compute_reference_stats
 
-        snap = reference if isinstance(reference, _Snapshot) else self.snapshot(reference)
+        snap = self.snapshots.resolve(reference)
         wanted = [c for c in (columns if columns is not None else snap.schema) if c in snap.schema]
-        self._ensure_drift_tables()
-        cache = self._stats_cache()
-        with self.store.read() as con:
-            rows = con.execute(
-                "select columns_json, stats_hash from drift_reference_stats "
-                "where object_hash = ? order by created_at desc",
-                [snap.object_hash],
-            ).fetchall()
-        for columns_json, stats_hash in rows:
-            if not set(wanted) <= set(json.loads(columns_json)):
+        with self.ctx.store.read() as con:
+            entries = repo.stats_entries(con, snap.object_hash)
+        for entry in entries:
+            if not set(wanted) <= set(entry.columns):
                 continue
-            if stats_hash in cache:
-                return cache[stats_hash]
+            if entry.stats_hash in self._stats_cache:
+                return self._stats_cache[entry.stats_hash]
             try:
-                stats = ReferenceStats.from_bytes(self.objects.read_bytes(stats_hash))
+                stats = ReferenceStats.from_bytes(self.ctx.objects.read_bytes(entry.stats_hash))
             except (OSError, ValueError, KeyError):
                 continue  # missing or from an older format: compute again below
-            self._remember(stats_hash, stats)
+            self._remember(entry.stats_hash, stats)
             return stats
         progress.start(f"reference statistics of {snap.ref}", total=None)
-        stats = compute_reference_stats(self.scan(snap), wanted)
+        stats = compute_reference_stats(self.snapshots.scan(snap), wanted)
         progress.check_cancelled()
-        stats_hash = self.objects.put_bytes(stats.to_bytes())
-        with self.store.write() as con:
-            con.execute(
-                "insert or replace into drift_reference_stats values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    snap.object_hash, snap.id, _signature(wanted), json.dumps(sorted(wanted)),
-                    stats_hash, stats.rows, datetime.now(),
-                ],
-            )  # fmt: skip
+        stats_hash = self.ctx.objects.put_bytes(stats.to_bytes())
+        with self.ctx.store.write() as con:
+            repo.insert_stats(con, snap, _signature(wanted), wanted, stats_hash, stats.rows)
         self._remember(stats_hash, stats)
         return stats
 
-    def _stats_cache(self) -> dict[str, ReferenceStats]:
-        cache = self.__dict__.get("_drift_stats_cache")
-        if cache is None:
-            cache = self.__dict__.setdefault("_drift_stats_cache", {})
-        return cache
-
     def _remember(self, stats_hash: str, stats: ReferenceStats) -> None:
-        cache = self._stats_cache()
+        cache = self._stats_cache
         cache[stats_hash] = stats
         while len(cache) > _CACHE_SIZE:
             cache.pop(next(iter(cache)))
 
     # -- stored reports ----------------------------------------------------------------------
 
-    def _ensure_drift_tables(self) -> None:
-        """Create the drift tables if this workspace skipped migration 0004 (see its header)."""
-        key = str(self.store.path.resolve())
-        if key in _tables_ready:
-            return
-        with _tables_lock:
-            if key in _tables_ready:
-                return
-            with self.store.read() as con:
-                present = con.execute(
-                    "select count(*) from information_schema.tables "
-                    "where table_name in ('drift_reports', 'drift_columns', "
-                    "'drift_reference_stats')"
-                ).fetchall()[0][0]
-            if present < 3:
-                from ..store import _split_sql, migrations
-
-                sql = next(s for v, _, s in migrations() if v == 4)
-                with self.store.write() as con:
-                    for statement in _split_sql(sql):
-                        con.execute(statement)
-            _tables_ready.add(key)
-
     def _save_report(self, report: DriftReport, ref: Snapshot, cur: Snapshot) -> int:
-        from .. import audit
-
-        self._ensure_drift_tables()
-        target = report.target
-        with self.store.write() as con:
-            report_id = con.execute("select nextval('drift_report_id_seq')").fetchall()[0][0]
-            con.execute(
-                f"insert into drift_reports ({_REPORT_COLUMNS}) values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    report_id, report.created_at, self.actor, ref.ref, ref.object_hash, cur.ref,
-                    cur.object_hash, json.dumps(report.options.to_dict(), sort_keys=True),
-                    report.n_tested, report.n_drifted, report.share, report.dataset_drifted,
-                    report.rows_ref, report.rows_cur, target.column if target else None,
-                    target.drifted if target else None,
-                ],
-            )  # fmt: skip
-            rows = [
-                [report_id, position, *_column_values(c)]
-                for position, c in enumerate(report.all_columns())
-            ]
-            if rows:
-                marks = ", ".join("?" * (2 + len(_COLUMN_FIELDS.split(","))))
-                con.executemany(
-                    f"insert into drift_columns (report_id, position, {_COLUMN_FIELDS}) "
-                    f"values ({marks})",
-                    rows,
-                )
+        actor = self.ctx.actor
+        with self.ctx.store.write() as con:
+            report_id = repo.insert_report(con, report, ref, cur, actor)
             audit.append(
-                con, self.actor, "drift.report", f"drift {report_id}",
+                con, actor, "drift.report", f"drift {report_id}",
                 {"reference": ref.ref, "current": cur.ref, "n_drifted": report.n_drifted,
                  "n_tested": report.n_tested, "dataset_drifted": report.dataset_drifted},
             )  # fmt: skip
-        return int(report_id)
+        return report_id
 
-    def drift_reports(self, limit: int | None = None) -> pl.DataFrame:
+    def reports(self, limit: int | None = None) -> pl.DataFrame:
         """Stored drift reports, newest first, as a Polars frame."""
-        self._ensure_drift_tables()
-        sql = (
-            "select id, created_at, reference_ref as reference, current_ref as current, "
-            "n_tested, n_drifted, share, dataset_drifted, target_column, target_drifted, "
-            "rows_ref, rows_cur, author, reference_hash, current_hash, options_json "
-            "from drift_reports order by id desc"
-        )
-        with self.store.read() as con:
-            if limit is not None:
-                return con.sql(sql + " limit ?", params=[int(limit)]).pl()
-            return con.sql(sql).pl()
+        with self.ctx.store.read() as con:
+            return repo.reports_frame(con, limit)
 
-    def drift_report(self, report_id: int | str) -> DriftReport:
+    def report(self, report_id: int | str) -> DriftReport:
         """A stored report, rebuilt as the ``DriftReport`` it was."""
-        from .results import DriftOptions, DriftReport
-
-        rid = _parse_report_id(report_id)
-        self._ensure_drift_tables()
-        with self.store.read() as con:
-            head = con.execute(
-                f"select {_REPORT_COLUMNS} from drift_reports where id = ?", [rid]
-            ).fetchall()
-            if not head:
-                raise NotFoundError(f"no drift report {rid}", hint="see `workbench drift list`")
-            cols = con.execute(
-                f"select {_COLUMN_FIELDS} from drift_columns where report_id = ? order by position",
-                [rid],
-            ).fetchall()
-        (_, created, _, ref_ref, _, cur_ref, _, options_json, n_tested, n_drifted, share,
-         dataset_drifted, rows_ref, rows_cur, _, _) = head[0]  # fmt: skip
-        columns = [_column_from_row(r) for r in cols]
-        return DriftReport(
-            columns=[c for c in columns if c.role == "feature"],
-            target=next((c for c in columns if c.role == "target"), None),
-            prediction=next((c for c in columns if c.role == "prediction"), None),
-            n_tested=n_tested, n_drifted=n_drifted, share=share,
-            dataset_drifted=bool(dataset_drifted),
-            options=DriftOptions(**json.loads(options_json)), rows_ref=rows_ref,
-            rows_cur=rows_cur, reference=ref_ref, current=cur_ref, id=rid, created_at=created,
-        )  # fmt: skip
+        with self.ctx.store.read() as con:
+            return repo.get_report(con, _parse_report_id(report_id))
 
     # -- over time and across batches --------------------------------------------------------
 
-    def drift_windows(
-        self,
-        reference_ref: str,
-        current_ref: str,
-        every: str = "month",
-        *,
-        method: str | None = None,
-        threshold: float | None = None,
-        columns: str | Sequence[str] | None = None,
-        numerical: str | Sequence[str] = (),
-        categorical: str | Sequence[str] = (),
-        options: DriftOptions | None = None,
-        progress: Progress = NULL_PROGRESS,
+    def windows(
+        self, request: DriftRequest, every: str = "month", progress: Progress = NULL_PROGRESS
     ) -> pl.DataFrame:
-        """Drift of each day/week/month window of ``current_ref`` (by its time column).
+        """Drift of each day/week/month window of ``request.current`` (by its time column).
 
         One row per window: ``window_start``, ``rows``, ``n_tested``, ``n_drifted``,
         ``drift_share``, ``dataset_drifted`` and ``<column>:score`` / ``<column>:drifted``.
@@ -448,15 +335,14 @@ class DriftMixin:
         from .windows import drift_over_time
 
         every = _check_every(every)
-        opts = self.drift_options(method, threshold, options)
-        ref, cur = self.snapshot(reference_ref), self.snapshot(current_ref)
+        opts = self._request_options(request)
+        ref, cur, plan = self._plan(request)
         time_column = cur.time_column
         if not time_column or time_column not in cur.schema:
             raise InputError(
                 f"{cur.ref} has no time column", hint="declare one with `data add --time-column`"
             )
-        plan = plan_columns(ref, cur, columns, numerical, categorical)
-        lf = self.scan(cur)
+        lf = self.snapshots.scan(cur)
         if every == "auto":
             t = pl.col(time_column)
             if cur.schema.get(time_column) == "String":
@@ -470,25 +356,14 @@ class DriftMixin:
             categorical=plan.categorical, target=plan.target, options=opts, progress=progress,
         )  # fmt: skip
 
-    def drift_batch_refs(self, prefix: str = BATCH_PREFIX) -> list[str]:
-        """Newest version of every snapshot named ``prefix*`` (production batches), by name."""
-        return sorted({s.name for s in self.snapshots() if s.name.startswith(prefix)})
-
-    def drift_batches(
+    def batches(
         self,
-        reference_ref: str,
-        current_refs: Sequence[str] | None = None,
-        *,
-        method: str | None = None,
-        threshold: float | None = None,
-        columns: str | Sequence[str] | None = None,
-        numerical: str | Sequence[str] = (),
-        categorical: str | Sequence[str] = (),
-        options: DriftOptions | None = None,
-        save: bool = False,
+        request: DriftRequest,
+        currents: Sequence[str] | None = None,
         progress: Progress = NULL_PROGRESS,
     ) -> pl.DataFrame:
-        """One row per batch compared with one reference (default: every ``prod-*`` snapshot).
+        """One row per batch compared with ``request.reference`` (default: every production
+        batch, see ``snapshots.batches``).
 
         Columns: ``current``, ``rows``, ``n_tested``, ``n_drifted``, ``drift_share``,
         ``dataset_drifted``, ``drifted_columns``, ``top_column``, ``top_severity``,
@@ -500,44 +375,30 @@ class DriftMixin:
 
         from .summary import batch_row
 
-        refs = list(current_refs) if current_refs is not None else self.drift_batch_refs()
+        refs = list(currents) if currents is not None else self.snapshots.production_batches()
         if not refs:
             raise InputError(
-                f"no batches to compare with {reference_ref}",
+                f"no batches to compare with {request.reference}",
                 hint=f"batches are snapshots named {BATCH_PREFIX}*",
             )
         rows = []
         progress.start("drift per batch", total=len(refs))
         for ref in refs:
             progress.check_cancelled()
-            report = self.drift(
-                reference_ref, ref, method=method, threshold=threshold, columns=columns,
-                numerical=numerical, categorical=categorical, options=options, save=save,
-                progress=CancelOnly(progress),
-            )  # fmt: skip
+            report = self.compare(replace(request, current=ref), progress=CancelOnly(progress))
             rows.append(batch_row(report.current or ref, report))
             progress.advance()
         return pl.DataFrame(rows, schema=_batch_schema())
 
     # -- Evidently ---------------------------------------------------------------------------
 
-    def drift_html(
-        self,
-        reference_ref: str,
-        current_ref: str,
-        path: str | Path,
-        *,
-        method: str | None = None,
-        threshold: float | None = None,
-        columns: str | Sequence[str] | None = None,
-        numerical: str | Sequence[str] = (),
-        categorical: str | Sequence[str] = (),
-        progress: Progress = NULL_PROGRESS,
+    def html(
+        self, request: DriftRequest, path: str | Path, progress: Progress = NULL_PROGRESS
     ) -> Path:
         """Evidently's own DataDriftPreset report for the pair, as a standalone HTML file.
 
         Slow (Evidently reads everything into pandas and renders plots): seconds to minutes.
-        The same columns as ``drift`` are compared; the target is included as a column.
+        The same columns as ``compare`` are compared; the target is included as a column.
         """
         from .evidently_export import evidently_html_report
 
@@ -546,26 +407,25 @@ class DriftMixin:
             raise InputError(f"{out} is a folder", hint="give a file name such as report.html")
         if not out.parent.exists():
             raise InputError(f"folder {out.parent} does not exist")
-        opts = self.drift_options(method, threshold)
-        ref, cur = self.snapshot(reference_ref), self.snapshot(current_ref)
-        plan = plan_columns(ref, cur, columns, numerical, categorical)
+        opts = self.options(request.method, request.threshold)
+        ref, cur, plan = self._plan(request)
         wanted = plan.reference_columns
         progress.start(f"loading {ref.ref} and {cur.ref}", total=3)
-        ref_df = self.scan(ref).select([c for c in wanted if c in ref.schema]).collect()
+        ref_df = self.snapshots.scan(ref).select([c for c in wanted if c in ref.schema]).collect()
         progress.advance()
-        cur_df = self.scan(cur).select([c for c in wanted if c in cur.schema]).collect()
+        cur_df = self.snapshots.scan(cur).select([c for c in wanted if c in cur.schema]).collect()
         progress.advance()
         progress.check_cancelled()
         progress.start("rendering the Evidently report (slow)", total=None)
         given = bool(plan.numerical or plan.categorical)
-        path = evidently_html_report(
+        written = evidently_html_report(
             ref_df, cur_df, out, columns=wanted,
             numerical=plan.numerical if given else None,
             categorical=plan.categorical if given else None,
             method=opts.method, threshold=opts.threshold, drift_share=opts.drift_share,
         )  # fmt: skip
         progress.advance()
-        return path
+        return written
 
 
 def _parse_report_id(report_id: int | str) -> int:
@@ -575,28 +435,6 @@ def _parse_report_id(report_id: int | str) -> int:
     if not text.isdigit():
         raise InputError(f"not a drift report id: {report_id!r}", hint="ids are numbers: 12")
     return int(text)
-
-
-def _column_values(c: ColumnDrift) -> list[Any]:
-    d = c.to_dict()
-    return [
-        c.column, c.role, c.column_type, c.method, c.stattest_name, c.score, c.threshold,
-        bool(c.drifted), c.n_ref, c.n_cur, c.null_share_ref, c.null_share_cur,
-        json.dumps(d["new_categories"]), c.status, c.message or "", c.dtype_ref, c.dtype_cur,
-    ]  # fmt: skip
-
-
-def _column_from_row(r: tuple) -> ColumnDrift:
-    from .results import ColumnDrift
-
-    (name, role, ctype, method, stattest, score, threshold, drifted, n_ref, n_cur, nr, nc,
-     new_json, status, message, dtype_ref, dtype_cur) = r  # fmt: skip
-    return ColumnDrift(
-        column=name, column_type=ctype, method=method, stattest_name=stattest, score=score,
-        threshold=threshold, drifted=bool(drifted), n_ref=n_ref, n_cur=n_cur,
-        null_share_ref=nr, null_share_cur=nc, new_categories=json.loads(new_json),
-        status=status, message=message, role=role, dtype_ref=dtype_ref, dtype_cur=dtype_cur,
-    )  # fmt: skip
 
 
 def _batch_schema() -> dict[str, Any]:

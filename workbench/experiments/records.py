@@ -1,0 +1,103 @@
+"""Run records: ``RunRecord`` (a run as stored), ``RunInput`` (bulk inserts) and the curves
+payload a finished run saves as an object."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .training import TrainResult
+
+__all__ = ["RunRecord", "RunInput", "STATUSES", "curves_bytes", "parse_curves", "param_text"]
+
+STATUSES = ("running", "finished", "failed", "cancelled")
+
+
+@dataclass
+class RunRecord:
+    """One run as stored."""
+
+    id: int
+    created_at: datetime
+    status: str
+    snapshot_ref: str | None = None
+    snapshot_hash: str | None = None
+    target: str | None = None
+    task: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    seed: int | None = None
+    duration_s: float | None = None
+    best_iteration: int | None = None
+    model_hash: str | None = None
+    curves_hash: str | None = None
+    mlflow_run_id: str | None = None
+    finished_at: datetime | None = None
+    deleted: bool = False
+    author: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)
+    model_meta: dict[str, Any] = field(default_factory=dict)
+    effective_params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """How people name it: ``run 42``."""
+        return f"run {self.id}"
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items())[:4])
+        where = f" on {self.snapshot_ref}" if self.snapshot_ref else ""
+        return f"<RunRecord {self.id} {self.status}{where}{' ' + shown if shown else ''}>"
+
+
+@dataclass
+class RunInput:
+    """A finished run to insert in bulk (imports, benchmarks)."""
+
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str] = field(default_factory=dict)
+    snapshot_ref: str | None = None
+    target: str | None = None
+    task: str | None = None
+    status: str = "finished"
+    note: str | None = None
+    seed: int | None = None
+    duration_s: float | None = None
+    created_at: datetime | None = None
+
+
+def param_text(value: Any) -> str:
+    """A parameter value as text (lists joined by commas, booleans as true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(param_text(v) for v in value)
+    return str(value)
+
+
+def curves_bytes(result: TrainResult) -> bytes:
+    """The per-iteration curves and importances of a result as one JSON object."""
+    payload = {
+        "curves": result.curves,
+        "best_iteration": result.best_iteration,
+        "importance": {
+            "feature": result.importance.feature,
+            "gain": result.importance.gain,
+            "split": result.importance.split,
+        },
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def parse_curves(data: bytes) -> dict[str, Any]:
+    """Curves and importances as saved by ``curves_bytes``."""
+    return json.loads(data)

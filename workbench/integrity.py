@@ -1,0 +1,118 @@
+"""Workspace integrity: re-hashing objects, collecting garbage, and the audit log.
+
+Built with the ``Context`` alone: it reads every domain's object references through one naming
+rule (see ``referenced_objects``) rather than importing the domains.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import audit
+from .progress import NULL_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from .context import Context
+
+__all__ = ["IntegrityService", "VerifyReport", "referenced_objects"]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Result of re-hashing every object."""
+
+    checked: int
+    missing: list[str]
+    damaged: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.damaged
+
+
+def referenced_objects(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Digests of every object a live record points to: any ``*_hash`` column of any table.
+
+    New features get ``gc`` and ``verify`` for free by naming their object columns
+    ``..._hash`` (``source_hash`` is the hash of a user's file, not an object; the audit log's
+    hashes are its chain). Rows of tables with a ``deleted`` flag count only while not deleted, so a
+    soft-deleted run's model is reclaimed by ``gc``. Identifiers come from DuckDB's catalog,
+    never from user text.
+    """
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where column_name like '%\\_hash' escape '\\' "
+        "and table_name not in ('audit_log', 'source_cache') and column_name <> 'source_hash'"
+    ).fetchall()
+    deleted = {
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.columns where column_name = 'deleted'"
+        ).fetchall()
+    }
+    refs: set[str] = set()
+    for table, column in rows:
+        where = f'"{column}" is not null' + (" and not deleted" if table in deleted else "")
+        values = con.execute(f'select "{column}" from "{table}" where {where}').fetchall()
+        refs |= {v[0] for v in values if isinstance(v[0], str) and len(v[0]) == 64}
+    return refs
+
+
+class IntegrityService:
+    """``verify``, ``gc`` and the audit log of one workspace."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def verify(self, progress: Progress = NULL_PROGRESS) -> VerifyReport:
+        """Re-hash every object and check every recorded object exists."""
+        objects = self.ctx.objects
+        with self.ctx.store.read() as con:
+            referenced = referenced_objects(con)
+        digests = sorted(set(objects.digests()) | referenced)
+        progress.start("verifying objects", total=len(digests))
+        missing, damaged = [], []
+        for digest in digests:
+            progress.check_cancelled()
+            state = objects.check(digest)
+            if state == "missing":
+                missing.append(digest)
+            elif state == "damaged":
+                damaged.append(digest)
+            progress.advance()
+        return VerifyReport(len(digests), missing, damaged)
+
+    def gc(self) -> list[str]:
+        """Remove objects no record refers to, and stale temp files; returns removed digests."""
+        objects = self.ctx.objects
+        with self.ctx.store.read() as con:
+            referenced = referenced_objects(con)
+        removed = [d for d in objects.digests() if d not in referenced]
+        for digest in removed:
+            objects.remove(digest)
+        shutil.rmtree(objects.tmp, ignore_errors=True)
+        objects.tmp.mkdir(exist_ok=True)
+        return removed
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def audit_log(self, since: datetime | None = None) -> list[audit.AuditEntry]:
+        """Recorded state changes, oldest first."""
+        with self.ctx.store.read() as con:
+            return audit.entries(con, since)
+
+    def audit_verify(self) -> list[str]:
+        """Problems in the audit chain; empty when intact."""
+        with self.ctx.store.read() as con:
+            return audit.verify(con)
+
+    def record(self, action: str, subject: str | None = None, **details: Any) -> int:
+        """Append an entry to the audit log (used by faces for their own notes)."""
+        actor = self.ctx.actor
+        with self.ctx.store.write() as con:
+            return audit.append(con, actor, action, subject, details)

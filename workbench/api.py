@@ -380,8 +380,10 @@ class Workspace:
         self._experiments.tag(run_id, key, value)
 
     def delete_run(self, run_id: int | str, *, restore: bool = False) -> None:
-        """Hide a run from listings (its objects go at the next ``gc``); ``restore`` undoes it."""
-        self._experiments.delete(run_id, restore=restore)
+        """Hide a run from listings (its objects go at the next ``gc``); ``restore`` undoes it
+        while its objects are there. Needs the developer role; a run that backs a registered
+        model version cannot be deleted."""
+        self._registry.delete_run(run_id, restore=restore)
 
     def insert_runs(self, runs: list[RunInput]) -> list[int]:
         """Insert many finished runs in one transaction (imports, benchmarks); their ids."""

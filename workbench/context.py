@@ -35,7 +35,9 @@ class Context:
         self.store = Store(
             self.dir / "meta.duckdb", lock_timeout=lambda: self.settings.lock_timeout
         )
-        self.objects = ObjectStore(self.dir / "objects", self.dir / "tmp")
+        self.objects = ObjectStore(
+            self.dir / "objects", self.dir / "tmp", lock_timeout=lambda: self.settings.lock_timeout
+        )
 
     def __repr__(self) -> str:
         return f"Context({str(self.root)!r})"

@@ -7,11 +7,12 @@ rule (see ``referenced_objects``) rather than importing the domains.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import audit
+from .objects import TempFile
 from .progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -24,15 +25,23 @@ __all__ = ["IntegrityService", "VerifyReport", "referenced_objects"]
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Result of re-hashing every object."""
+    """Result of re-hashing every object (and a look at ``tmp/``)."""
 
     checked: int
     missing: list[str]
     damaged: list[str]
+    #: temp files left by writes whose process is gone (``gc`` removes them)
+    stale_temp: list[TempFile] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """No recorded object is missing or damaged (stale temp files are only waste)."""
         return not self.missing and not self.damaged
+
+    @property
+    def stale_bytes(self) -> int:
+        """Bytes held by stale temp files."""
+        return sum(t.size for t in self.stale_temp)
 
 
 def referenced_objects(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -85,18 +94,24 @@ class IntegrityService:
             elif state == "damaged":
                 damaged.append(digest)
             progress.advance()
-        return VerifyReport(len(digests), missing, damaged)
+        stale = [t for t in objects.temp_files() if t.stale]
+        return VerifyReport(len(digests), missing, damaged, stale)
 
     def gc(self) -> list[str]:
-        """Remove objects no record refers to, and stale temp files; returns removed digests."""
+        """Remove objects no record refers to, and temp files; returns removed digests.
+
+        Holds the object store's collection lock from the scan to the last delete: writes in
+        flight finish first (their objects are recorded by then), new ones wait.
+        """
         objects = self.ctx.objects
-        with self.ctx.store.read() as con:
-            referenced = referenced_objects(con)
-        removed = [d for d in objects.digests() if d not in referenced]
-        for digest in removed:
-            objects.remove(digest)
-        shutil.rmtree(objects.tmp, ignore_errors=True)
-        objects.tmp.mkdir(exist_ok=True)
+        with objects.collecting():
+            with self.ctx.store.read() as con:
+                referenced = referenced_objects(con)
+            removed = [d for d in objects.digests() if d not in referenced]
+            for digest in removed:
+                objects.remove(digest)
+            shutil.rmtree(objects.tmp, ignore_errors=True)
+            objects.tmp.mkdir(exist_ok=True)
         return removed
 
     # -- audit -------------------------------------------------------------------------------

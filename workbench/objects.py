@@ -5,6 +5,17 @@ BLAKE3 because it is a cryptographic hash that runs several GB/s on two cores (m
 multi-threaded), several times faster than SHA-256 or BLAKE2b, so hashing never dominates an
 import. Files are written under ``tmp/``, fsynced, then renamed into place; the store records
 an object only after the rename, so a crash leaves at worst an orphan that ``gc`` removes.
+
+Writers and ``gc`` never overlap. Between renaming an object into place and recording it, the
+object is unreferenced, so a ``gc`` scanning then would delete it (and a temp file under
+``tmp/`` of a write in flight). So every unit of write work holds ``writing()`` (a shared
+``flock`` on ``objects.lock``) from its first temp file until its record is committed, and
+``gc`` holds ``collecting()`` (exclusive) from its scan to its last delete: it waits for writes
+in flight, and new writes wait for it. A SIGKILLed writer releases its lock with its process.
+
+Temp files are named after the writing process (``<pid>-<random>``): a write that was killed
+leaves a file whose process is gone, which the next write removes (``sweep_temp``) and
+``verify`` reports.
 """
 
 from __future__ import annotations
@@ -13,13 +24,17 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import blake3
 
-__all__ = ["ObjectStore", "hash_file", "hash_bytes"]
+from .filelock import backoff, hold, try_lock
+from .processes import process_alive
+
+__all__ = ["ObjectStore", "TempFile", "hash_file", "hash_bytes"]
 
 _CHUNK = 1 << 20
 
@@ -46,12 +61,107 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True)
+class TempFile:
+    """A file under ``tmp/`` and whether the process that wrote it is gone."""
+
+    path: Path
+    size: int
+    stale: bool
+
+
 class ObjectStore:
     """A folder of immutable files named by their content hash."""
 
-    def __init__(self, root: Path, tmp: Path) -> None:
+    def __init__(
+        self, root: Path, tmp: Path, lock_timeout: float | Callable[[], float] = 15.0
+    ) -> None:
         self.root = root
         self.tmp = tmp
+        self.lockfile = root.parent / "objects.lock"
+        self._lock_timeout = lock_timeout
+
+    # -- writers and gc ----------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold for a unit of write work: from the first temp file until the record of the
+        objects it made is committed. ``gc`` waits for it (see the module doc).
+
+        Writes come first: a writer that has to wait leaves a marker beside the lock, and
+        ``gc`` does not start while a live process's marker is there (a ``gc`` run in a loop
+        would otherwise keep a writer out forever).
+        """
+        fd = try_lock(self.lockfile, exclusive=False)
+        if fd is not None:
+            try:
+                yield
+            finally:
+                os.close(fd)
+            return
+        # gc holds the lock now: queue up behind it
+        marker = self.lockfile.with_name(f"objects.wait.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+        marker.touch()
+        try:
+            with hold(self.lockfile, False, self._lock_timeout, busy="gc is collecting objects"):
+                marker.unlink(missing_ok=True)
+                yield
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def _writers_waiting(self) -> bool:
+        waiting = False
+        for marker in self.lockfile.parent.glob("objects.wait.*"):
+            pid = marker.name.split(".")[2]
+            if pid.isdigit() and process_alive(int(pid)):
+                waiting = True
+            else:
+                marker.unlink(missing_ok=True)  # left by a writer that was killed
+        return waiting
+
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Hold while collecting garbage: no write is in flight meanwhile, and none waits."""
+        limit = self._lock_timeout() if callable(self._lock_timeout) else self._lock_timeout
+        waits = backoff(limit, 0.005, 0.1, busy="writes are in progress")
+        while True:
+            while self._writers_waiting():
+                next(waits)
+            fd = try_lock(self.lockfile, exclusive=True)
+            if fd is not None:
+                break
+            next(waits)
+        try:
+            yield
+        finally:
+            os.close(fd)
+
+    def temp_files(self) -> list[TempFile]:
+        """Files under ``tmp/``; ``stale`` when the process that wrote them is gone."""
+        if not self.tmp.is_dir():
+            return []
+        found = []
+        for path in sorted(self.tmp.iterdir()):
+            owner = path.name.partition("-")[0]
+            stale = not (owner.isdigit() and process_alive(int(owner)))
+            try:
+                size = path.stat().st_size if path.is_file() else 0
+            except FileNotFoundError:  # its writer just adopted or removed it
+                continue
+            found.append(TempFile(path, size, stale))
+        return found
+
+    def sweep_temp(self) -> list[TempFile]:
+        """Remove temp files of processes that are gone (killed writes); returns them."""
+        removed = []
+        for temp in self.temp_files():
+            if temp.stale:
+                if temp.path.is_dir():
+                    shutil.rmtree(temp.path, ignore_errors=True)
+                else:
+                    temp.path.unlink(missing_ok=True)
+                removed.append(temp)
+        return removed
 
     def path(self, digest: str) -> Path:
         """Where the object with this digest lives (it may not exist)."""
@@ -65,9 +175,11 @@ class ObjectStore:
 
     @contextmanager
     def temp_path(self, suffix: str = "") -> Iterator[Path]:
-        """A fresh path under ``tmp/``; removed afterwards unless it was adopted."""
+        """A fresh path under ``tmp/``, named after this process; removed afterwards unless it
+        was adopted. Hold ``writing()`` around it and the record that follows."""
         self.tmp.mkdir(parents=True, exist_ok=True)
-        path = self.tmp / f"{uuid.uuid4().hex}{suffix}"
+        self.sweep_temp()
+        path = self.tmp / f"{os.getpid()}-{uuid.uuid4().hex}{suffix}"
         try:
             yield path
         finally:
@@ -89,7 +201,7 @@ class ObjectStore:
         return digest, True
 
     def put_bytes(self, data: bytes) -> str:
-        """Store bytes; returns their digest."""
+        """Store bytes; returns their digest (hold ``writing()`` until it is recorded)."""
         digest = hash_bytes(data)
         if self.exists(digest):
             return digest

@@ -12,9 +12,7 @@ other processes' work without opening the database.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import WorkbenchError, WorkspaceBusy
+from .errors import WorkbenchError
+from .filelock import backoff, hold
 
 __all__ = ["Store", "migrations", "SCHEMA_VERSION"]
 
@@ -97,21 +96,6 @@ class Store:
             self._lock_timeout = float(self._lock_timeout())
         return self._lock_timeout
 
-    def _backoff(self, first_delay: float, max_delay: float) -> Iterator[None]:
-        """Each ``next()`` sleeps a jittered, doubling delay; past ``lock_timeout`` it raises
-        ``WorkspaceBusy``. The clock starts at the first conflict, not before."""
-        deadline = time.monotonic() + self.lock_timeout
-        delay = first_delay
-        while True:
-            if time.monotonic() >= deadline:
-                raise WorkspaceBusy(
-                    "workspace busy: another process holds the store",
-                    hint=f"gave up after {self.lock_timeout:g} s; try again",
-                )
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, max_delay)
-            yield
-
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         waits = None
         while True:
@@ -120,7 +104,7 @@ class Store:
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise WorkbenchError(f"cannot open the workspace store: {exc}") from exc
-                waits = waits or self._backoff(0.005, 0.25)
+                waits = waits or backoff(self.lock_timeout, 0.005, 0.25)
                 next(waits)
 
     @contextmanager
@@ -132,20 +116,8 @@ class Store:
         writers never overlap anything and readers overlap only readers. DuckDB's lock stays as
         a second line against processes that do not use ours.
         """
-        fd = os.open(self.lockfile, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-            waits = None
-            while True:
-                try:
-                    fcntl.flock(fd, mode)
-                    break
-                except BlockingIOError:
-                    waits = waits or self._backoff(0.002, 0.1)
-                    next(waits)
+        with hold(self.lockfile, exclusive, lambda: self.lock_timeout):
             yield
-        finally:
-            os.close(fd)  # releases the lock
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -147,6 +147,13 @@ def verify(ctx: Context) -> None:
         click.echo(f"missing: {digest}", err=True)
     for digest in report.damaged:
         click.echo(f"damaged: {digest}", err=True)
+    if report.stale_temp:
+        mb = report.stale_bytes / 1e6
+        click.echo(
+            f"note: {len(report.stale_temp)} temp file(s) ({mb:.1f} MB) left by interrupted "
+            "writes in .workbench/tmp; `workbench gc` removes them",
+            err=True,
+        )
     if not report.ok:
         raise IntegrityError(
             f"{len(report.missing)} missing and {len(report.damaged)} damaged of {report.checked} objects"

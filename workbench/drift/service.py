@@ -284,9 +284,10 @@ class DriftService:
         progress.start(f"reference statistics of {snap.ref}", total=None)
         stats = compute_reference_stats(self.snapshots.scan(snap), wanted)
         progress.check_cancelled()
-        stats_hash = self.ctx.objects.put_bytes(stats.to_bytes())
-        with self.ctx.store.write() as con:
-            repo.insert_stats(con, snap, _signature(wanted), wanted, stats_hash, stats.rows)
+        with self.ctx.objects.writing():
+            stats_hash = self.ctx.objects.put_bytes(stats.to_bytes())
+            with self.ctx.store.write() as con:
+                repo.insert_stats(con, snap, _signature(wanted), wanted, stats_hash, stats.rows)
         self._remember(stats_hash, stats)
         return stats
 

@@ -11,9 +11,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .training import TrainResult
 
-__all__ = ["RunRecord", "RunInput", "STATUSES", "curves_bytes", "parse_curves", "param_text"]
+__all__ = [
+    "RunRecord",
+    "RunInput",
+    "STATUSES",
+    "INTERRUPTED",
+    "curves_bytes",
+    "parse_curves",
+    "param_text",
+]
 
 STATUSES = ("running", "finished", "failed", "cancelled")
+#: shown (never stored) for a running run whose process is gone
+INTERRUPTED = "interrupted"
 
 
 @dataclass

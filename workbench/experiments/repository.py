@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NotFoundError
+from ..processes import ProcessId
 from .query import SLOT_PREFIX, Fields, compile_filter, compile_sort
 from .records import STATUSES, RunInput, RunRecord, param_text
 
@@ -40,6 +41,7 @@ __all__ = [
     "list_runs",
     "run_fields",
     "run_status",
+    "running_processes",
     "check_tag_key",
     "now",
 ]
@@ -181,18 +183,23 @@ def insert_run(
     created_at: datetime | None = None,
     actor: str | None = None,
     params: dict[str, Any] | None = None,
+    process: ProcessId | None = None,
 ) -> int:
     """Record a run as running; returns its id.
 
     ``params`` are the parameters it asks for (``params.requested_params``), shown and
     queryable while it runs and if it fails; ``record_finished`` records the effective ones.
+    ``process`` is the one training it (see ``interrupted_runs``).
     """
     row = con.execute(
         "insert into runs (created_at, author, snapshot_ref, snapshot_hash, target, task, "
-        "status, note, seed, spec) values (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) returning id",
+        "status, note, seed, spec, pid, host, pid_started) "
+        "values (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?) returning id",
         [
             created_at or now(), actor, snapshot_ref, snapshot_hash, spec.get("target"),
             spec.get("task"), note, spec.get("seed"), json.dumps(spec, default=str),
+            process.pid if process else None, process.host if process else None,
+            process.started if process else None,
         ],
     ).fetchone()  # fmt: skip
     assert row is not None
@@ -333,6 +340,28 @@ def insert_many(con: duckdb.DuckDBPyConnection, runs: list[RunInput]) -> list[in
 # -- reads ----------------------------------------------------------------------------------
 
 
+def running_processes(con: duckdb.DuckDBPyConnection) -> dict[int, ProcessId]:
+    """Run id -> the process recorded for every run still marked running."""
+    rows = con.execute(
+        "select id, pid, host, pid_started from runs where status = 'running' and pid is not null"
+    ).fetchall()
+    return {int(r[0]): ProcessId(int(r[1]), str(r[2]), r[3]) for r in rows}
+
+
+def _runs_view(interrupted: list[int]) -> tuple[str, list[Any]]:
+    """``runs`` with the runs whose process is gone shown as ``interrupted``: a subquery
+    to select from as ``r``, and its parameter."""
+    if not interrupted:
+        return "runs", []
+    return (
+        "(select * replace (case when list_contains(?, id) then 'interrupted' else status end "
+        "as status, case when list_contains(?, id) then coalesce(reason, "
+        "'interrupted: its process ended without recording an end') else reason end as reason) "
+        "from runs)",
+        [interrupted, interrupted],
+    )
+
+
 @dataclass(frozen=True)
 class _Key:
     kind: str
@@ -365,13 +394,17 @@ def _json(text: str | None) -> dict[str, Any]:
     return json.loads(text) if text else {}
 
 
-def get_run(con: duckdb.DuckDBPyConnection, run_id: int) -> RunRecord:
-    """One run with its params, metrics and tags; NotFoundError if absent."""
+def get_run(
+    con: duckdb.DuckDBPyConnection, run_id: int, interrupted: list[int] | None = None
+) -> RunRecord:
+    """One run with its params, metrics and tags; NotFoundError if absent. Runs listed in
+    ``interrupted`` show that status (see ``running_processes``)."""
     keys = _keys(con)
     slots = [_slot_column(k.kind, k.slot) for k in keys]
+    source, args = _runs_view(interrupted or [])
     row = con.execute(
-        f"select {_RECORD_COLUMNS}{''.join(', ' + s for s in slots)} from runs where id = ?",
-        [run_id],
+        f"select {_RECORD_COLUMNS}{''.join(', ' + s for s in slots)} from {source} where id = ?",
+        [*args, run_id],
     ).fetchone()
     if row is None:
         raise NotFoundError(f"run {run_id} does not exist")
@@ -417,6 +450,7 @@ def list_runs(
     limit: int | None = None,
     *,
     include_deleted: bool = False,
+    interrupted: list[int] | None = None,
 ) -> pl.DataFrame:
     """Runs as a wide frame (one column per metric, param and tag), filtered and sorted.
 
@@ -432,11 +466,12 @@ def list_runs(
     where_sql, where_args = compile_filter(where or "", fields)
     order_sql, order_args = compile_sort(sort or "-id", fields)
     deleted_sql = "" if include_deleted else "not r.deleted and "
+    source, view_args = _runs_view(interrupted or [])
     sql = (
-        f"select {_BASE_COLUMNS}{select_sql} from runs r "
+        f"select {_BASE_COLUMNS}{select_sql} from {source} r "
         f"where {deleted_sql}{where_sql} order by {order_sql}, r.id desc"
     )
-    args = [*where_args, *order_args]
+    args = [*view_args, *where_args, *order_args]
     if limit is not None:
         sql += " limit ?"
         args.append(limit)

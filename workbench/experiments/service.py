@@ -23,13 +23,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .. import audit
-from ..errors import Cancelled, InputError, WorkbenchError
+from ..errors import Cancelled, InputError, IntegrityError, WorkbenchError
+from ..processes import is_alive, this_process
 from ..progress import NULL_PROGRESS, CancelOnly, Progress
 from . import repository as repo
 from .compare import TOP_FEATURES, RunComparison, compare
 from .records import RunInput, RunRecord, curves_bytes, parse_curves
 
 if TYPE_CHECKING:
+    import duckdb
     import polars as pl
 
     from ..context import Context
@@ -130,6 +132,15 @@ def _threads_per_job(params: dict[str, Any], jobs: int) -> dict[str, Any]:
     if any(aliases.get(str(k)) == "num_threads" for k in params):
         return params
     return {**params, "num_threads": max(1, (os.cpu_count() or 1) // jobs)}
+
+
+def _interrupted(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Runs marked running whose recorded process is gone (on this host)."""
+    return [
+        run_id
+        for run_id, process in repo.running_processes(con).items()
+        if is_alive(process) is False
+    ]
 
 
 def _grid_worker(root: str, request: TrainRequest) -> tuple[int | None, str | None]:
@@ -257,7 +268,7 @@ class ExperimentService:
         with self.ctx.store.write() as con:
             run_id = repo.insert_run(
                 con, spec_data, snapshot_ref=snap.ref, snapshot_hash=snap.object_hash, note=note,
-                actor=actor, params=requested,
+                actor=actor, params=requested, process=this_process(),
             )  # fmt: skip
             audit.append(con, actor, "run.started", f"run {run_id}",
                          {"snapshot": snap.ref, "spec": spec_data})  # fmt: skip
@@ -301,9 +312,10 @@ class ExperimentService:
         self, run_id: int, result: TrainResult, mlflow_id: str | None, actor: str
     ) -> None:
         """Save the model and curves as objects, then record the result on the running run."""
-        model_hash = self.ctx.objects.put_bytes(result.model_text.encode())
-        curves_hash = self.ctx.objects.put_bytes(curves_bytes(result))
-        with self.ctx.store.write() as con:
+        objects = self.ctx.objects
+        with objects.writing(), self.ctx.store.write() as con:
+            model_hash = objects.put_bytes(result.model_text.encode())
+            curves_hash = objects.put_bytes(curves_bytes(result))
             repo.record_finished(
                 con, run_id, result, model_hash=model_hash, curves_hash=curves_hash,
                 mlflow_run_id=mlflow_id,
@@ -536,9 +548,15 @@ class ExperimentService:
         *,
         include_deleted: bool = False,
     ) -> pl.DataFrame:
-        """Runs as a wide Polars frame (a column per metric, param, ``tag.x``), filtered, sorted."""
+        """Runs as a wide Polars frame (a column per metric, param, ``tag.x``), filtered, sorted.
+
+        A run still marked running whose process is gone shows as ``interrupted``.
+        """
         with self.ctx.store.read() as con:
-            return repo.list_runs(con, where, sort, limit, include_deleted=include_deleted)
+            return repo.list_runs(
+                con, where, sort, limit, include_deleted=include_deleted,
+                interrupted=_interrupted(con),
+            )  # fmt: skip
 
     def fields(self) -> Fields:
         """The metric, param and tag names in use (``.metrics``, ``.params``, ``.tags``)."""
@@ -548,7 +566,7 @@ class ExperimentService:
     def get(self, run_id: int | str) -> RunRecord:
         """One run with its params, metrics, tags, split, environment and status."""
         with self.ctx.store.read() as con:
-            return repo.get_run(con, parse_run_id(run_id))
+            return repo.get_run(con, parse_run_id(run_id), _interrupted(con))
 
     def tag(self, run_id: int | str, key: str, value: str | None) -> None:
         """Set a tag on a run (``value=None`` removes it)."""
@@ -559,10 +577,28 @@ class ExperimentService:
             audit.append(con, actor, "run.tagged", f"run {rid}", {"key": key, "value": value})
 
     def delete(self, run_id: int | str, *, restore: bool = False) -> None:
-        """Hide a run from listings (its objects go at the next ``gc``); ``restore`` undoes it."""
+        """Hide a run from listings (its objects go at the next ``gc``); ``restore`` undoes it
+        while its objects are still there (refused once ``gc`` has collected them).
+
+        Roles and registered versions are checked by the registry service, which the facade
+        calls; this is the experiments' own part.
+        """
         rid = parse_run_id(run_id)
         actor = self.ctx.actor
-        with self.ctx.store.write() as con:
+        objects = self.ctx.objects
+        with objects.writing(), self.ctx.store.write() as con:
+            if restore:
+                record = repo.get_run(con, rid)
+                gone = [
+                    h
+                    for h in (record.model_hash, record.curves_hash)
+                    if h and not objects.exists(h)
+                ]
+                if gone:
+                    raise IntegrityError(
+                        f"run {rid} cannot be restored: its model and curves were removed by gc",
+                        hint="train it again with `workbench runs rerun`",
+                    )
             repo.set_deleted(con, rid, not restore)
             audit.append(con, actor, "run.restored" if restore else "run.deleted", f"run {rid}", {})
 
@@ -580,14 +616,22 @@ class ExperimentService:
         rec = self.get(run_id)
         if not rec.model_hash:
             raise InputError(f"run {rec.id} has no model (status {rec.status})")
-        return Model(self.ctx.objects.read_bytes(rec.model_hash).decode(), rec.model_meta)
+        return Model(self._read(rec, rec.model_hash, "model").decode(), rec.model_meta)
+
+    def _read(self, rec: RunRecord, digest: str, what: str) -> bytes:
+        """An object of a run's; one clear error when it is gone (a deleted run after gc)."""
+        try:
+            return self.ctx.objects.read_bytes(digest)
+        except FileNotFoundError:
+            why = "it was deleted and gc collected it" if rec.deleted else "run `workbench verify`"
+            raise IntegrityError(f"run {rec.id}'s {what} is missing ({why})") from None
 
     def curves(self, run_id: int | str) -> dict[str, Any]:
         """A run's per-iteration curves, best iteration and feature importances."""
         rec = self.get(run_id)
         if not rec.curves_hash:
             raise InputError(f"run {rec.id} has no curves (status {rec.status})")
-        return parse_curves(self.ctx.objects.read_bytes(rec.curves_hash))
+        return parse_curves(self._read(rec, rec.curves_hash, "curves"))
 
     def curves_frame(self, run_ids: list[int | str] | int | str) -> pl.DataFrame:
         """Curves of one or more runs as a long frame: run_id, dataset, metric, iteration, value."""
@@ -636,7 +680,7 @@ class ExperimentService:
             raise InputError("a run appears twice in the comparison")
         records = [self.get(i) for i in ids]
         saved = {
-            r.id: parse_curves(self.ctx.objects.read_bytes(r.curves_hash))
+            r.id: parse_curves(self._read(r, r.curves_hash, "curves"))
             for r in records
             if r.curves_hash
         }

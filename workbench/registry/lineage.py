@@ -59,9 +59,11 @@ class LineageNode:
 
 def _source_node(snap: Snapshot) -> LineageNode | None:
     # retraining builds its file in .workbench/tmp and removes it: the batches are the sources
-    if not snap.source_path or Path(snap.source_path).name.startswith("retrain-"):
+    source = snap.source_path
+    name = Path(source).name if source else ""
+    if not source or name.startswith("retrain-") or name.endswith("-retrain.parquet"):
         return None
-    return LineageNode("source", snap.source_path, snap.source_hash, "imported file")
+    return LineageNode("source", source, snap.source_hash, "imported file")
 
 
 def _snapshot_tree(

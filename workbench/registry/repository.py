@@ -27,6 +27,7 @@ __all__ = [
     "list_versions",
     "resolve",
     "registered_as",
+    "versions_of_run",
     "set_intended_use",
     "holder",
     "current_aliases",
@@ -124,6 +125,15 @@ def registered_as(con: duckdb.DuckDBPyConnection, name: str, run_id: int) -> int
         "select version from model_versions where name = ? and run_id = ?", [name, run_id]
     ).fetchall()
     return rows[0][0] if rows else None
+
+
+def versions_of_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[ModelVersion]:
+    """Every registered version whose model comes from ``run_id``."""
+    rows = con.execute(
+        f"select {_VERSION_COLUMNS} from model_versions where run_id = ? order by name, version",
+        [run_id],
+    ).fetchall()
+    return [ModelVersion(*r) for r in rows]
 
 
 def set_intended_use(con: duckdb.DuckDBPyConnection, mv: ModelVersion, text: str) -> None:

@@ -15,7 +15,6 @@ Rule (documented for users in ``Workspace.retrain``):
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
@@ -54,11 +53,8 @@ def build_training_snapshot(
             raise InputError(f"{snap.ref} lacks column(s) of {base.ref}: {', '.join(missing)}")
         parts.append(batch.select(frame.columns))
     combined = pl.concat(parts, how="vertical_relaxed")
-    path = snapshots.ctx.dir / "tmp" / f"retrain-{uuid.uuid4().hex}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    objects = snapshots.ctx.objects
+    with objects.writing(), objects.temp_path("-retrain.parquet") as path:
         combined.write_parquet(path)
         message = f"retraining data: {base.ref} + {', '.join(s.ref for s in batches)}"
         return snapshots.add(ImportRequest(path, base.name, message=message)).snapshot
-    finally:
-        path.unlink(missing_ok=True)

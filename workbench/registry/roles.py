@@ -6,7 +6,8 @@ role comes from the ``[roles]`` table of ``workbench.toml``; users not listed ge
 
 ========== =============================================================================
 viewer     read everything
-developer  register model versions, propose promotions and rollbacks, retrain, edit cards
+developer  register model versions, propose promotions and rollbacks, retrain, edit cards,
+           delete and restore runs (not one that backs a registered model version)
 approver   approve and reject proposals, roll back directly, move aliases
 admin      everything
 ========== =============================================================================
@@ -32,6 +33,7 @@ ACTIONS = {
     "propose": "developer",
     "retrain": "developer",
     "edit_card": "developer",
+    "delete_run": "developer",
     "approve": "approver",
     "reject": "approver",
     "rollback": "approver",

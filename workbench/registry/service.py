@@ -95,6 +95,10 @@ class RegistryService:
         run = self.experiments.get(run_id)
         if run.status != "finished" or not run.model_hash:
             raise InputError(f"run {run.id} is {run.status}; only finished runs can be registered")
+        if run.deleted:
+            raise InputError(
+                f"run {run.id} is deleted", hint="restore it first: runs delete --restore"
+            )
         with self.ctx.store.read() as con:
             existing = repo.registered_as(con, name, run.id)
         if existing is not None:
@@ -179,6 +183,21 @@ class RegistryService:
                 f"say which model: NAME{ref}", hint=f"models: {', '.join(names) or 'none'}"
             )
         return names[0] + ref
+
+    def delete_run(self, run_id: int | str, *, restore: bool = False) -> None:
+        """Delete (hide) a run or restore it (developer); a run that backs a registered model
+        version cannot be deleted: its model would be collected by ``gc``."""
+        self.require("delete_run")
+        run = self.experiments.get(run_id)
+        if not restore:
+            with self.ctx.store.read() as con:
+                backing = repo.versions_of_run(con, run.id)
+            if backing:
+                refs = ", ".join(mv.ref for mv in backing)
+                raise InputError(
+                    f"run {run.id} backs {refs}; a registered model's run cannot be deleted"
+                )
+        self.experiments.delete(run.id, restore=restore)
 
     # -- aliases -----------------------------------------------------------------------------
 

@@ -71,8 +71,14 @@ class SnapshotService:
 
         An unchanged source file is recognised from the (path, size, mtime) cache without
         reading it; the acting user is resolved only when something will be recorded (it reads
-        the settings, which bad settings refuse before anything is written).
+        the settings, which bad settings refuse before anything is written). The whole add
+        holds the object store's write lock, so ``gc`` never removes its object before it is
+        recorded.
         """
+        with self.ctx.objects.writing():
+            return self._add(request, progress)
+
+    def _add(self, request: ImportRequest, progress: Progress) -> AddResult:
         validate_name(request.name)
         path = check_source_path(Path(request.path))
         st = path.stat()

@@ -51,8 +51,9 @@ def scan_predictions(
     """Logged predictions as a LazyFrame: of one model (version), roles, ``[since, until)``.
 
     The frame reads the files listed now; collect it within the compaction grace period
-    (ten minutes by default), after which superseded files may be gone. Rows come in no
-    particular order. ``dedupe=False`` keeps repeated request ids (it is cheaper).
+    (ten minutes by default), after which superseded files may be gone. With ``dedupe`` (the
+    default) the request ids are read now to find repeats; ``dedupe=False`` keeps repeated
+    request ids and reads nothing until collected. Rows come in no particular order.
     """
     import polars as pl
 
@@ -113,24 +114,29 @@ def _versions(files: list[SegmentFile]) -> set[tuple[str, str]]:
 def _dedupe(frame: pl.LazyFrame, single_version: bool) -> pl.LazyFrame:
     """One row per (model, version, request id): the earliest.
 
-    Hashing the key and settling only rows whose hash repeats is exact (a collision merely
-    sends two distinct ids to the exact step) and several times faster than a unique over
-    ten million strings.
+    The key's 64-bit hashes are read now and sorted; only rows whose hash repeats go through
+    the exact (string) unique, the rest pass a cheap membership filter. A collision merely sends
+    two distinct ids to the exact step. On 2M rows this costs about a tenth of the bare read of
+    19 inputs, where a unique over the strings cost twelve times the read.
     """
     import polars as pl
 
     key = ["model", "version", "request_id"]
     # In one version's folder the request id alone is the key.
-    digest = pl.col("request_id").hash(7) if single_version else pl.struct(key).hash(7)
-    frame = frame.with_columns(digest.alias(_KEY))
-    repeated = pl.col(_KEY).is_duplicated()
-    once = frame.filter(~repeated)
-    many = (
-        frame.filter(repeated)
+    digest = (pl.col("request_id") if single_version else pl.struct(key)).hash(7).alias(_KEY)
+    hashes = frame.select(digest).collect().to_series().sort()
+    repeated = hashes.filter(hashes == hashes.shift(1)).unique()
+    if repeated.is_empty():
+        return frame
+    frame = frame.with_columns(digest)
+    candidate = pl.col(_KEY).is_in(repeated.implode())
+    once = frame.filter(~candidate)
+    settled = (
+        frame.filter(candidate)
         .sort("time", maintain_order=True)
         .unique(subset=key, keep="first", maintain_order=True)
     )
-    return pl.concat([once, many]).drop(_KEY)
+    return pl.concat([once, settled]).drop(_KEY)
 
 
 def _fixed_schema() -> dict[str, pl.DataType]:

@@ -241,3 +241,31 @@ def test_stale_temporary_files_are_removed_fresh_ones_kept(workspace):
     assert compact(workspace).temp_files_removed == 0  # a writer may still be writing it
     assert compact(workspace, now=os.path.getmtime(folder) + 3601).temp_files_removed == 1
     assert read_predictions(workspace).height == 1
+
+
+def test_a_folder_removed_under_a_running_writer_is_made_again(workspace):
+    import shutil
+
+    with open_prediction_log(workspace, interval=3600) as log:
+        log.emit(Prediction("a", "m", 1, {}, time=at(1)))
+        log.flush()
+        shutil.rmtree(predictions_dir(workspace))
+        log.emit(Prediction("b", "m", 1, {}, time=at(1)))
+    assert log.stats().written == 2
+    assert read_predictions(workspace)["request_id"].to_list() == ["b"]
+
+
+def test_periodic_compaction_runs_until_stopped_and_survives_errors(workspace, tmp_path):
+    from workbench.serving.predlog import PeriodicCompaction
+
+    log_rows(workspace, [Prediction(f"r{i}", "m", 1, {}) for i in range(3)], flush_every=1)
+    with PeriodicCompaction(workspace, every=0.01) as job:
+        assert job.ran.wait(10)
+    assert job.errors == 0 and job.runs >= 1
+    assert len(files(workspace, "cmp-*")) == 1 and read_predictions(workspace).height == 3
+
+    broken = PeriodicCompaction(tmp_path / "not-a-workspace", every=0.01)
+    for _ in range(2):  # it fails, and runs again
+        assert broken.ran.wait(10)
+        broken.ran.clear()
+    assert broken.stop() and broken.errors >= 2 and "no workspace" in broken.last_error

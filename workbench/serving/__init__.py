@@ -14,6 +14,7 @@ _EXPORTS = {
     "LogStats": "predlog",
     "MemorySink": "predlog",
     "ParquetSink": "predlog_sink",
+    "PeriodicCompaction": "predlog_compact",
     "Prediction": "predlog",
     "PredictionLog": "predlog",
     "Sink": "predlog",

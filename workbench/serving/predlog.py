@@ -35,8 +35,8 @@ Guarantees:
 * Names carry the pid and a random token: processes write into one log without collisions.
 * A request id logged twice (per model and version) counts once when read: readers keep the
   row with the earliest time.
-* ``compact()`` merges small files into larger ones while writers write and readers read; see
-  ``predlog_compact``.
+* ``compact()`` merges small files into larger ones while writers write and readers read
+  (``predlog_compact``); a scoring process runs it every minute with ``PeriodicCompaction``.
 
 Shutdown in the owning process (what ``close()`` relies on)::
 
@@ -67,7 +67,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .predlog_compact import CompactionReport, compact
+from .predlog_compact import CompactionReport, PeriodicCompaction, compact
 from .predlog_layout import check_model, check_version, predictions_dir
 from .predlog_read import create_prediction_views, read_predictions, scan_predictions, select_inputs
 from .predlog_sink import ExportError, ParquetSink
@@ -81,6 +81,7 @@ __all__ = [
     "ParquetSink",
     "ExportError",
     "CompactionReport",
+    "PeriodicCompaction",
     "open_prediction_log",
     "predictions_dir",
     "scan_predictions",

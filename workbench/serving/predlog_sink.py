@@ -107,7 +107,11 @@ class ParquetSink:
             self._folders.add(folder)
         stamps = format_time(tmin_us), format_time(tmax_us)
         name = segment_name("seg", *stamps, fingerprint(frame.schema))
-        write_atomic(frame, folder, name)
+        try:
+            write_atomic(frame, folder, name)
+        except FileNotFoundError:  # someone removed the folder (an old day, by hand)
+            ensure_dir(folder, self.root)
+            write_atomic(frame, folder, name)
 
     def _frame(self, model: str, version: int, rows: list[Prediction]):
         import polars as pl

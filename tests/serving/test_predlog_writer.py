@@ -175,6 +175,7 @@ def test_export_cpu_time_is_measured():
         dict(request_id=""),
         dict(score="0.9"),
         dict(latency_ms=[1]),
+        dict(inputs=[1, 2]),
     ],
 )
 def test_a_malformed_row_is_refused_at_emit(bad):

@@ -333,6 +333,8 @@ def _check(p: Prediction, checked: set[tuple[str, int]]) -> None:
         check_model(p.model)
         check_version(p.version)
         checked.add(key)
+    if type(p.inputs) is not dict and not isinstance(p.inputs, Mapping):
+        raise TypeError(f"inputs must be a mapping of feature names to values, got {p.inputs!r}")
     if not isinstance(p.request_id, str) or not p.request_id:
         raise TypeError(f"request_id must be a non-empty string, got {p.request_id!r}")
     for name in ("score", "value", "latency_ms"):

@@ -15,7 +15,8 @@ Imports and first calls are warmed up first. Anchor: the same rows as ready-made
 
 Read: ``--read-rows`` rows of one model version in 1M-row files (0.1% repeated request ids);
 all inputs and one input through ``scan_predictions``/``select_inputs``, with and without
-removing repeats, against bare ``pl.scan_parquet(files).select(...)``.
+removing repeats, against bare ``pl.scan_parquet(files).select(...)``; the average of one input
+through the DuckDB views against bare ``read_parquet``. Best of ``--repeat`` after a warm-up.
 
     .venv/bin/python benchmarks/bench_predlog.py --rate 3000 --seconds 10 --rows 300000 \
         --read-rows 10000000
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workbench.serving.predlog import (
     Prediction,
     PredictionLog,
+    create_prediction_views,
     open_prediction_log,
     predictions_dir,
     scan_predictions,
@@ -270,6 +272,17 @@ def bench_read(args) -> None:
 
             return run
 
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("set enable_progress_bar = false")
+        create_prediction_views(con, ws)
+        glob = str(folder / "*.parquet").replace("'", "''")
+
+        def sql(query):
+            return lambda: pl.DataFrame(con.execute(query).fetchall())
+
+        bare_avg = f"select avg(in_MonthlyCharges) from read_parquet('{glob}')"
         cases = [
             ("bare polars, all 19 inputs", bare_all),
             ("scan_predictions, no dedupe", ours(False)),
@@ -277,7 +290,13 @@ def bench_read(args) -> None:
             ("bare polars, one input", bare_one),
             ("scan_predictions, one, no dedupe", ours(False, True)),
             ("scan_predictions, one, dedupe", ours(True, True)),
-        ]
+            ("bare duckdb, avg of one input", sql(bare_avg)),
+            ("view predictions_raw, same avg", sql(bare_avg.replace(
+                f"read_parquet('{glob}')", "predictions_raw"))),
+            ("view predictions, same avg", sql(bare_avg.replace(
+                f"read_parquet('{glob}')", "predictions"))),
+        ]  # fmt: skip
+        bare_all()  # warm the page cache and Polars' thread pool
         best: dict[str, float] = {}
         for label, fn in cases:
             times = []
@@ -286,7 +305,11 @@ def bench_read(args) -> None:
                 frame = fn()
                 times.append(time.perf_counter() - start)
             best[label] = min(times)
-            anchor_s = best["bare polars, one input" if "one" in label else cases[0][0]]
+            anchor_s = best[
+                "bare duckdb, avg of one input" if "avg" in label
+                else "bare polars, one input" if "one" in label
+                else cases[0][0]
+            ]  # fmt: skip
             print(f"  {label:<34} {best[label]:6.2f} s  {best[label] / anchor_s:5.2f}x  "
                   f"{frame.height:,} rows")  # fmt: skip
 
@@ -302,7 +325,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rows", type=int, default=300_000, help="flat-out rows")
     parser.add_argument("--read-rows", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-read", action="store_true")
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

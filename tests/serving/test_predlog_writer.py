@@ -193,3 +193,19 @@ def test_numpy_numbers_are_accepted():
     assert log.emit(Prediction("r", "churn", 1, score=np.float32(0.5), latency_ms=np.int64(3)))
     log.close()
     assert len(sink.rows) == 1
+
+
+def test_a_forked_child_gets_its_own_queue_and_worker():
+    import os
+
+    sink = MemorySink()
+    log = PredictionLog(sink, interval=3600)
+    log.emit(row(0))  # queued in the parent, not yet exported
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's row is not its own; its own rows are written
+        ok = log.stats().queued == 0 and log.emit(row(1)) and log.flush(timeout=5)
+        os._exit(0 if ok and [p.request_id for p in sink.rows] == ["r1"] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    log.close()
+    assert [p.request_id for p in sink.rows] == ["r0"]

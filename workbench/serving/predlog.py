@@ -175,11 +175,6 @@ class PredictionLog:
         self._closed = False  # emit refuses rows
         self._stopping = False  # the worker leaves its loop
         self._checked: set[tuple[str, int]] = set()
-        self._written = self._dropped = self._failed = self._errors = self._exports = 0
-        self._cpu = 0.0
-        self._last_error: str | None = None
-        self._last_export: float | None = None
-        self._stat_lock = threading.Lock()
         self._start()
         # A process forked from this one (server workers) gets its own queue and thread.
         ref = weakref.ref(self)
@@ -188,6 +183,13 @@ class PredictionLog:
         atexit.register(self._atexit)
 
     def _start(self) -> None:
+        """Fresh queue, locks, counters and worker (also in a forked child: the parent's
+        locks may have been held at the fork, and its rows and counts are the parent's)."""
+        self._written = self._dropped = self._failed = self._errors = self._exports = 0
+        self._cpu = 0.0
+        self._last_error: str | None = None
+        self._last_export: float | None = None
+        self._stat_lock = threading.Lock()
         self._queue: collections.deque[Prediction] = collections.deque()
         self._wake = threading.Event()
         self._export_lock = threading.Lock()

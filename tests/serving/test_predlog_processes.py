@@ -3,15 +3,18 @@ compaction beside them, and a compaction killed half-way."""
 
 from __future__ import annotations
 
+import os
 import random
 import signal
+import subprocess
+import sys
 import time
 
 import duckdb
 import polars as pl
 import pytest
 
-from tests.serving.predlog_helpers import child, wait_ready
+from tests.serving.predlog_helpers import REPO, child, wait_ready
 from workbench.serving.predlog import (
     Prediction,
     compact,
@@ -135,3 +138,15 @@ def test_a_compaction_killed_half_way_leaves_a_readable_log(workspace, where):
     assert not report.busy and report.temp_files_removed == len(leftovers)
     assert sorted(read_predictions(workspace, dedupe=False)["request_id"]) == before
     assert len(list(predictions_dir(workspace).rglob("*.parquet"))) == 1
+
+
+def test_a_log_its_owner_forgot_to_close_is_flushed_at_exit(workspace):
+    code = (
+        "from workbench.serving.predlog import Prediction, open_prediction_log\n"
+        f"log = open_prediction_log({str(workspace)!r}, interval=3600)\n"
+        "for i in range(100):\n"
+        "    log.emit(Prediction(f'r{i}', 'churn', 1, {'n': i}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+    assert read_predictions(workspace).height == 100

@@ -54,6 +54,11 @@ class ParquetSink:
     """Writes batches of predictions as Parquet segments under the log's folder."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
+        # Polars loads now, on the owner's thread. Loaded lazily by the writer thread, its
+        # import (which starts a thread pool) fails once the interpreter is exiting, and a
+        # log closed by the atexit hook would lose its rows.
+        import polars  # noqa: F401
+
         self.root = Path(root)
         self._schemas: dict[tuple[str, int], dict[str, pl.DataType]] = {}
         self._declared: set[tuple[str, int]] = set()

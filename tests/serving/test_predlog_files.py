@@ -269,3 +269,17 @@ def test_periodic_compaction_runs_until_stopped_and_survives_errors(workspace, t
         assert broken.ran.wait(10)
         broken.ran.clear()
     assert broken.stop() and broken.errors >= 2 and "no workspace" in broken.last_error
+
+
+def test_compaction_leaves_a_big_file_alone_until_small_ones_add_up_to_it(workspace):
+    from workbench.serving.predlog_compact import _groups
+    from workbench.serving.predlog_layout import SegmentFile
+
+    def f(size):
+        return SegmentFile(workspace / f"{size}", "seg", "t", "t", "fp", size, 0.0)
+
+    big, *small = [f(100), f(10), f(10), f(10)]
+    assert _groups([big, *small], 1000) == [small]  # 100 > 30: the big file waits
+    more = [f(40), f(30), f(30)]
+    assert _groups([big, *more], 1000) == [[big, *more]]  # 100 <= 40 + 30 + 30
+    assert _groups([f(2000), f(10)], 1000) == []  # full files are never rewritten

@@ -80,7 +80,9 @@ def compact(
     files; delete superseded files older than ``grace`` seconds and stale temporary files.
 
     Returns at once with ``busy=True`` when another compaction runs (``wait=True`` waits).
-    ``now`` (wall-clock seconds) lets tests move past the grace period without sleeping.
+    ``grace=0`` deletes merged files at once: a reader that listed them a moment before may
+    fail (for tests and offline use). ``now`` (wall-clock seconds) lets tests move past the
+    grace period without sleeping.
     """
     root = predictions_dir(workspace)
     if not root.is_dir():
@@ -190,7 +192,12 @@ def _compact_folder(
 
 
 def _groups(live: list[SegmentFile], target_size: int) -> list[list[SegmentFile]]:
-    """Runs of small files in time order, each about ``target_size`` bytes; singles stay."""
+    """Runs of small files in time order, each about ``target_size`` bytes; singles stay.
+
+    A file larger than the rest of its group together waits for more company: otherwise a
+    day's growing compacted file would be rewritten at every run to add one minute of rows
+    (quadratic writing); this way each row is rewritten about log2(target / segment) times.
+    """
     groups: list[list[SegmentFile]] = [[]]
     size = 0
     for f in live:
@@ -201,7 +208,13 @@ def _groups(live: list[SegmentFile], target_size: int) -> list[list[SegmentFile]
             size = 0
         groups[-1].append(f)
         size += f.size
-    return [g for g in groups if len(g) >= 2]
+    tiered = []
+    for group in groups:
+        while len(group) >= 2 and 2 * max(f.size for f in group) > sum(f.size for f in group):
+            group = [f for f in group if f is not max(group, key=lambda f: f.size)]
+        if len(group) >= 2:
+            tiered.append(group)
+    return tiered
 
 
 def _merge(

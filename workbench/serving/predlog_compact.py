@@ -210,10 +210,15 @@ def _groups(live: list[SegmentFile], target_size: int) -> list[list[SegmentFile]
         size += f.size
     tiered = []
     for group in groups:
-        while len(group) >= 2 and 2 * max(f.size for f in group) > sum(f.size for f in group):
-            group = [f for f in group if f is not max(group, key=lambda f: f.size)]
-        if len(group) >= 2:
-            tiered.append(group)
+        total, waiting = sum(f.size for f in group), set()
+        for f in sorted(group, key=lambda f: f.size, reverse=True)[: len(group) - 2]:
+            if 2 * f.size <= total:
+                break
+            total -= f.size
+            waiting.add(f.name)
+        kept = [f for f in group if f.name not in waiting]
+        if len(kept) >= 2 and 2 * max(f.size for f in kept) <= total:
+            tiered.append(kept)
     return tiered
 
 

@@ -83,12 +83,12 @@ def test_a_clean_shutdown_on_a_signal_writes_every_row(workspace, handling, sign
 
 @pytest.mark.slow
 def test_two_writers_and_a_compaction_meanwhile_lose_and_duplicate_nothing(workspace):
-    rows = 6000
+    rows = 9000  # three seconds of each writer
+    compactor = child("compact-loop", str(workspace))
+    wait_ready(compactor)  # compacting before the first segment lands
     writers = [child("write", str(workspace), w, str(rows), "3000", "flag") for w in "ab"]
     for proc in writers:
         wait_ready(proc)
-    compactor = child("compact-loop", str(workspace))
-    wait_ready(compactor)
     con = duckdb.connect()
     seen = 0
     while any(proc.poll() is None for proc in writers):

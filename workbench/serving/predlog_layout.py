@@ -200,7 +200,7 @@ def list_folder(folder: Path) -> FolderListing:
                 match["fp"],
                 st.st_size,
                 st.st_mtime,
-            )  # fmt: skip
+            )
         )
     files.sort(key=lambda f: (f.tmin, f.name))
     replaced_at: dict[str, float] = {}

@@ -34,7 +34,7 @@ import blake3
 from .filelock import backoff, hold, try_lock
 from .processes import process_alive
 
-__all__ = ["ObjectStore", "TempFile", "hash_file", "hash_bytes"]
+__all__ = ["ObjectStore", "TempFile", "hash_file", "hash_bytes", "fsync_dir"]
 
 _CHUNK = 1 << 20
 
@@ -53,7 +53,8 @@ def hash_bytes(data: bytes) -> str:
     return blake3.blake3(data, max_threads=blake3.blake3.AUTO).hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in the folder ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -197,7 +198,7 @@ class ObjectStore:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, dest)
         os.chmod(dest, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         return digest, True
 
     def put_bytes(self, data: bytes) -> str:

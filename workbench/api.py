@@ -252,9 +252,16 @@ class Workspace:
         """Recorded state changes, oldest first."""
         return self._integrity.audit_log(since)
 
-    def audit_verify(self) -> list[str]:
-        """Problems in the audit chain; empty when intact."""
-        return self._integrity.audit_verify()
+    def audit_verify(
+        self, anchor: audit.Anchor | str | None = None, key_file: Path | str | None = None
+    ) -> list[str]:
+        """Problems in the audit chain and the state it covers (plus, given, an anchor
+        ``SEQ:HASH`` the chain must still hold and an audit key file); empty when intact."""
+        return self._integrity.audit_verify(anchor, key_file)
+
+    def audit_anchor(self) -> audit.Anchor | None:
+        """The audit log's newest entry (``SEQ:HASH``) to keep outside the workspace."""
+        return self._integrity.audit_head()
 
     def record(self, action: str, subject: str | None = None, **details: Any) -> int:
         """Append an entry to the audit log (used by faces for their own notes)."""

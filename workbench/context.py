@@ -10,17 +10,39 @@ watcher) builds one context and only the services it needs.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .errors import InputError
 from .locate import WORKBENCH_DIR
 from .objects import ObjectStore
 from .store import Store
 
 if TYPE_CHECKING:
+    import duckdb
+
     from .config import Settings
 
-__all__ = ["Context"]
+__all__ = ["Context", "read_audit_key"]
+
+
+def read_audit_key(path: Path, project: Path) -> bytes:
+    """The bytes of an audit key file; one clear error when it is missing, empty or inside
+    the project folder."""
+    resolved = path.resolve()
+    if resolved.is_relative_to(project.resolve()):
+        raise InputError(
+            f"the audit key {path} lies inside the project folder",
+            hint="keep it outside, e.g. ~/.config/workbench/audit.key",
+        )
+    try:
+        key = resolved.read_bytes().strip()
+    except OSError as exc:
+        raise InputError(f"cannot read the audit key {path}: {exc.strerror}") from None
+    if len(key) < 16:
+        raise InputError(f"the audit key {path} is too short (at least 16 bytes)")
+    return key
 
 
 class Context:
@@ -66,6 +88,40 @@ class Context:
         if actor is None or isinstance(actor, str):
             return actor or os_user()
         return self.settings.actor_name
+
+    @functools.cached_property
+    def audit_key(self) -> bytes | None:
+        """The key that signs audit entries, read from ``[audit] key_file`` (or
+        ``WORKBENCH_AUDIT__KEY_FILE``), or None. The file must lie outside the project: a key
+        beside the log it protects protects nothing."""
+        from .settings_file import read_settings
+
+        section = read_settings(self.dir).get("audit") or {}
+        configured = section.get("key_file") if isinstance(section, dict) else None
+        if not configured:
+            return None
+        return read_audit_key(Path(str(configured)).expanduser(), self.root)
+
+    def audit(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        action: str,
+        subject: str | None = None,
+        details: dict[str, Any] | None = None,
+        *,
+        rows: Iterable[tuple[str, int]] = (),
+        actor: str | None = None,
+    ) -> int:
+        """Append an audit entry in the caller's write transaction: the acting user (or
+        ``actor``), this process's OS account, the governed ``rows`` (table, id) the change
+        wrote, signed when the workspace has an audit key."""
+        from . import audit
+        from .processes import os_account
+
+        return audit.append(
+            con, actor or self.actor, action, subject, details, rows=rows,
+            os_account=os_account(), key=self.audit_key,
+        )  # fmt: skip
 
     def change_token(self) -> int:
         """Changes whenever any process writes to this workspace (cheap: one stat)."""

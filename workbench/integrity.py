@@ -9,9 +9,12 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audit
+from .context import read_audit_key
+from .errors import InputError
 from .objects import TempFile
 from .progress import NULL_PROGRESS, Progress
 
@@ -32,11 +35,14 @@ class VerifyReport:
     damaged: list[str]
     #: temp files left by writes whose process is gone (``gc`` removes them)
     stale_temp: list[TempFile] = field(default_factory=list)
+    #: problems of the audit chain and of the state it covers (see ``workbench.audit``)
+    audit: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """No recorded object is missing or damaged (stale temp files are only waste)."""
-        return not self.missing and not self.damaged
+        """No recorded object is missing or damaged and the audit log holds (stale temp
+        files are only waste)."""
+        return not self.missing and not self.damaged and not self.audit
 
     @property
     def stale_bytes(self) -> int:
@@ -95,7 +101,7 @@ class IntegrityService:
                 damaged.append(digest)
             progress.advance()
         stale = [t for t in objects.temp_files() if t.stale]
-        return VerifyReport(len(digests), missing, damaged, stale)
+        return VerifyReport(len(digests), missing, damaged, stale, self.audit_verify())
 
     def gc(self) -> list[str]:
         """Remove objects no record refers to, and temp files; returns removed digests.
@@ -121,13 +127,29 @@ class IntegrityService:
         with self.ctx.store.read() as con:
             return audit.entries(con, since)
 
-    def audit_verify(self) -> list[str]:
-        """Problems in the audit chain; empty when intact."""
+    def audit_verify(
+        self, anchor: audit.Anchor | str | None = None, key_file: Path | str | None = None
+    ) -> list[str]:
+        """Problems in the audit chain and the governed state, and (given) an anchor the
+        chain must still hold and the key its entries must be signed with; empty when intact.
+
+        Without ``key_file``, the workspace's own ``[audit] key_file`` is used when set.
+        """
+        if isinstance(anchor, str):
+            try:
+                anchor = audit.Anchor.parse(anchor)
+            except ValueError as exc:
+                raise InputError(str(exc)) from None
+        key = read_audit_key(Path(key_file), self.ctx.root) if key_file else self.ctx.audit_key
         with self.ctx.store.read() as con:
-            return audit.verify(con)
+            return audit.verify(con, anchor, key)
+
+    def audit_head(self) -> audit.Anchor | None:
+        """The newest audit entry as an anchor to keep outside the workspace."""
+        with self.ctx.store.read() as con:
+            return audit.head(con)
 
     def record(self, action: str, subject: str | None = None, **details: Any) -> int:
         """Append an entry to the audit log (used by faces for their own notes)."""
-        actor = self.ctx.actor
         with self.ctx.store.write() as con:
-            return audit.append(con, actor, action, subject, details)
+            return self.ctx.audit(con, action, subject, details)

@@ -13,7 +13,14 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessId", "this_process", "is_alive", "process_alive", "start_ticks"]
+__all__ = [
+    "ProcessId",
+    "this_process",
+    "is_alive",
+    "process_alive",
+    "start_ticks",
+    "os_account",
+]
 
 
 @dataclass(frozen=True)
@@ -69,3 +76,17 @@ def is_alive(process: ProcessId) -> bool | None:
         if now is not None and now != process.started:
             return False  # the pid belongs to a newer process now
     return True
+
+
+def os_account() -> str:
+    """The operating-system account running this process, from its uid.
+
+    Not from ``USER``/``LOGNAME``, which anyone can set: the audit log records this beside
+    the name a person acts under, and roles are granted to it (see ``workbench.identity``).
+    """
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # no passwd entry (some containers), or not POSIX
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"

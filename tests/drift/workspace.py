@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from tests.helpers import record_fixture_edits
+
 EPOCH = datetime(2025, 11, 1, 9, 30)
 MONTHS = ("2025-07", "2025-08", "2025-09", "2025-10")
 ROLES = {"target": "churn", "time_column": "observed_at", "key": "customer_id"}
@@ -39,4 +41,5 @@ def build_drift_workspace(root: Path, n_train: int = 2_000, n_per_batch: int = 5
             con.execute(
                 "update snapshots set created_at = ? where id = ?", [EPOCH + timedelta(days=i), i]
             )
+        record_fixture_edits(ws, con, "snapshots")
     return root

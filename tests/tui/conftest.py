@@ -16,6 +16,8 @@ import polars as pl
 import pytest
 from textual.worker import WorkerCancelled, WorkerFailed
 
+from tests.helpers import record_fixture_edits
+
 SIZE = (120, 40)
 EPOCH = datetime(2025, 3, 1, 9, 30)
 
@@ -59,6 +61,7 @@ def build_workspace(root: Path) -> Path:
                 "update snapshots set created_at = ? where id = ?",
                 [EPOCH + timedelta(days=snapshot_id), snapshot_id],
             )
+        record_fixture_edits(ws, con, "snapshots")
     return root
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import record_fixture_edits
 from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
 from workbench.tui.screens.experiments import (
     ExperimentsScreen,
@@ -64,6 +65,7 @@ def fix_times(ws) -> None:
                 "update runs set created_at = ?, finished_at = ?, duration_s = ? where id = ?",
                 [created, created + timedelta(seconds=2), 1.5 * run_id, run_id],
             )
+        record_fixture_edits(ws, con, "snapshots", "runs")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Input
 
+from tests.helpers import record_fixture_edits
 from tests.registry.conftest import open_as, two_versions
 from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
 from workbench.tui.app import WorkbenchApp
@@ -51,6 +52,7 @@ def _fix_for_snapshots(ws) -> None:
                 "update decisions set evidence_json = ? where id = ?",
                 [json.dumps(evidence), decision_id],
             )
+        record_fixture_edits(ws, con, "model_versions", "alias_moves", "decisions")
 
 
 @pytest.fixture(scope="module")
@@ -382,6 +384,7 @@ async def test_failed_gates_need_an_override(registry_root, as_actor):
             "update decisions set evidence_json = ?, gates_passed = false where id = ?",
             [json.dumps(evidence), PENDING],
         )
+        record_fixture_edits(open_as(registry_root, "alice"), con, "decisions")
     as_actor("alice")
     app = _app(registry_root)
     async with app.run_test(size=SIZE) as pilot:

@@ -154,11 +154,15 @@ def verify(ctx: Context) -> None:
             "writes in .workbench/tmp; `workbench gc` removes them",
             err=True,
         )
-    if not report.ok:
+    for problem in report.audit:
+        click.echo(f"audit: {problem}", err=True)
+    if report.missing or report.damaged:
         raise IntegrityError(
             f"{len(report.missing)} missing and {len(report.damaged)} damaged of {report.checked} objects"
         )
-    click.echo(f"ok: {report.checked} objects verified")
+    if report.audit:
+        raise IntegrityError(f"audit log damaged: {len(report.audit)} problems")
+    click.echo(f"ok: {report.checked} objects verified, audit log intact")
 
 
 @cli.command()

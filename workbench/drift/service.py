@@ -26,7 +26,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import audit
 from ..errors import InputError
 from ..progress import NULL_PROGRESS, CancelOnly, Progress
 from ..snapshots.batches import BATCH_PREFIX
@@ -303,10 +302,11 @@ class DriftService:
         actor = self.ctx.actor
         with self.ctx.store.write() as con:
             report_id = repo.insert_report(con, report, ref, cur, actor)
-            audit.append(
-                con, actor, "drift.report", f"drift {report_id}",
+            self.ctx.audit(
+                con, "drift.report", f"drift {report_id}",
                 {"reference": ref.ref, "current": cur.ref, "n_drifted": report.n_drifted,
                  "n_tested": report.n_tested, "dataset_drifted": report.dataset_drifted},
+                rows=[("drift_reports", report_id)], actor=actor,
             )  # fmt: skip
         return report_id
 

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .. import audit
 from ..errors import Cancelled, InputError, IntegrityError, WorkbenchError
 from ..processes import is_alive, this_process
 from ..progress import NULL_PROGRESS, CancelOnly, Progress
@@ -270,8 +269,9 @@ class ExperimentService:
                 con, spec_data, snapshot_ref=snap.ref, snapshot_hash=snap.object_hash, note=note,
                 actor=actor, params=requested, process=this_process(),
             )  # fmt: skip
-            audit.append(con, actor, "run.started", f"run {run_id}",
-                         {"snapshot": snap.ref, "spec": spec_data})  # fmt: skip
+            self.ctx.audit(con, "run.started", f"run {run_id}",
+                           {"snapshot": snap.ref, "spec": spec_data}, rows=[("runs", run_id)],
+                           actor=actor)  # fmt: skip
         warming: list[threading.Thread] = []
 
         def warm_up_mlflow() -> None:
@@ -320,8 +320,9 @@ class ExperimentService:
                 con, run_id, result, model_hash=model_hash, curves_hash=curves_hash,
                 mlflow_run_id=mlflow_id,
             )  # fmt: skip
-            audit.append(con, actor, "run.finished", f"run {run_id}",
-                         {"status": "finished", "metrics": result.metrics, "model": model_hash})  # fmt: skip
+            self.ctx.audit(con, "run.finished", f"run {run_id}",
+                           {"status": "finished", "metrics": result.metrics, "model": model_hash},
+                           rows=[("runs", run_id)], actor=actor)  # fmt: skip
 
     def _record_end(self, run_id: int, exc: BaseException, actor: str) -> None:
         status, reason = _reason(exc)
@@ -332,8 +333,9 @@ class ExperimentService:
         try:
             with self.ctx.store.write() as con:
                 repo.record_ended(con, run_id, status, reason)
-                audit.append(con, actor, "run.finished", f"run {run_id}",
-                             {"status": status, "reason": reason})  # fmt: skip
+                self.ctx.audit(con, "run.finished", f"run {run_id}",
+                               {"status": status, "reason": reason}, rows=[("runs", run_id)],
+                               actor=actor)  # fmt: skip
         except WorkbenchError as second:  # e.g. the store stayed busy; keep the first error
             exc.add_note(f"run {run_id} could not be marked {status}: {second}")
 
@@ -379,6 +381,8 @@ class ExperimentService:
         """Remember the MLflow run that mirrors a run (a model logged after the fact)."""
         with self.ctx.store.write() as con:
             repo.set_mlflow_run_id(con, run_id, mlflow_run_id)
+            self.ctx.audit(con, "run.mirrored", f"run {run_id}", {"mlflow_run_id": mlflow_run_id},
+                           rows=[("runs", run_id)])  # fmt: skip
 
     def preload(self, mlflow: bool = True) -> None:
         """Load what a training needs before it starts: LightGBM and, with ``mlflow``, MLflow
@@ -574,7 +578,8 @@ class ExperimentService:
         actor = self.ctx.actor
         with self.ctx.store.write() as con:
             repo.set_tag(con, rid, key, value)
-            audit.append(con, actor, "run.tagged", f"run {rid}", {"key": key, "value": value})
+            self.ctx.audit(con, "run.tagged", f"run {rid}", {"key": key, "value": value},
+                           rows=[("runs", rid)], actor=actor)  # fmt: skip
 
     def delete(self, run_id: int | str, *, restore: bool = False) -> None:
         """Hide a run from listings (its objects go at the next ``gc``); ``restore`` undoes it
@@ -600,12 +605,16 @@ class ExperimentService:
                         hint="train it again with `workbench runs rerun`",
                     )
             repo.set_deleted(con, rid, not restore)
-            audit.append(con, actor, "run.restored" if restore else "run.deleted", f"run {rid}", {})
+            action = "run.restored" if restore else "run.deleted"
+            self.ctx.audit(con, action, f"run {rid}", rows=[("runs", rid)], actor=actor)
 
     def insert_many(self, runs: list[RunInput]) -> list[int]:
         """Insert many finished runs in one transaction (imports, benchmarks); their ids."""
         with self.ctx.store.write() as con:
-            return repo.insert_many(con, runs)
+            ids = repo.insert_many(con, runs)
+            self.ctx.audit(con, "runs.imported", None, {"count": len(ids)},
+                           rows=[("runs", i) for i in ids])  # fmt: skip
+        return ids
 
     # -- models and curves -------------------------------------------------------------------
 

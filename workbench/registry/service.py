@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import audit
 from ..errors import InputError, PermissionDenied, WorkbenchError
 from ..progress import NULL_PROGRESS, Progress
 from . import repository as repo
@@ -107,9 +106,10 @@ class RegistryService:
         actor = self.ctx.actor
         with self.ctx.store.write() as con:
             mv = repo.insert_version(con, name, run, mirrored, actor)
-            audit.append(con, actor, "model.registered", mv.ref,
-                         {"run": run.id, "snapshot": run.snapshot_ref,
-                          "mlflow_version": mirrored})  # fmt: skip
+            self.ctx.audit(con, "model.registered", mv.ref,
+                           {"run": run.id, "snapshot": run.snapshot_ref,
+                            "mlflow_version": mirrored},
+                           rows=[("model_versions", mv.id)], actor=actor)  # fmt: skip
         return mv
 
     def _mlflow_register(self, run: RunRecord, name: str) -> str:
@@ -170,7 +170,8 @@ class RegistryService:
         with self.ctx.store.write() as con:
             mv = repo.resolve(con, ref)
             repo.set_intended_use(con, mv, text)
-            audit.append(con, actor, "model.intended_use", mv.ref, {"text": text})
+            self.ctx.audit(con, "model.intended_use", mv.ref, {"text": text},
+                           rows=[("model_versions", mv.id)], actor=actor)  # fmt: skip
         return self.get(mv.ref)
 
     def default_name(self, ref: str) -> str:
@@ -236,7 +237,7 @@ class RegistryService:
         if decision_id is not None:
             details["decision"] = decision_id
         action = "model.rolled_back" if rollback else "alias.moved"
-        audit.append(con, actor, action, name, details)
+        self.ctx.audit(con, action, name, details, rows=[("alias_moves", move.id)], actor=actor)
         return move
 
     def set_alias(self, ref: str, alias: str, reason: str | None = None) -> AliasMove:
@@ -349,7 +350,8 @@ class RegistryService:
         decision = repo.insert_decision(con, kind, name, version, alias, evidence, actor)
         details = {"kind": kind, "version": version, "alias": alias,
                    "gates_passed": evidence.passed, "reason": evidence.reason}  # fmt: skip
-        audit.append(con, actor, "proposal.filed", f"decision {decision.id}", details)
+        self.ctx.audit(con, "proposal.filed", f"decision {decision.id}", details,
+                       rows=[("decisions", decision.id)], actor=actor)  # fmt: skip
         return decision
 
     def _close(
@@ -367,10 +369,11 @@ class RegistryService:
         subject = f"decision {decision.id}"
         if override:
             failed = [g.name for g in decision.evidence.gates if not g.passed]
-            audit.append(con, actor, "decision.override", subject,
+            self.ctx.audit(con, "decision.override", subject, actor=actor, details=
                          {"failed_gates": failed, "comment": comment})  # fmt: skip
         details = {"kind": decision.kind, "comment": comment, **(result or {})}
-        audit.append(con, actor, f"decision.{status}", subject, details)
+        self.ctx.audit(con, f"decision.{status}", subject, details,
+                       rows=[("decisions", decision.id)], actor=actor)  # fmt: skip
         return closed
 
     def propose_promotion(

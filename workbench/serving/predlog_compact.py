@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..objects import fsync_dir
 from .predlog_layout import (
@@ -87,7 +88,7 @@ def compact(
     root = predictions_dir(workspace)
     if not root.is_dir():
         return CompactionReport()
-    totals = dict.fromkeys(CompactionReport.__dataclass_fields__, 0)
+    totals: dict[str, Any] = dict.fromkeys(CompactionReport.__dataclass_fields__, 0)
     with _exclusive(root, wait) as held:
         if not held:
             return CompactionReport(busy=True)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import audit
 from ..errors import InputError
 from ..progress import NULL_PROGRESS, Progress
 from . import batches
@@ -115,9 +114,10 @@ class SnapshotService:
             if same is not None:
                 return AddResult(same, False, f"unchanged: identical to {same.ref}")
             snap = repo.insert_snapshot(con, new)
-            audit.append(
-                con, author, "snapshot.added", snap.ref,
+            self.ctx.audit(
+                con, "snapshot.added", snap.ref,
                 {"object": new.object_hash, "rows": new.n_rows, "source": str(path)},
+                rows=[("snapshots", snap.id)], actor=author,
             )  # fmt: skip
         return AddResult(snap, True, f"added {snap.ref}")
 

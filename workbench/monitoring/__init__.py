@@ -21,11 +21,15 @@ from __future__ import annotations
 from .._lazy import lazy_exports
 
 _EXPORTS = {
+    "Calibration": "calibration",
     "Chunk": "chunking",
     "Chunker": "chunking",
+    "ConstantThreshold": "thresholds",
     "CountChunker": "chunking",
     "PeriodChunker": "chunking",
     "SizeChunker": "chunking",
+    "StandardDeviationThreshold": "thresholds",
+    "Threshold": "thresholds",
 }
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import polars as pl
 
 from ..errors import InputError
+from .serialization import from_kind
 
 __all__ = [
     "Chunk",
@@ -264,8 +265,4 @@ _KINDS: dict[str, type[Chunker]] = {c.kind: c for c in (SizeChunker, CountChunke
 
 def chunker_from_dict(spec: dict[str, Any]) -> Chunker:
     """Rebuild a chunker from ``Chunker.to_dict()``."""
-    spec = dict(spec)
-    kind = spec.pop("kind", None)
-    if kind not in _KINDS:
-        raise InputError(f"unknown chunker kind {kind!r}")
-    return _KINDS[kind](**spec)
+    return from_kind(_KINDS, spec, "chunker")

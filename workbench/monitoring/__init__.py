@@ -21,15 +21,21 @@ from __future__ import annotations
 from .._lazy import lazy_exports
 
 _EXPORTS = {
+    "CBPE": "cbpe",
     "Calibration": "calibration",
     "Chunk": "chunking",
+    "ChunkEstimate": "results",
     "Chunker": "chunking",
     "ConstantThreshold": "thresholds",
     "CountChunker": "chunking",
+    "FittedCBPE": "cbpe",
+    "PerformanceResult": "results",
     "PeriodChunker": "chunking",
     "SizeChunker": "chunking",
     "StandardDeviationThreshold": "thresholds",
     "Threshold": "thresholds",
+    "binary_classification_data": "synthetic",
+    "load_fitted": "serialization",
 }
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -43,12 +43,19 @@ _RESOLUTION = float(np.finfo(np.float64).resolution)
 _MIN_ROUND_GAIN = 0.01
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IsotonicFit:
     """A fitted increasing step function: ``x`` ascending, ``y`` the fitted values there."""
 
     x: np.ndarray
     y: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, IsotonicFit)
+            and np.array_equal(self.x, other.x)
+            and np.array_equal(self.y, other.y)
+        )
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
         """Fitted values for ``scores``: clipped to the fitted range, interpolated linearly."""

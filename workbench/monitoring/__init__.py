@@ -28,7 +28,9 @@ _EXPORTS = {
     "Chunker": "chunking",
     "ConstantThreshold": "thresholds",
     "CountChunker": "chunking",
+    "DLE": "dle",
     "FittedCBPE": "cbpe",
+    "FittedDLE": "dle",
     "PerformanceResult": "results",
     "PeriodChunker": "chunking",
     "SizeChunker": "chunking",
@@ -36,6 +38,7 @@ _EXPORTS = {
     "Threshold": "thresholds",
     "binary_classification_data": "synthetic",
     "load_fitted": "serialization",
+    "regression_data": "synthetic",
 }
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -44,6 +44,8 @@ class ChunkSums:
     y_true: np.ndarray | None
     starts: np.ndarray
     stops: np.ndarray
+    #: the rows in ascending score order (ties in any order: no metric depends on it)
+    order: np.ndarray
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
         if values.dtype == np.bool_:
@@ -53,6 +55,18 @@ class ChunkSums:
     @cached_property
     def rows(self) -> np.ndarray:
         return (self.stops - self.starts).astype(np.float64)
+
+    @cached_property
+    def chunk_orders(self) -> list[np.ndarray]:
+        """Per chunk, its rows (as offsets into the chunk) in ascending score order: one sort
+        of all rows, then a stable (radix) partition by chunk."""
+        sizes = (self.stops - self.starts).astype(np.int64)
+        small = len(sizes) < np.iinfo(np.int16).max
+        chunk_of = np.repeat(np.arange(len(sizes), dtype=np.int16 if small else np.int64), sizes)
+        grouped = self.order[np.argsort(chunk_of[self.order], kind="stable")]
+        return [
+            grouped[a:b] - a for a, b in zip(self.starts.tolist(), self.stops.tolist(), strict=True)
+        ]
 
     @cached_property
     def estimated(self) -> dict[str, np.ndarray]:
@@ -185,7 +199,7 @@ class RocAuc(BinaryMetric):
         values = np.full(len(sums.starts), np.nan)
         notes: list[Note] = []
         for i, (a, b) in enumerate(zip(sums.starts.tolist(), sums.stops.tolist(), strict=True)):
-            values[i], note = _estimated_roc_auc(sums.calibrated[a:b], sums.proba[a:b])
+            values[i], note = _estimated_roc_auc(sums.calibrated[a:b], sums.chunk_orders[i])
             notes.append(note)
         return values, notes
 
@@ -197,9 +211,11 @@ class RocAuc(BinaryMetric):
             note = sums.two_class_note(i, predictions=False)
             if note is None:
                 assert sums.y_true is not None
-                y = sums.y_true[a:b]
+                y, order = sums.y_true[a:b], sums.chunk_orders[i]
                 known = ~np.isnan(y)
-                values.append(roc_auc(y[known], sums.proba[a:b][known]))
+                if not known.all():  # the labelled rows, still in score order
+                    order = (np.cumsum(known) - 1)[order[known[order]]]
+                values.append(roc_auc(y[known], sums.proba[a:b][known], order))
             else:
                 values.append(None)
             notes.append(note)
@@ -219,9 +235,10 @@ def _descending_if_unique(flipped: np.ndarray, ascending_order: np.ndarray) -> n
     return np.argsort(flipped)
 
 
-def _estimated_roc_auc(calibrated: np.ndarray, proba: np.ndarray) -> tuple[float, Note]:
-    order = np.argsort(proba)[::-1]
-    ordered = calibrated[order]
+def _estimated_roc_auc(calibrated: np.ndarray, ascending: np.ndarray) -> tuple[float, Note]:
+    """NannyML's ``estimate_roc_auc`` with the rows' score order given (descending is its
+    order; how ties fall does not matter, tied scores have equal calibrated values)."""
+    ordered = calibrated[ascending[::-1]]
     tps = np.cumsum(ordered)
     fps = 1 + np.arange(len(ordered)) - tps
     tps = np.round(np.r_[0, tps], 5)

@@ -63,7 +63,7 @@ def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray
 
     ``order`` is a stable ascending argsort of ``scores``; every fit reuses it.
     """
-    if len(np.unique(y_true)) == 1:
+    if y_true.min() == y_true.max():
         return Calibration(False, "the reference labels hold one class")
     auc = roc_auc(y_true, scores, order)
     if auc > _AUC_NO_CALIBRATION:
@@ -89,18 +89,19 @@ def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray
         before = _sorted_ece(sorted_labels[drawn], sorted_scores[drawn])
     else:
         before = _expected_calibration_error(y_test, scores[test_rows])
+    held_out = _HeldOut(sorted_scores, rank)
     calibrated = np.concatenate(
-        [f.fit().predict(scores[t]) for f, t in zip(folds, tests, strict=True)]
+        [held_out.predict(f.fit(), t) for f, t in zip(folds, tests, strict=True)]
     )
-    order = calibrated.argsort()  # NannyML's sort: the same call breaks ties the same way
-    after = _sorted_ece(y_test[order], calibrated[order])
-    if abs(before - after) <= _tie_margin(calibrated[order]):
+    by_score = calibrated.argsort()  # NannyML's sort: the same call breaks ties the same way
+    after = _sorted_ece(y_test[by_score], calibrated[by_score])
+    if abs(before - after) <= _tie_margin(calibrated[by_score]):
         # Too close to call with exact block means. NannyML's fits carry SciPy's rounding,
         # and its unstable sort orders tied scores by every comparison in the array, so
         # replay SciPy's arithmetic on every block (slow: a Python loop over the points).
         calibrated = np.concatenate(
             [
-                f.fit(f.scipy_values(np.arange(len(f.values)))).predict(scores[t])
+                held_out.predict(f.fit(f.scipy_values(np.arange(len(f.values)))), t)
                 for f, t in zip(folds, tests, strict=True)
             ]
         )
@@ -111,6 +112,21 @@ def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray
         return Calibration(True, reason, before, after, fit)
     reason = f"isotonic calibration does not lower the ECE ({before:.4f} -> {after:.4f})"
     return Calibration(False, reason, before, after)
+
+
+@dataclass(frozen=True)
+class _HeldOut:
+    """Predicts a split's test rows in the sorted domain, where interpolation is fastest."""
+
+    sorted_scores: np.ndarray
+    rank: np.ndarray
+
+    def predict(self, fit: IsotonicFit, test: np.ndarray) -> np.ndarray:
+        """The calibrated scores of the rows ``test``, in that order."""
+        held = np.zeros(len(self.rank), dtype=bool)
+        held[self.rank[test]] = True
+        place = np.cumsum(held) - 1  # a held row's index among the held rows, by score
+        return fit.predict(self.sorted_scores[held])[place[self.rank[test]]]
 
 
 def _bin_edges(n: int) -> np.ndarray:

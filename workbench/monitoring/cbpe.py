@@ -70,7 +70,11 @@ class CBPE(EstimatorConfig):
         labelled = Labelled(y_true, y_pred, proba, order)
         components = {m.name: m.components(labelled) for m in self.metric_objects}
         fitted = self._judged_reference(
-            frame, components, lambda chunked: self._sums(chunked, calibration, labels=True)
+            frame,
+            components,
+            lambda chunked: self._sums(
+                chunked, calibration, labels=True, order=chunked.positions(order)
+            ),
         )
         return FittedCBPE(**fitted, calibration=calibration)
 
@@ -85,20 +89,32 @@ class CBPE(EstimatorConfig):
     def _batch(self, chunked: Chunked, fitted: Any, *, labels: bool) -> ChunkSums:
         return self._sums(chunked, fitted.calibration, labels=labels)
 
-    def _sums(self, chunked: Chunked, calibration: Calibration, *, labels: bool) -> ChunkSums:
+    def _sums(
+        self,
+        chunked: Chunked,
+        calibration: Calibration,
+        *,
+        labels: bool,
+        order: np.ndarray | None = None,
+    ) -> ChunkSums:
         what = "data to estimate"
         frame = chunked.frame
         proba = probabilities(frame, self.y_pred_proba, what=what)
         y_true = None
         if labels:
             y_true = binary_labels(frame, self.y_true, what=what, allow_missing=True)
+        if order is None:
+            order = np.argsort(proba)
+        calibrated = np.empty_like(proba)
+        calibrated[order] = calibration.apply(proba[order])  # interpolation is fastest sorted
         return ChunkSums(
             proba=proba,
-            calibrated=calibration.apply(proba),
+            calibrated=calibrated,
             y_pred=self._predictions(frame, proba, what),
             y_true=y_true,
             starts=chunked.starts,
             stops=chunked.stops,
+            order=order,
         )
 
 

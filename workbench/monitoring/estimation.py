@@ -55,6 +55,7 @@ class Metric(Protocol):
     def realize(self, batch: Any) -> Realized: ...
 
 
+_SOURCE_ROW = "__workbench_source_row"
 #: NannyML's advice (it warns below six chunks): fewer make the thresholds' spread unreliable.
 MIN_REFERENCE_CHUNKS = 6
 
@@ -65,6 +66,17 @@ class Chunked:
 
     frame: pl.DataFrame
     chunks: list[Chunk]
+    #: for each row of ``frame``, its position in the frame given to ``chunk_frame``
+    source_rows: np.ndarray
+    source_height: int
+
+    def positions(self, source_order: np.ndarray) -> np.ndarray:
+        """``source_order`` (positions in the given frame) as positions in ``frame``, leaving
+        out rows no chunk holds."""
+        where = np.full(self.source_height, -1, dtype=np.int64)
+        where[self.source_rows] = np.arange(len(self.source_rows))
+        mapped = where[source_order]
+        return mapped[mapped >= 0]
 
     @property
     def starts(self) -> np.ndarray:
@@ -77,10 +89,12 @@ class Chunked:
 
 def chunk_frame(frame: pl.DataFrame, chunker: Chunker) -> Chunked:
     """Order ``frame`` as ``chunker`` does and cut it; chunks are contiguous from row 0."""
-    ordered = chunker.order(frame)
+    ordered = chunker.order(frame.with_row_index(_SOURCE_ROW))
     chunks = chunker.split(ordered)
     end = chunks[-1].end_index + 1 if chunks else 0
-    return Chunked(ordered.slice(0, end), chunks)
+    ordered = ordered.slice(0, end)
+    rows = ordered[_SOURCE_ROW].to_numpy()
+    return Chunked(ordered.drop(_SOURCE_ROW), chunks, rows, frame.height)
 
 
 @dataclass(frozen=True)

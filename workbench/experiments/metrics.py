@@ -32,7 +32,7 @@ def roc_auc(y: np.ndarray, p: np.ndarray, order: np.ndarray | None = None) -> fl
     """Area under the ROC curve via the Mann-Whitney U statistic (ties count half).
 
     Equal to ``sklearn.metrics.roc_auc_score``; NaN when ``y`` holds one class. ``order``,
-    when the caller already has it, is a stable ascending argsort of ``p``.
+    when the caller already has it, is an ascending argsort of ``p`` (ties in any order).
     """
     pos = y == 1
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())

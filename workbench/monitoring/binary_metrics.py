@@ -29,7 +29,7 @@ class Labelled:
     y_true: np.ndarray
     y_pred: np.ndarray
     proba: np.ndarray
-    #: a stable ascending argsort of ``proba``
+    #: an ascending argsort of ``proba`` (ties in any order)
     order: np.ndarray
 
 

@@ -19,14 +19,18 @@ through runs of equal calibrated scores.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import ceil
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
 from ..experiments.metrics import roc_auc
+from .isotonic import RESOLUTION as _RESOLUTION
 from .isotonic import IsotonicFit, isotonic_blocks
 
 __all__ = ["Calibration", "decide_calibration"]
@@ -61,7 +65,7 @@ class Calibration:
 def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray) -> Calibration:
     """NannyML's decision on a reference (labels 0/1, scores in reference row order).
 
-    ``order`` is a stable ascending argsort of ``scores``; every fit reuses it.
+    ``order`` is an ascending argsort of ``scores`` (ties in any order); every fit reuses it.
     """
     if y_true.min() == y_true.max():
         return Calibration(False, "the reference labels hold one class")
@@ -73,16 +77,23 @@ def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray
     sorted_scores, sorted_labels = scores[order], y_true[order].astype(np.float64)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    in_train = np.empty(len(order), dtype=bool)
+    # Scores at least the resolution apart stay so in any subset: nothing to pool then.
+    apart = bool(np.all(np.diff(sorted_scores) >= _RESOLUTION))
+    in_train = np.ones(len(order), dtype=bool)
     tests, folds = [], []
-    for test in _stratified_test_parts(y_true):
-        in_train[:] = True
-        in_train[rank[test]] = False
+    for test in _drawn_meanwhile(_stratified_test_parts(y_true)):
+        held = rank[test]
+        in_train[held] = False
+        folds.append(
+            isotonic_blocks(
+                sorted_scores[in_train], sorted_labels[in_train], distinct=apart, binary=True
+            )
+        )
+        in_train[held] = True
         tests.append(test)
-        folds.append(isotonic_blocks(sorted_scores[in_train], sorted_labels[in_train]))
     test_rows = np.concatenate(tests)
     y_test = y_true[test_rows]
-    if np.all(sorted_scores[1:] > sorted_scores[:-1]):
+    if apart or np.all(sorted_scores[1:] > sorted_scores[:-1]):
         # No two rows share a score, so the only ties are a row drawn in several splits
         # (same score, same label): counting each row's draws sorts without a sort.
         drawn = np.repeat(np.arange(len(order)), np.bincount(rank[test_rows], minlength=len(order)))
@@ -107,7 +118,7 @@ def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray
         )
         after = _expected_calibration_error(y_test, calibrated)
     if before > after:
-        fit = isotonic_blocks(sorted_scores, sorted_labels).fit()
+        fit = isotonic_blocks(sorted_scores, sorted_labels, distinct=apart, binary=True).fit()
         reason = f"isotonic calibration lowers the ECE from {before:.4f} to {after:.4f}"
         return Calibration(True, reason, before, after, fit)
     reason = f"isotonic calibration does not lower the ECE ({before:.4f} -> {after:.4f})"
@@ -116,17 +127,18 @@ def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray
 
 @dataclass(frozen=True)
 class _HeldOut:
-    """Predicts a split's test rows in the sorted domain, where interpolation is fastest."""
+    """Predicts a split's test rows in score order, where interpolation is fastest."""
 
     sorted_scores: np.ndarray
     rank: np.ndarray
 
     def predict(self, fit: IsotonicFit, test: np.ndarray) -> np.ndarray:
         """The calibrated scores of the rows ``test``, in that order."""
-        held = np.zeros(len(self.rank), dtype=bool)
-        held[self.rank[test]] = True
-        place = np.cumsum(held) - 1  # a held row's index among the held rows, by score
-        return fit.predict(self.sorted_scores[held])[place[self.rank[test]]]
+        held = self.rank[test]
+        by_score = np.argsort(held)
+        out = np.empty(len(test))
+        out[by_score] = fit.predict(self.sorted_scores[held[by_score]])
+        return out
 
 
 def _bin_edges(n: int) -> np.ndarray:
@@ -166,18 +178,63 @@ def _tie_margin(values: np.ndarray) -> float:
     """How far the ECE of sorted calibrated scores ``values`` could move if scores within
     ``_TIE`` of each other sorted in another order (as they may in NannyML's run).
 
-    A bin's term moves by at most (its rows in near-ties reaching outside the bin) / n.
+    A bin's term moves by at most (its rows in near-ties reaching past its edges) / n; only
+    the near-ties at the bin edges matter, found by a few binary searches each.
     """
     n = len(values)
-    run = np.concatenate(([0], np.cumsum(np.diff(values) > _TIE)))
-    starts = np.flatnonzero(np.concatenate(([True], run[1:] != run[:-1])))
-    ends = np.append(starts[1:], n)  # exclusive
-    first, last = starts[run], ends[run] - 1
-    edges = _bin_edges(n)
+    edges = _bin_edges(n).tolist()
     movable = 0
-    for left, right in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        movable += int(np.sum((first[left:right] < left) | (last[left:right] >= right)))
+    for left, right in zip(edges[:-1], edges[1:], strict=True):
+        reach = 0
+        if left > 0 and values[left] - values[left - 1] <= _TIE:
+            reach += min(_run_end(values, left), right) - left
+        if right < n and values[right] - values[right - 1] <= _TIE:
+            reach += right - max(_run_start(values, right - 1), left)
+        movable += min(reach, right - left)
     return movable / n + 1e-12
+
+
+def _run_start(values: np.ndarray, i: int) -> int:
+    """First index of the near-tie run (gaps at most ``_TIE``) holding index ``i``."""
+    while True:
+        start = int(np.searchsorted(values, values[i] - _TIE, "left"))
+        if start == i:
+            return i
+        i = start
+
+
+def _run_end(values: np.ndarray, i: int) -> int:
+    """One past the last index of the near-tie run holding index ``i``."""
+    while True:
+        end = int(np.searchsorted(values, values[i] + _TIE, "right"))
+        if end == i + 1:
+            return end
+        i = end - 1
+
+
+def _drawn_meanwhile(parts: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """``parts``, drawn on a second thread while the caller fits the splits already drawn.
+
+    The draws (~2 x n per split) cost as much as the fits, and NumPy's shuffle releases the
+    GIL, so on two cores they overlap. The queue is unbounded (ten parts of n/10 rows), so
+    the drawing thread never waits, even when the caller stops early.
+    """
+    done = object()
+    drawn: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def draw() -> None:
+        try:
+            for part in parts:
+                drawn.put(part)
+        except BaseException as exc:  # handed to the caller, raised there
+            drawn.put(exc)
+        drawn.put(done)
+
+    threading.Thread(target=draw, name="calibration-splits", daemon=True).start()
+    while (item := drawn.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def _stratified_test_parts(y: np.ndarray) -> Iterator[np.ndarray]:
@@ -185,7 +242,7 @@ def _stratified_test_parts(y: np.ndarray) -> Iterator[np.ndarray]:
     test_size=0.1, random_state=42).split(X, y)`` for 0/1 labels ``y``.
 
     The train rows are the rest; their shuffle is still drawn, to keep the generator's
-    state in step, but on a throwaway array (the draws depend only on its length).
+    state in step, but on a scratch array (the draws depend only on its length).
     """
     n = len(y)
     n_test = ceil(_TEST_SHARE * n)
@@ -201,14 +258,16 @@ def _stratified_test_parts(y: np.ndarray) -> Iterator[np.ndarray]:
     if n_train < 2 or n_test < 2:
         raise InputError(f"{n} reference rows are too few to decide on calibration")
     rng = np.random.RandomState(_SEED)
+    train_draws = np.empty(n_train, dtype=np.int64)  # int64: NumPy's fastest shuffle
     for _ in range(_SPLITS):
         n_i = _approximate_mode(class_counts, n_train, rng)
         t_i = _approximate_mode(class_counts - n_i, n_test, rng)
         test_parts = []
         for i, rows in enumerate(class_indices):
-            members = rows.take(rng.permutation(class_counts[i]), mode="clip")
-            test_parts.append(members[n_i[i] : n_i[i] + t_i[i]])
-        rng.shuffle(np.empty(n_train, dtype=np.uint8))  # scikit-learn permutes the train rows
+            permutation = rng.permutation(class_counts[i])
+            # Each class is used whole (n_i + t_i is its size): its test rows are the tail.
+            test_parts.append(rows[permutation[n_i[i] : n_i[i] + t_i[i]]])
+        rng.shuffle(train_draws)  # scikit-learn permutes the train rows
         yield rng.permutation(np.concatenate(test_parts))
 
 

@@ -65,7 +65,7 @@ class CBPE(EstimatorConfig):
                 hint="CBPE learns from a reference with both classes",
             )
         y_pred = self._predictions(frame, proba, what)
-        order = np.argsort(proba, kind="stable")
+        order = np.argsort(proba)  # any order of ties will do: nothing below depends on it
         calibration = decide_calibration(y_true, proba, order)
         labelled = Labelled(y_true, y_pred, proba, order)
         components = {m.name: m.components(labelled) for m in self.metric_objects}

@@ -36,8 +36,8 @@ __all__ = [
     "pool_adjacent_violators",
 ]
 
-# scikit-learn's ``np.finfo(np.float64).resolution``: scores closer than this are one point.
-_RESOLUTION = float(np.finfo(np.float64).resolution)
+#: scikit-learn's ``np.finfo(np.float64).resolution``: scores closer than this are one point.
+RESOLUTION = float(np.finfo(np.float64).resolution)
 # Vectorised rounds stop paying once a round merges fewer blocks than this share; a plain
 # stack pass finishes the (then nearly monotone) sequence.
 _MIN_ROUND_GAIN = 0.01
@@ -97,11 +97,20 @@ class IsotonicBlocks:
         return out
 
 
-def isotonic_blocks(x_sorted: np.ndarray, y_sorted: np.ndarray) -> IsotonicBlocks:
-    """Pool duplicate scores and run PAV: scores ``x_sorted`` (ascending), targets in order."""
-    xs, sums, counts = _pool_duplicates(x_sorted, y_sorted)
+def isotonic_blocks(
+    x_sorted: np.ndarray, y_sorted: np.ndarray, *, distinct: bool = False, binary: bool = False
+) -> IsotonicBlocks:
+    """Pool duplicate scores and run PAV: scores ``x_sorted`` (ascending), targets in order.
+
+    Shortcuts a caller may vouch for: ``distinct``, the scores are at least the resolution
+    apart (nothing to pool); ``binary``, the targets are 0/1 (prefix sums are exact).
+    """
+    if distinct:
+        xs, sums, counts = x_sorted, y_sorted, None
+    else:
+        xs, sums, counts = _pool_duplicates(x_sorted, y_sorted)
     means = sums if counts is None else sums / counts
-    bounds, values = _pav_blocks(means, counts)
+    bounds, values = _pav_blocks(means, counts, sums, exact_prefix=binary)
     return IsotonicBlocks(xs, means, counts, bounds, values)
 
 
@@ -126,14 +135,14 @@ def _pool_duplicates(
     values = x[starts]
     # A gap of at least the resolution always starts a group; smaller gaps need the
     # sequential rule, and only inside runs of such gaps (rare: scores 1e-15 apart).
-    close = np.flatnonzero(np.diff(values) < _RESOLUTION) + 1
+    close = np.flatnonzero(np.diff(values) < RESOLUTION) + 1
     if len(close):
         keep = np.ones(len(values), dtype=bool)
         first, previous = 0.0, -2
         for i in close.tolist():
             if i != previous + 1:  # a new run: the point before it starts a group
                 first = float(values[i - 1])
-            if values[i] - first >= _RESOLUTION:
+            if values[i] - first >= RESOLUTION:
                 first = float(values[i])
             else:
                 keep[i] = False
@@ -154,22 +163,31 @@ def pool_adjacent_violators(values: np.ndarray, weights: np.ndarray | None = Non
     return np.repeat(means, np.diff(bounds))
 
 
-def _pav_blocks(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _pav_blocks(
+    values: np.ndarray,
+    weights: np.ndarray | None,
+    weighted: np.ndarray | None = None,
+    *,
+    exact_prefix: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """PAV's blocks (as bounds into the points) and their means.
 
     Works in vectorised rounds: every maximal non-increasing run of adjacent blocks belongs
     to one block of the solution (the pooling lemma behind PAV), so each round pools all
     such runs at once. Block means come from prefix sums, so a round costs O(blocks);
     binary targets settle in about fifteen rounds, and when a round gains little (long
-    staircases) a sequential stack pass over the remaining blocks finishes. The means are
-    then summed directly per block (prefix sums are exact for counts of 0/1 labels, which
-    calibration fits, but not in general).
+    staircases) a sequential stack pass over the remaining blocks finishes. ``weighted``
+    (values times weights) may be given exactly. The block means are then summed directly
+    per block, unless ``exact_prefix`` vouches that prefix sums are exact (sums of 0/1
+    labels are; sums of arbitrary floats are not).
     """
     n = len(values)
     # Round one on the points themselves: a block's mean is its value.
     rising = values[:-1] < values[1:]
     bounds = np.flatnonzero(np.concatenate(([True], rising, [True])))
-    weighted = values if weights is None else values * weights
+    if weighted is None:
+        weighted = values if weights is None else values * weights
+    csum = None
     if len(bounds) > 2 and not rising.all():
         csum = np.concatenate(([0.0], np.cumsum(weighted)))
         cweight = (
@@ -187,6 +205,8 @@ def _pav_blocks(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndar
             bounds = bounds[kept]
     starts = bounds[:-1]
     total = np.diff(bounds) if weights is None else np.add.reduceat(weights, starts)
+    if exact_prefix and csum is not None:
+        return bounds, np.diff(csum[bounds]) / total
     return bounds, np.add.reduceat(weighted, starts) / total
 
 

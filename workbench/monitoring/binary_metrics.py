@@ -17,7 +17,7 @@ import numpy as np
 
 from ..experiments.metrics import roc_auc
 
-__all__ = ["METRICS", "BinaryMetric", "ChunkSums", "Labelled"]
+__all__ = ["METRICS", "BinaryMetric", "ChunkSums", "Labelled", "score_orders"]
 
 Note = str | None
 
@@ -44,8 +44,9 @@ class ChunkSums:
     y_true: np.ndarray | None
     starts: np.ndarray
     stops: np.ndarray
-    #: the rows in ascending score order (ties in any order: no metric depends on it)
-    order: np.ndarray
+    #: per chunk, its rows (offsets into the chunk) in ascending score order; ties in any
+    #: order, as no metric depends on it (see ``score_orders``)
+    chunk_orders: list[np.ndarray]
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
         if values.dtype == np.bool_:
@@ -55,18 +56,6 @@ class ChunkSums:
     @cached_property
     def rows(self) -> np.ndarray:
         return (self.stops - self.starts).astype(np.float64)
-
-    @cached_property
-    def chunk_orders(self) -> list[np.ndarray]:
-        """Per chunk, its rows (as offsets into the chunk) in ascending score order: one sort
-        of all rows, then a stable (radix) partition by chunk."""
-        sizes = (self.stops - self.starts).astype(np.int64)
-        small = len(sizes) < np.iinfo(np.int16).max
-        chunk_of = np.repeat(np.arange(len(sizes), dtype=np.int16 if small else np.int64), sizes)
-        grouped = self.order[np.argsort(chunk_of[self.order], kind="stable")]
-        return [
-            grouped[a:b] - a for a, b in zip(self.starts.tolist(), self.stops.tolist(), strict=True)
-        ]
 
     @cached_property
     def estimated(self) -> dict[str, np.ndarray]:
@@ -117,6 +106,25 @@ class ChunkSums:
         if predictions and r["pred_pos"][i] in (0, r["n"][i]):
             return "the predictions on labelled rows hold one class"
         return None
+
+
+def score_orders(
+    proba: np.ndarray, starts: np.ndarray, stops: np.ndarray, order: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Per chunk, its rows (offsets into the chunk) in ascending score order.
+
+    From ``order``, an ascending order of all rows when the caller has one, by a stable
+    (radix) partition by chunk; otherwise by sorting each chunk (ten sorts of 100k rows
+    take half the time of one of 1M).
+    """
+    bounds = list(zip(starts.tolist(), stops.tolist(), strict=True))
+    if order is None:
+        return [np.argsort(proba[a:b]) for a, b in bounds]
+    sizes = (stops - starts).astype(np.int64)
+    small = len(sizes) < np.iinfo(np.int16).max
+    chunk_of = np.repeat(np.arange(len(sizes), dtype=np.int16 if small else np.int64), sizes)
+    grouped = order[np.argsort(chunk_of[order], kind="stable")]
+    return [grouped[a:b] - a for a, b in bounds]
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

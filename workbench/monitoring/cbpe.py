@@ -23,7 +23,7 @@ import polars as pl
 
 from ..errors import InputError
 from . import serialization
-from .binary_metrics import METRICS, ChunkSums, Labelled
+from .binary_metrics import METRICS, ChunkSums, Labelled, score_orders
 from .calibration import Calibration, decide_calibration
 from .estimation import Chunked, EstimatorConfig, FittedEstimator
 from .inputs import FrameLike, binary_labels, load_columns, probabilities
@@ -103,10 +103,11 @@ class CBPE(EstimatorConfig):
         y_true = None
         if labels:
             y_true = binary_labels(frame, self.y_true, what=what, allow_missing=True)
-        if order is None:
-            order = np.argsort(proba)
+        orders = score_orders(proba, chunked.starts, chunked.stops, order)
         calibrated = np.empty_like(proba)
-        calibrated[order] = calibration.apply(proba[order])  # interpolation is fastest sorted
+        for a, chunk_order in zip(chunked.starts.tolist(), orders, strict=True):
+            rows = chunk_order + a  # interpolation is fastest on sorted scores
+            calibrated[rows] = calibration.apply(proba[rows])
         return ChunkSums(
             proba=proba,
             calibrated=calibrated,
@@ -114,7 +115,7 @@ class CBPE(EstimatorConfig):
             y_true=y_true,
             starts=chunked.starts,
             stops=chunked.stops,
-            order=order,
+            chunk_orders=orders,
         )
 
 

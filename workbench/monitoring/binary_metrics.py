@@ -59,13 +59,21 @@ class ChunkSums:
 
     @cached_property
     def estimated(self) -> dict[str, np.ndarray]:
-        """Expected confusion counts from calibrated probabilities (NannyML's estimators)."""
-        positive = self.y_pred == 1
-        tp = self._sum(np.where(positive, self.calibrated, 0.0))
-        fp = self._sum(np.where(positive, 1 - self.calibrated, 0.0))
-        fn = self._sum(np.where(~positive, self.calibrated, 0.0))
-        tn = self._sum(np.where(~positive, 1 - self.calibrated, 0.0))
-        return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": self.rows}
+        """Expected confusion counts from calibrated probabilities (NannyML's estimators).
+
+        Three sums instead of NannyML's four masked ones: the other counts follow by
+        subtraction, equal to its sums up to rounding (~1e-16 of the chunk size).
+        """
+        tp = self._sum(self.calibrated * self.y_pred)
+        expected_positive = self._sum(self.calibrated)
+        predicted_positive = self._sum(self.y_pred)
+        return {
+            "tp": tp,
+            "fp": predicted_positive - tp,
+            "fn": expected_positive - tp,
+            "tn": self.rows - predicted_positive - (expected_positive - tp),
+            "n": self.rows,
+        }
 
     @cached_property
     def realized(self) -> dict[str, np.ndarray]:

@@ -218,3 +218,19 @@ def test_estimates_equal_nannyml_at_200k_rows():
     ours = CBPE("y_pred_proba", "y_true", "y_pred", chunker=SizeChunker(20_000)).fit(reference)
     _, theirs = nannyml_cbpe(reference, analysis, METRICS, chunk_size=20_000)
     assert assert_matches_nannyml(ours.estimate(analysis), theirs) < 1e-12
+
+
+def test_zoned_times_pandas_frames_and_another_chunker_for_new_data(data):
+    reference, analysis = data
+    zoned = [
+        frame.with_columns(pl.col("timestamp").dt.replace_time_zone("Europe/Amsterdam"))
+        for frame in (reference, analysis)
+    ]
+    days = CBPE("y_pred_proba", "y_true", "y_pred", chunker=PeriodChunker("timestamp", "day"))
+    fitted = days.fit(zoned[0].to_pandas())
+    frame = fitted.estimate(zoned[1].to_pandas()).to_polars()
+    assert frame.schema["start_time"] == pl.Datetime("us", "Europe/Amsterdam")
+    assert frame["start_time"][0].hour == 0  # midnight where the data was recorded
+    weekly = fitted.estimate(zoned[1], chunker=PeriodChunker("timestamp", "week"))
+    keys = {e.chunk_key for e in weekly.filter(period="analysis")}
+    assert keys == {"2024-01-15/2024-01-21", "2024-01-22/2024-01-28", "2024-01-29/2024-02-04"}

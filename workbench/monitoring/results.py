@@ -109,8 +109,13 @@ class PerformanceResult:
         return tuple(e for e in self.estimates if e.alert)
 
     def to_polars(self) -> pl.DataFrame:
-        """One row per chunk and metric, columns as ``ChunkEstimate``'s fields."""
-        return pl.DataFrame([asdict(e) for e in self.estimates], schema=_SCHEMA, orient="row")
+        """One row per chunk and metric, columns as ``ChunkEstimate``'s fields (times in the
+        time column's zone, when it had one)."""
+        schema = dict(_SCHEMA)
+        zone = next((e.start_time.tzinfo for e in self.estimates if e.start_time), None)
+        if zone is not None:
+            schema["start_time"] = schema["end_time"] = pl.Datetime("us", str(zone))
+        return pl.DataFrame([asdict(e) for e in self.estimates], schema=schema, orient="row")
 
     def __repr__(self) -> str:
         alerts = sum(e.alert for e in self.estimates)

@@ -181,7 +181,6 @@ def _pav_blocks(
     per block, unless ``exact_prefix`` vouches that prefix sums are exact (sums of 0/1
     labels are; sums of arbitrary floats are not).
     """
-    n = len(values)
     # Round one on the points themselves: a block's mean is its value.
     rising = values[:-1] < values[1:]
     bounds = np.flatnonzero(np.concatenate(([True], rising, [True])))
@@ -190,17 +189,18 @@ def _pav_blocks(
     csum = None
     if len(bounds) > 2 and not rising.all():
         csum = np.concatenate(([0.0], np.cumsum(weighted)))
-        cweight = (
-            np.arange(n + 1.0) if weights is None else np.concatenate(([0.0], np.cumsum(weights)))
-        )
+        # Unit weights: a block's weight is its length, no prefix sums needed.
+        cweight = None if weights is None else np.concatenate(([0.0], np.cumsum(weights)))
         while len(bounds) > 2:
-            means = np.diff(csum[bounds]) / np.diff(cweight[bounds])
+            sums = np.diff(csum[bounds])
+            sizes = np.diff(bounds) if cweight is None else np.diff(cweight[bounds])
+            means = sums / sizes
             rising = means[:-1] < means[1:]
             if rising.all():
                 break
             kept = np.concatenate(([True], rising, [True]))
             if len(bounds) - int(kept.sum()) < _MIN_ROUND_GAIN * len(bounds):
-                bounds = _stack_pav(csum, cweight, bounds)
+                bounds = _stack_pav(sums, sizes, bounds)
                 break
             bounds = bounds[kept]
     starts = bounds[:-1]
@@ -210,10 +210,10 @@ def _pav_blocks(
     return bounds, np.add.reduceat(weighted, starts) / total
 
 
-def _stack_pav(csum: np.ndarray, cweight: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def _stack_pav(sums: np.ndarray, weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Classic one-pass PAV over blocks (a Python loop, used only for the slow tail)."""
-    s = np.diff(csum[bounds]).tolist()
-    w = np.diff(cweight[bounds]).tolist()
+    s = sums.tolist()
+    w = weights.astype(np.float64).tolist()
     out_s: list[float] = []
     out_w: list[float] = []
     out_end: list[int] = []

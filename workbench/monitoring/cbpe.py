@@ -119,7 +119,7 @@ class CBPE(EstimatorConfig):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # the short repr of FittedEstimator
 class FittedCBPE(FittedEstimator):
     """CBPE fitted on a reference: everything needed to estimate new data (``estimate``),
     and nothing of the reference rows themselves."""

@@ -187,7 +187,7 @@ def _encode(
     return frame.select(exprs).to_numpy(order="c")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # the short repr of FittedEstimator
 class FittedDLE(FittedEstimator):
     """DLE fitted on a reference: the loss models (as LightGBM model text), the category
     encodings, components and thresholds."""

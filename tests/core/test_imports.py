@@ -17,6 +17,7 @@ CORE = [
     "workbench.demo",
     "workbench.drift",
     "workbench.experiments",
+    "workbench.monitoring",
 ]
 UI = ("textual", "rich", "click")
 HEAVY = ("mlflow", "lightgbm", "evidently", "sklearn")

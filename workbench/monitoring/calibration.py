@@ -1,0 +1,294 @@
+"""Whether CBPE calibrates the model's scores, and the isotonic calibration it then applies.
+
+NannyML 0.13.1's rule (``nannyml/calibration.py: needs_calibration``), reproduced exactly so
+that the same reference gives the same decision:
+
+1. A reference holding one class, or whose ROC AUC is above 0.999, is not calibrated.
+2. Otherwise scikit-learn's ``StratifiedShuffleSplit(n_splits=10, test_size=0.1,
+   random_state=42)`` makes ten train/test splits; an isotonic regression fitted on each
+   train part calibrates its test part.
+3. The expected calibration error (ECE: ten equal-count bins of the scores sorted
+   ascending) of the ten test parts together is compared before and after calibration;
+   the scores are calibrated when it falls.
+
+The splits are rebuilt here in NumPy with the same legacy ``RandomState`` calls in the same
+order (stratified counts, per-class permutations, then the train and test permutations),
+so they are the same rows in the same order; the order matters because ECE's bins cut
+through runs of equal calibrated scores.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from math import ceil
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..errors import InputError
+from ..experiments.metrics import roc_auc
+from .isotonic import RESOLUTION as _RESOLUTION
+from .isotonic import IsotonicFit, isotonic_blocks
+
+__all__ = ["Calibration", "decide_calibration"]
+
+_SPLITS = 10
+_TEST_SHARE = 0.1
+_SEED = 42
+_ECE_BINS = 10
+_AUC_NO_CALIBRATION = 0.999
+# Calibrated scores closer than this may sort either way between our fits and NannyML's
+# (theirs carry SciPy's rounding, ~1e-16); farther apart they sort alike.
+_TIE = 1e-13
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The calibration decision for a reference and, when applied, the fitted step function."""
+
+    applied: bool
+    reason: str
+    ece_before: float | None = None
+    ece_after: float | None = None
+    fit: IsotonicFit | None = None
+
+    def apply(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for ``scores`` (the scores themselves when not applied)."""
+        if self.fit is None:
+            return np.asarray(scores, dtype=np.float64)
+        return self.fit.predict(scores)
+
+
+def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray) -> Calibration:
+    """NannyML's decision on a reference (labels 0/1, scores in reference row order).
+
+    ``order`` is an ascending argsort of ``scores`` (ties in any order); every fit reuses it.
+    """
+    if y_true.min() == y_true.max():
+        return Calibration(False, "the reference labels hold one class")
+    auc = roc_auc(y_true, scores, order)
+    if auc > _AUC_NO_CALIBRATION:
+        return Calibration(False, f"reference ROC AUC {auc:.4f} is above {_AUC_NO_CALIBRATION}")
+    # Every split's train part is the rest of the rows (scikit-learn's sizes add up to n),
+    # so it is read off the reference sorted once by score, keeping that order.
+    sorted_scores, sorted_labels = scores[order], y_true[order].astype(np.float64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    # Scores at least the resolution apart stay so in any subset: nothing to pool then.
+    apart = bool(np.all(np.diff(sorted_scores) >= _RESOLUTION))
+    in_train = np.ones(len(order), dtype=bool)
+    tests, folds = [], []
+    for test in _drawn_meanwhile(_stratified_test_parts(y_true)):
+        held = rank[test]
+        in_train[held] = False
+        folds.append(
+            isotonic_blocks(
+                sorted_scores[in_train], sorted_labels[in_train], distinct=apart, binary=True
+            )
+        )
+        in_train[held] = True
+        tests.append(test)
+    test_rows = np.concatenate(tests)
+    y_test = y_true[test_rows]
+    if apart or np.all(sorted_scores[1:] > sorted_scores[:-1]):
+        # No two rows share a score, so the only ties are a row drawn in several splits
+        # (same score, same label): counting each row's draws sorts without a sort.
+        drawn = np.repeat(np.arange(len(order)), np.bincount(rank[test_rows], minlength=len(order)))
+        before = _sorted_ece(sorted_labels[drawn], sorted_scores[drawn])
+    else:
+        before = _expected_calibration_error(y_test, scores[test_rows])
+    held_out = _HeldOut(sorted_scores, rank)
+    calibrated = np.concatenate(
+        [held_out.predict(f.fit(), t) for f, t in zip(folds, tests, strict=True)]
+    )
+    by_score = calibrated.argsort()  # NannyML's sort: the same call breaks ties the same way
+    after = _sorted_ece(y_test[by_score], calibrated[by_score])
+    if abs(before - after) <= _tie_margin(calibrated[by_score]):
+        # Too close to call with exact block means. NannyML's fits carry SciPy's rounding,
+        # and its unstable sort orders tied scores by every comparison in the array, so
+        # replay SciPy's arithmetic on every block (slow: a Python loop over the points).
+        calibrated = np.concatenate(
+            [
+                held_out.predict(f.fit(f.scipy_values(np.arange(len(f.values)))), t)
+                for f, t in zip(folds, tests, strict=True)
+            ]
+        )
+        after = _expected_calibration_error(y_test, calibrated)
+    if before > after:
+        fit = isotonic_blocks(sorted_scores, sorted_labels, distinct=apart, binary=True).fit()
+        reason = f"isotonic calibration lowers the ECE from {before:.4f} to {after:.4f}"
+        return Calibration(True, reason, before, after, fit)
+    reason = f"isotonic calibration does not lower the ECE ({before:.4f} -> {after:.4f})"
+    return Calibration(False, reason, before, after)
+
+
+@dataclass(frozen=True)
+class _HeldOut:
+    """Predicts a split's test rows in score order, where interpolation is fastest."""
+
+    sorted_scores: np.ndarray
+    rank: np.ndarray
+
+    def predict(self, fit: IsotonicFit, test: np.ndarray) -> np.ndarray:
+        """The calibrated scores of the rows ``test``, in that order."""
+        held = self.rank[test]
+        by_score = np.argsort(held)
+        out = np.empty(len(test))
+        out[by_score] = fit.predict(self.sorted_scores[held[by_score]])
+        return out
+
+
+def _bin_edges(n: int) -> np.ndarray:
+    """NannyML's ECE bins: ten equal-count bins (fewer below 21 rows), the last one longer."""
+    bins = _ECE_BINS
+    if n <= 2 * bins:
+        bins = n // 2
+        if bins < 2:
+            raise InputError(f"{n} test rows are too few to judge calibration")
+    edges = np.asarray(range(0, n + 1, n // bins))
+    edges[-1] = n
+    return edges
+
+
+def _sorted_ece(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """ECE of rows already in ascending score order."""
+    n = len(proba)
+    edges = _bin_edges(n)
+    terms = []
+    for left, right in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        weight = (right - left) / n
+        terms.append(weight * abs(np.mean(proba[left:right]) - np.mean(y_true[left:right])))
+    return float(np.sum(terms))  # NumPy's pairwise sum, as NannyML: the last bits decide ties
+
+
+def _expected_calibration_error(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """ECE over equal-count bins of the scores sorted ascending (NannyML's binning).
+
+    NannyML sorts with NumPy's default (unstable) sort, and where distinct rows tie, that
+    sort decides which labels fall on each side of a bin edge: so we make the same call.
+    """
+    order = proba.argsort()
+    return _sorted_ece(y_true[order], proba[order])
+
+
+def _tie_margin(values: np.ndarray) -> float:
+    """How far the ECE of sorted calibrated scores ``values`` could move if scores within
+    ``_TIE`` of each other sorted in another order (as they may in NannyML's run).
+
+    A bin's term moves by at most (its rows in near-ties reaching past its edges) / n; only
+    the near-ties at the bin edges matter, found by a few binary searches each.
+    """
+    n = len(values)
+    edges = _bin_edges(n).tolist()
+    movable = 0
+    for left, right in zip(edges[:-1], edges[1:], strict=True):
+        reach = 0
+        if left > 0 and values[left] - values[left - 1] <= _TIE:
+            reach += min(_run_end(values, left), right) - left
+        if right < n and values[right] - values[right - 1] <= _TIE:
+            reach += right - max(_run_start(values, right - 1), left)
+        movable += min(reach, right - left)
+    return movable / n + 1e-12
+
+
+def _run_start(values: np.ndarray, i: int) -> int:
+    """First index of the near-tie run (gaps at most ``_TIE``) holding index ``i``."""
+    while True:
+        start = int(np.searchsorted(values, values[i] - _TIE, "left"))
+        if start == i:
+            return i
+        i = start
+
+
+def _run_end(values: np.ndarray, i: int) -> int:
+    """One past the last index of the near-tie run holding index ``i``."""
+    while True:
+        end = int(np.searchsorted(values, values[i] + _TIE, "right"))
+        if end == i + 1:
+            return end
+        i = end - 1
+
+
+def _drawn_meanwhile(parts: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """``parts``, drawn on a second thread while the caller fits the splits already drawn.
+
+    The draws (~2 x n per split) cost as much as the fits, and NumPy's shuffle releases the
+    GIL, so on two cores they overlap. The queue is unbounded (ten parts of n/10 rows), so
+    the drawing thread never waits, even when the caller stops early.
+    """
+    done = object()
+    drawn: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def draw() -> None:
+        try:
+            for part in parts:
+                drawn.put(part)
+        except BaseException as exc:  # handed to the caller, raised there
+            drawn.put(exc)
+        drawn.put(done)
+
+    threading.Thread(target=draw, name="calibration-splits", daemon=True).start()
+    while (item := drawn.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def _stratified_test_parts(y: np.ndarray) -> Iterator[np.ndarray]:
+    """The test rows, in order, of scikit-learn's ``StratifiedShuffleSplit(10,
+    test_size=0.1, random_state=42).split(X, y)`` for 0/1 labels ``y``.
+
+    The train rows are the rest; their shuffle is still drawn, to keep the generator's
+    state in step, but on a scratch view (the draws depend only on its length).
+    """
+    n = len(y)
+    n_test = ceil(_TEST_SHARE * n)
+    n_train = n - n_test
+    # np.unique's classes, counts and stable per-class row lists, for labels 0 and 1.
+    class_indices = [np.flatnonzero(y == 0), np.flatnonzero(y == 1)]
+    class_counts = np.array([len(rows) for rows in class_indices])
+    if class_counts.min() < 2:
+        raise InputError(
+            "a reference class has a single row; deciding on calibration needs at least two "
+            "rows of each class"
+        )
+    if n_train < 2 or n_test < 2:
+        raise InputError(f"{n} reference rows are too few to decide on calibration")
+    rng = np.random.RandomState(_SEED)
+    # The train shuffle only has to consume its draws (they depend on the length alone):
+    # shuffling n_train views of one int64 swaps in cache, three times faster than an array.
+    train_draws = as_strided(np.zeros(1, dtype=np.int64), shape=(n_train,), strides=(0,))
+    for _ in range(_SPLITS):
+        n_i = _approximate_mode(class_counts, n_train, rng)
+        t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+        test_parts = []
+        for i, rows in enumerate(class_indices):
+            permutation = rng.permutation(class_counts[i])
+            # Each class is used whole (n_i + t_i is its size): its test rows are the tail.
+            test_parts.append(rows[permutation[n_i[i] : n_i[i] + t_i[i]]])
+        rng.shuffle(train_draws)  # scikit-learn permutes the train rows
+        yield rng.permutation(np.concatenate(test_parts))
+
+
+def _approximate_mode(
+    class_counts: np.ndarray, n_draws: int, rng: np.random.RandomState
+) -> np.ndarray:
+    """scikit-learn's ``_approximate_mode``: per-class draws, remainders given out at random."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            inds = rng.choice(inds, size=add_now, replace=False)
+            floored[inds] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)

@@ -1,0 +1,153 @@
+"""Confidence-based performance estimation (CBPE) for binary classifiers, equal to NannyML
+0.13.1's ``CBPE`` on the same chunks (see docs/architecture.md, "Monitoring estimators").
+
+``CBPE(...)`` is the configuration; ``fit(reference)`` returns a ``FittedCBPE`` holding what
+the reference taught (calibration, sampling-error components, thresholds, the reference's
+own chunk estimates); ``FittedCBPE.estimate(data)`` estimates each chunk of new data and
+``to_bytes()``/``from_bytes()`` store the fitted estimator for reuse across windows.
+
+How the estimate works: the model's scores are calibrated on the reference (isotonic
+regression, when it lowers the calibration error, NannyML's rule); calibrated probabilities
+are then expected labels, so expected confusion counts, and from them every metric, follow
+without labels. It holds while the relation between features and labels does not change
+(covariate shift, not concept shift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from ..errors import InputError
+from . import serialization
+from .binary_metrics import METRICS, ChunkSums, Labelled, score_orders
+from .calibration import Calibration, decide_calibration
+from .estimation import Chunked, EstimatorConfig, FittedEstimator
+from .inputs import FrameLike, binary_labels, load_columns, probabilities
+from .isotonic import IsotonicFit
+
+__all__ = ["CBPE", "DEFAULT_METRICS", "FittedCBPE"]
+
+DEFAULT_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall")
+_KIND = "workbench.monitoring.FittedCBPE"
+
+
+@dataclass(frozen=True)
+class CBPE(EstimatorConfig):
+    """CBPE's configuration: the score, label and (optional) predicted-label columns, then
+    keyword-only ``metrics`` (default: ROC AUC, accuracy, F1, precision, recall),
+    ``chunker`` (default: 10 chunks, as NannyML) and ``thresholds`` per metric.
+
+    Without ``y_pred`` the predicted labels are ``y_pred_proba >= decision_threshold``
+    (NannyML requires the column).
+    """
+
+    known_metrics: ClassVar = METRICS
+    default_metrics: ClassVar = DEFAULT_METRICS
+
+    y_pred_proba: str
+    y_true: str
+    y_pred: str | None = None
+    decision_threshold: float = 0.5
+
+    def fit(self, reference: FrameLike) -> FittedCBPE:
+        """Learn calibration, sampling-error components and thresholds from labelled data."""
+        what = "reference data"
+        frame = load_columns(reference, self._columns(self.chunker, labels=True), what=what)
+        proba = probabilities(frame, self.y_pred_proba, what=what)
+        y_true = binary_labels(frame, self.y_true, what=what)
+        if y_true.min() == y_true.max():
+            raise InputError(
+                f"{what}: the labels in {self.y_true!r} hold one class",
+                hint="CBPE learns from a reference with both classes",
+            )
+        y_pred = self._predictions(frame, proba, what)
+        order = np.argsort(proba)  # any order of ties will do: nothing below depends on it
+        calibration = decide_calibration(y_true, proba, order)
+        labelled = Labelled(y_true, y_pred, proba, order)
+        components = {m.name: m.components(labelled) for m in self.metric_objects}
+        fitted = self._judged_reference(
+            frame,
+            components,
+            lambda chunked: self._sums(
+                chunked, calibration, labels=True, order=chunked.positions(order)
+            ),
+        )
+        return FittedCBPE(**fitted, calibration=calibration)
+
+    def _data_columns(self) -> list[str]:
+        return [self.y_pred_proba, *([self.y_pred] if self.y_pred else [])]
+
+    def _predictions(self, frame: pl.DataFrame, proba: np.ndarray, what: str) -> np.ndarray:
+        if self.y_pred is None:
+            return (proba >= self.decision_threshold).astype(np.float64)
+        return binary_labels(frame, self.y_pred, what=what)
+
+    def _batch(self, chunked: Chunked, fitted: Any, *, labels: bool) -> ChunkSums:
+        return self._sums(chunked, fitted.calibration, labels=labels)
+
+    def _sums(
+        self,
+        chunked: Chunked,
+        calibration: Calibration,
+        *,
+        labels: bool,
+        order: np.ndarray | None = None,
+    ) -> ChunkSums:
+        what = "data to estimate"
+        frame = chunked.frame
+        proba = probabilities(frame, self.y_pred_proba, what=what)
+        y_true = None
+        if labels:
+            y_true = binary_labels(frame, self.y_true, what=what, allow_missing=True)
+        orders = score_orders(proba, chunked.starts, chunked.stops, order)
+        calibrated = np.empty_like(proba)
+        for a, chunk_order in zip(chunked.starts.tolist(), orders, strict=True):
+            rows = chunk_order + a  # interpolation is fastest on sorted scores
+            calibrated[rows] = calibration.apply(proba[rows])
+        return ChunkSums(
+            proba=proba,
+            calibrated=calibrated,
+            y_pred=self._predictions(frame, proba, what),
+            y_true=y_true,
+            starts=chunked.starts,
+            stops=chunked.stops,
+            chunk_orders=orders,
+        )
+
+
+@dataclass(frozen=True, repr=False)  # the short repr of FittedEstimator
+class FittedCBPE(FittedEstimator):
+    """CBPE fitted on a reference: everything needed to estimate new data (``estimate``),
+    and nothing of the reference rows themselves."""
+
+    estimator: CBPE
+    calibration: Calibration
+
+    def to_bytes(self) -> bytes:
+        """The fitted estimator as deterministic bytes (``FittedCBPE.from_bytes`` inverts)."""
+        fit = self.calibration.fit
+        state = self._state()
+        state["calibration"] = {
+            "applied": self.calibration.applied,
+            "reason": self.calibration.reason,
+            "ece_before": self.calibration.ece_before,
+            "ece_after": self.calibration.ece_after,
+            "x": None if fit is None else fit.x,
+            "y": None if fit is None else fit.y,
+        }
+        return serialization.dumps(_KIND, state)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FittedCBPE:
+        """Load bytes written by ``to_bytes``."""
+        state = serialization.loads(_KIND, data)
+        cal = state["calibration"]
+        fit = None if cal["x"] is None else IsotonicFit(cal["x"], cal["y"])
+        calibration = Calibration(
+            cal["applied"], cal["reason"], cal["ece_before"], cal["ece_after"], fit
+        )
+        return cls(**cls._fields(state, CBPE), calibration=calibration)

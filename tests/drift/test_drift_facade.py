@@ -81,6 +81,21 @@ def test_reference_statistics_are_computed_once(ws, monkeypatch):
     assert direct.to_dict()["columns"] == first.to_dict()["columns"]
 
 
+def test_stored_statistics_of_an_older_format_are_computed_again(ws):
+    from workbench.api import Workspace
+
+    first = ws.drift("churn@v1", "prod-2025-07", save=False)
+    with ws.store.write() as con:
+        (digest,) = con.execute("select stats_hash from drift_reference_stats").fetchall()[0]
+        older = ws.objects.put_bytes(b"ARROW1\0\0" + b"\0" * 64)  # an Arrow IPC file's magic
+        con.execute("update drift_reference_stats set stats_hash = ?", [older])
+    again = Workspace(ws.root).drift("churn@v1", "prod-2025-07", save=False)
+    assert again.to_dict()["columns"] == first.to_dict()["columns"]
+    with ws.store.read() as con:
+        rows = con.execute("select stats_hash from drift_reference_stats").fetchall()
+    assert rows == [(digest,)]  # replaced by the same statistics in the current format
+
+
 def test_windows_and_batches(ws):
     weeks = ws.drift_windows("churn@v1", "prod-2025-09", every="week")
     assert weeks.height >= 4 and {"window_start", "rows", "drift_share"} <= set(weeks.columns)

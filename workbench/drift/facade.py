@@ -285,7 +285,7 @@ class DriftMixin:
             if stats_hash in cache:
                 return cache[stats_hash]
             try:
-                stats = ReferenceStats.from_bytes(self.objects.read_bytes(stats_hash))
+                stats = ReferenceStats.load(self.objects.path(stats_hash))
             except (OSError, ValueError, KeyError):
                 continue  # missing or from an older format: compute again below
             self._remember(stats_hash, stats)

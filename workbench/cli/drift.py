@@ -1,7 +1,8 @@
 """``workbench drift REF_A REF_B``, ``drift list`` and ``drift show ID``: data drift.
 
 Each command turns options into keyword arguments and makes one facade call; this module only
-parses and prints. ``--fail-on-drift`` exits 1 when the dataset drifted (for CI).
+parses and prints. ``--fail-on-drift`` exits 1 when the dataset drifted, or when the check
+failed (a reference column missing from the current data, nothing tested): for CI.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--by", type=click.Choice(["day", "week", "month"]),
               help="Drift per time window of the current data (its time column).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="JSON output for scripts.")
-@click.option("--fail-on-drift", is_flag=True, help="Exit with code 1 when the dataset drifted.")
+@click.option("--fail-on-drift", is_flag=True,
+              help="Exit with code 1 when the dataset drifted, a reference column is missing "
+              "from the current data, or no column could be tested.")  # fmt: skip
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write Evidently's DataDriftPreset report to this HTML file (slow).")  # fmt: skip
 @click.option("--no-save", is_flag=True, help="Do not store the report in the workspace.")
@@ -96,16 +99,14 @@ def compare(
     if by is not None:
         with _progress() as progress:
             frame = ws.drift_windows(reference, current, every=by, progress=progress, **choice)
-        drifted = bool(frame.height) and bool(frame["dataset_drifted"].any())
         if as_json:
             print_json(frame.to_dicts())
         else:
             _print_windows(frame, reference, current, by)
         if html is not None:
             _write_html(ws, reference, current, html, choice, quiet=as_json)
-        if fail_on_drift and drifted:
-            n = int(frame["dataset_drifted"].sum())
-            raise CheckFailed(f"dataset drift in {n} of {frame.height} {by} windows")
+        if fail_on_drift:
+            _check_windows(frame, by)
         return
     with _progress() as progress:
         report = ws.drift(reference, current, save=not no_save, progress=progress, **choice)
@@ -117,11 +118,37 @@ def compare(
         print_report(report)
     if html is not None:
         _write_html(ws, reference, current, html, choice, quiet=as_json)
-    if fail_on_drift and report.dataset_drifted:
-        raise CheckFailed(
+    if fail_on_drift:
+        _check(report)
+
+
+def _check(report: DriftReport) -> None:
+    """``--fail-on-drift``: one line naming the drift and every failure (see ``failures``)."""
+    problems = list(report.failures)
+    if report.dataset_drifted:
+        problems.insert(
+            0,
             f"dataset drift: {report.n_drifted}/{report.n_tested} columns drifted "
-            f"(share {report.share:.2f} >= {report.options.drift_share:g})"
+            f"(share {report.share:.2f} >= {report.options.drift_share:g})",
         )
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
+def _check_windows(frame: Any, by: str) -> None:
+    """``--fail-on-drift --by``: fail when a window drifted or failed; no window fails too."""
+    if frame.height == 0:
+        raise CheckFailed(f"no {by} window of the current data to compare")
+    problems = []
+    n = int(frame["dataset_drifted"].sum())
+    if n:
+        problems.append(f"dataset drift in {n} of {frame.height} {by} windows")
+    failed = frame.filter(frame["failed"])
+    if failed.height:
+        reasons = "; ".join(dict.fromkeys(failed["failures"].to_list()))
+        problems.append(f"{failed.height} of {frame.height} {by} windows failed: {reasons}")
+    if problems:
+        raise CheckFailed("; ".join(problems))
 
 
 def _write_html(ws, reference: str, current: str, path: Path, choice: dict, quiet: bool) -> None:
@@ -228,13 +255,9 @@ def print_report(report: DriftReport) -> None:
     for label, c in (("target", report.target), ("prediction", report.prediction)):
         if c is not None:
             out.print(f"{label} drift: {_one_line(c)}")
-    verdict = "[bold red]DATASET DRIFT[/]" if report.dataset_drifted else "no dataset drift"
-    cmp = ">=" if report.share >= report.options.drift_share else "<"
     saved = f"  (report {report.id})" if report.id is not None else ""
-    out.print(
-        f"{report.n_drifted}/{report.n_tested} columns drifted, share {report.share:.2f} {cmp} "
-        f"{report.options.drift_share:g}: {verdict}{saved}"
-    )
+    verdict = escape(report.verdict).replace("DATASET DRIFT", "[bold red]DATASET DRIFT[/]")
+    out.print(verdict.replace("; FAILED:", "; [bold red]FAILED[/]:") + saved)
     flags = quality_flags(report)
     if flags:
         out.print(f"[yellow]data quality:[/] {escape('; '.join(flags))}")
@@ -261,3 +284,6 @@ def _print_windows(frame: Any, reference: str, current: str, by: str) -> None:
     out.print(table)
     n = int(frame["dataset_drifted"].sum()) if frame.height else 0
     out.print(f"{frame.height} windows, {n} with dataset drift")
+    failed = frame.filter(frame["failed"]) if frame.height else frame
+    for reason in dict.fromkeys(failed["failures"].to_list() if failed.height else []):
+        out.print(f"[bold red]FAILED[/] in {failed.height} windows: {escape(reason)}")

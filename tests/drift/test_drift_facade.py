@@ -158,6 +158,31 @@ def test_cli_methods_match_the_engine():
     assert set(METHOD_NAMES) == set(METHODS)
 
 
+def test_cli_process_does_not_import_scipy(ws):
+    """`workbench drift` (first run computing the statistics, then a stored one, every
+    default method) loads no SciPy: `import scipy.stats` alone cost 0.6-2.4 s per call."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('SCIPY=' + ','.join(sorted(m for m in sys.modules "
+        "if m.split('.')[0] == 'scipy')), file=sys.stderr))\n"
+        "from workbench.cli.main import entry; entry()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_WORKSPACE"}
+    for args in (("churn@v1", "prod-2025-09", "--json"), ("churn@v1", "prod-2025-10"),
+                 ("churn@v1", "prod-2025-09", "--method", "ks", "--no-save"),
+                 ("churn@v1", "prod-2025-09", "--method", "chisquare", "--no-save")):  # fmt: skip
+        res = subprocess.run(
+            [sys.executable, "-c", code, "-w", str(ws.root), "drift", *args],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert res.stderr.strip().splitlines()[-1] == "SCIPY=", (args, res.stderr[-500:])
+
+
 def test_cli(ws):
     def cli(*args):
         return run_cli("-w", str(ws.root), "drift", *args)

@@ -8,12 +8,11 @@ failed (a reference column missing from the current data, nothing tested): for C
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from ..errors import CheckFailed
 from .main import Context, pass_ctx
@@ -55,8 +54,11 @@ def drift() -> None:
 
 
 def _progress() -> Any:
-    """A rich bar on a terminal; nothing otherwise (a stopped bar leaves a blank line)."""
-    if err.is_terminal:
+    """A rich bar on a terminal; nothing otherwise (a stopped bar leaves a blank line).
+
+    Piped or captured, rich is not even imported (``--json`` in CI prints no table either).
+    """
+    if (err._console is not None or sys.stderr.isatty()) and err.is_terminal:
         return RichProgress()
     from contextlib import nullcontext
 
@@ -170,7 +172,7 @@ def list_(ctx: Context, limit: int, as_json: bool) -> None:
     if frame.is_empty():
         out.print("no drift reports yet (compare two snapshots with `workbench drift A B`)")
         return
-    table = Table("id", "created", "reference", "current", "drifted", "share", "dataset",
+    table = _table("id", "created", "reference", "current", "drifted", "share", "dataset",
                   "target", box=None)  # fmt: skip
     for r in frame.iter_rows(named=True):
         target = ""
@@ -200,6 +202,19 @@ def show(ctx: Context, report_id: str, as_json: bool) -> None:
 
 
 # -- printing ---------------------------------------------------------------------------------
+def escape(text: str) -> str:
+    """rich's markup escape (rich loads here, on first use: JSON output never needs it)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _table(*headers: str, **options: Any) -> Any:
+    from rich.table import Table
+
+    return Table(*headers, **options)
+
+
 def _score(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -234,7 +249,7 @@ def print_report(report: DriftReport) -> None:
     from ..drift.summary import by_severity, quality_flags
 
     title = f"{report.reference} -> {report.current}" if report.reference else None
-    table = Table(box=None, title=title, title_justify="left")
+    table = _table(box=None, title=title, title_justify="left")
     for name in ("column", "type", "method", "score", "threshold", "drifted"):
         table.add_column(name, no_wrap=True)
     inline = out.width >= NOTES_INLINE_WIDTH
@@ -271,7 +286,7 @@ def _one_line(c: ColumnDrift) -> str:
 
 
 def _print_windows(frame: Any, reference: str, current: str, by: str) -> None:
-    table = Table("window", "rows", "drifted", "share", "dataset", "drifted columns", box=None,
+    table = _table("window", "rows", "drifted", "share", "dataset", "drifted columns", box=None,
                   title=f"{reference} -> {current} by {by}", title_justify="left")  # fmt: skip
     drifted_cols = [c[: -len(":drifted")] for c in frame.columns if c.endswith(":drifted")]
     for r in frame.iter_rows(named=True):

@@ -299,6 +299,8 @@ def _print_windows(frame: Any, reference: str, current: str, by: str) -> None:
     out.print(table)
     n = int(frame["dataset_drifted"].sum()) if frame.height else 0
     out.print(f"{frame.height} windows, {n} with dataset drift")
-    failed = frame.filter(frame["failed"]) if frame.height else frame
-    for reason in dict.fromkeys(failed["failures"].to_list() if failed.height else []):
-        out.print(f"[bold red]FAILED[/] in {failed.height} windows: {escape(reason)}")
+    if frame.height:
+        from collections import Counter
+
+        for reason, count in Counter(frame.filter(frame["failed"])["failures"]).items():
+            out.print(f"[bold red]FAILED[/] in {count} windows: {escape(reason)}")

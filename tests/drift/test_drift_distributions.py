@@ -27,6 +27,11 @@ def test_normal_cdf() -> None:
         assert _close(2 * (1 - dist.normal_cdf(z)), 2 * (1 - stats.norm.cdf(z))), z
 
 
+def test_chi2_sf_edges() -> None:
+    for df, x in ((0, 0.0), (0, 1e-30), (0, 3.0), (1, 0.0), (2, -1.0), (3, math.inf)):
+        assert _close(dist.chi2_sf(x, df), special.chdtrc(df, x)), (df, x)
+
+
 @pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 9, 10, 19, 50, 99, 400, 999, 4000])
 def test_chi2_sf(df) -> None:
     for scale in (0.0, 0.01, 0.1, 0.5, 0.8, 0.95, 1.0, 1.05, 1.2, 1.5, 2, 3, 5, 10, 40):

@@ -42,9 +42,11 @@ def normal_cdf(x: float) -> float:
 
 def chi2_sf(x: float, df: float) -> float:
     """Chi-square survival function, as ``scipy.special.chdtrc(df, x)``."""
-    if math.isnan(x) or math.isnan(df) or df <= 0:
+    if math.isnan(x) or math.isnan(df) or df < 0 or x < 0:
         return math.nan
-    if x <= 0:
+    if df == 0:  # one category: all the mass at 0
+        return 0.0 if x > 0 else math.nan
+    if x == 0:
         return 1.0
     if math.isinf(x):
         return 0.0

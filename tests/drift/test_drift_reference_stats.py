@@ -119,7 +119,8 @@ def test_load_maps_the_file_and_decodes_columns_on_use(frames, tmp_path, monkeyp
 
 
 def test_loading_stored_stats_costs_far_less_than_computing_them(tmp_path) -> None:
-    """Robust on a busy machine: compare with computing the same statistics, best of three."""
+    """Robust on a busy machine: CPU time (waiting for a core does not count), compared with
+    computing the same statistics, best of five."""
     import time
 
     rng = np.random.default_rng(3)
@@ -128,10 +129,10 @@ def test_loading_stored_stats_costs_far_less_than_computing_them(tmp_path) -> No
 
     def best(fn) -> float:
         times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
+        for _ in range(5):
+            t0 = time.process_time()
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append(time.process_time() - t0)
         return min(times)
 
     computing = best(lambda: compute_reference_stats(df))

@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_drift.py                          # 200k and 1M, windows, mixed
     python benchmarks/bench_drift.py --sizes 200k,1m,10m --skip-evidently-above 1m
+    python benchmarks/bench_drift.py --sizes 1mx10,1mx20 --cli 5 --mixed-rows 0 --no-windows
 
 Data is generated (seeded) into benchmarks/.data/ as Parquet and reused. For each size we
 time our engine from Parquet paths, from in-memory frames, and against stored reference
@@ -11,6 +12,13 @@ stats, then Evidently's DataDriftPreset on pandas frames, and check that every c
 score agrees (rtol 1e-9) with identical drift flags. Sizes above ``--skip-evidently-above``
 run ours only, in a child process so its peak RSS can be reported. A markdown table of the
 figures is printed at the end.
+
+``--cli N`` adds the whole command as a user runs it: ``workbench drift REF CUR --json`` in its
+own process (start-up, imports, store, the comparison, the stored report), in a workspace
+holding both files as snapshots. ``cli_first_s`` is the first comparison, which computes and
+stores the reference statistics; ``cli_stored_*`` are N later runs reading them back (best and
+median); ``speedup_cli`` is Evidently's time over the best of those, ``speedup_cli_median`` over
+their median. A size may name its column count: ``1mx10``.
 """
 
 from __future__ import annotations
@@ -18,6 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -46,6 +58,13 @@ def parse_size(text: str) -> int:
     text = text.strip().lower()
     mult = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
     return int(float(text.rstrip("km")) * mult)
+
+
+def parse_case(text: str) -> tuple[int, int]:
+    """'1m' -> (1_000_000, 20), '1mx10' -> (1_000_000, 10): rows and numeric columns."""
+    rows, _, cols = text.strip().lower().partition("x")
+    n = parse_size(rows)
+    return n, int(cols) if cols else (10 if n <= 200_000 else 20)
 
 
 def numeric_frame(n: int, k: int, seed: int, shift: float) -> pl.DataFrame:
@@ -132,8 +151,10 @@ def compare(report, theirs: dict) -> str:
     return "equal" if not bad else "DIFFERENT: " + "; ".join(bad)
 
 
-def bench_pair(label: str, ref_path: Path, cur_path: Path, with_evidently: bool) -> None:
-    """Our engine three ways, then Evidently; record a row."""
+def bench_pair(
+    label: str, ref_path: Path, cur_path: Path, with_evidently: bool, cli_repeat: int = 0
+) -> None:
+    """Our engine three ways, the whole command (``cli_repeat`` > 0), then Evidently."""
     report, t_paths = timed(compute_drift, ref_path, cur_path)
     ref, cur = pl.read_parquet(ref_path), pl.read_parquet(cur_path)
     _, t_frames = timed(compute_drift, ref, cur)
@@ -147,12 +168,80 @@ def bench_pair(label: str, ref_path: Path, cur_path: Path, with_evidently: bool)
         "ours_with_stats_s": t_with_stats,
         "drift_share": report.share,
     }
+    del ref, cur, stats  # the CLI and Evidently runs should not share memory with them
+    if cli_repeat:
+        cli_report, cli_times = bench_cli(ref_path, cur_path, cli_repeat)
+        row.update(cli_times)
+        if cli_report["columns"] != report.to_dict()["columns"]:
+            row["cli_check"] = "DIFFERENT from the in-process report"
     if with_evidently:
+        ref, cur = pl.read_parquet(ref_path), pl.read_parquet(cur_path)
         theirs, t_ev = run_evidently(ref, cur)
         row.update(evidently_s=t_ev, speedup_frames=t_ev / t_frames)
         row.update(speedup_with_stats=t_ev / t_with_stats, check=compare(report, theirs))
+        if cli_repeat:
+            row["speedup_cli"] = t_ev / row["cli_stored_best_s"]
+            row["speedup_cli_median"] = t_ev / row["cli_stored_median_s"]
     ROWS.append(row)
     print(json.dumps(row, default=str), flush=True)
+
+
+def _workbench(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run ``workbench ARGS`` as a user would; returns the process, wall and CPU seconds.
+
+    Bytecode is cached as after any install (``PYTHONDONTWRITEBYTECODE`` would make every run
+    compile our modules from source).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
+    env["PYTHONPATH"] = str(ROOT.parent)
+    env.pop("WORKBENCH_WORKSPACE", None)
+    cmd = [sys.executable, "-c", "from workbench.cli.main import entry; entry()", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        raise RuntimeError(f"workbench {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc, wall, cpu
+
+
+def bench_cli(ref_path: Path, cur_path: Path, repeat: int) -> tuple[dict, dict[str, float]]:
+    """``workbench drift ref cur --json`` in a fresh workspace: the first run (computes and
+    stores the reference statistics), then ``repeat`` runs reading them back."""
+    import duckdb
+
+    ws = DATA / f"ws-{ref_path.stem}"
+    shutil.rmtree(ws, ignore_errors=True)
+    ws.mkdir(parents=True)
+    _workbench("init", ".", cwd=ws)
+    _workbench("data", "add", str(ref_path), "-n", "ref", cwd=ws)
+    _workbench("data", "add", str(cur_path), "-n", "cur", cwd=ws)
+    _workbench("drift", "ref", "cur", "--json", cwd=ws)  # warm the page cache and bytecode
+    firsts = []
+    for _ in range(2):
+        # as if never compared: forget the stored statistics and delete their objects
+        con = duckdb.connect(str(ws / ".workbench" / "meta.duckdb"))
+        for (digest,) in con.execute("select stats_hash from drift_reference_stats").fetchall():
+            (ws / ".workbench" / "objects" / digest[:2] / digest[2:]).unlink(missing_ok=True)
+        con.execute("delete from drift_reference_stats")
+        con.close()
+        _, wall, _ = _workbench("drift", "ref", "cur", "--json", cwd=ws)
+        firsts.append(wall)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        proc, wall, cpu = _workbench("drift", "ref", "cur", "--json", cwd=ws)
+        walls.append(wall)
+        cpus.append(cpu)
+    shutil.rmtree(ws, ignore_errors=True)
+    times = {
+        "cli_first_s": min(firsts),
+        "cli_stored_best_s": min(walls),
+        "cli_stored_median_s": statistics.median(walls),
+        "cli_stored_cpu_s": statistics.median(cpus),
+    }
+    return json.loads(proc.stdout), times
 
 
 _CHILD = """
@@ -260,17 +349,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-evidently-above", default="1m", help="ours only above this size")
     ap.add_argument("--mixed-rows", default="200k", help="rows of the mixed table ('0' = skip)")
     ap.add_argument("--no-windows", action="store_true", help="skip the monthly windows case")
+    ap.add_argument(
+        "--cli", type=int, default=0, metavar="N",
+        help="also time `workbench drift` as a whole process: the first run, then N more",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     limit = parse_size(args.skip_evidently_above)
-    for size in [parse_size(s) for s in args.sizes.split(",") if s]:
-        k = 10 if size <= 200_000 else 20
+    for size, k in [parse_case(s) for s in args.sizes.split(",") if s]:
         ref = cached(f"num_ref_{size}x{k}", lambda n=size, k=k: numeric_frame(n, k, 1, 0.0))
         cur = cached(f"num_cur_{size}x{k}", lambda n=size, k=k: numeric_frame(n, k, 2, 0.05))
         label = f"numeric {size:,} x {k}"
         if size > limit:
             bench_ours_only(label + " (Parquet, own process)", ref, cur)
         else:
-            bench_pair(label, ref, cur, with_evidently=True)
+            bench_pair(label, ref, cur, with_evidently=True, cli_repeat=args.cli)
     mixed = parse_size(args.mixed_rows)
     if mixed:
         ref = cached(f"mixed_ref_{mixed}", lambda: mixed_frame(mixed, 3, 0.0))

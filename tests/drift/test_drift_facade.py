@@ -81,6 +81,21 @@ def test_reference_statistics_are_computed_once(ws, monkeypatch):
     assert direct.to_dict()["columns"] == first.to_dict()["columns"]
 
 
+def test_stored_statistics_of_an_older_format_are_computed_again(ws):
+    from workbench.api import Workspace
+
+    first = ws.drift("churn@v1", "prod-2025-07", save=False)
+    with ws.store.write() as con:
+        (digest,) = con.execute("select stats_hash from drift_reference_stats").fetchall()[0]
+        older = ws.objects.put_bytes(b"ARROW1\0\0" + b"\0" * 64)  # an Arrow IPC file's magic
+        con.execute("update drift_reference_stats set stats_hash = ?", [older])
+    again = Workspace(ws.root).drift("churn@v1", "prod-2025-07", save=False)
+    assert again.to_dict()["columns"] == first.to_dict()["columns"]
+    with ws.store.read() as con:
+        rows = con.execute("select stats_hash from drift_reference_stats").fetchall()
+    assert rows == [(digest,)]  # replaced by the same statistics in the current format
+
+
 def test_windows_and_batches(ws):
     weeks = ws.drift_windows("churn@v1", "prod-2025-09", every="week")
     assert weeks.height >= 4 and {"window_start", "rows", "drift_share"} <= set(weeks.columns)
@@ -143,6 +158,31 @@ def test_cli_methods_match_the_engine():
     from workbench.drift import METHODS
 
     assert set(METHOD_NAMES) == set(METHODS)
+
+
+def test_cli_process_does_not_import_scipy(ws):
+    """`workbench drift` (first run computing the statistics, then a stored one, every
+    default method) loads no SciPy: `import scipy.stats` alone cost 0.6-2.4 s per call."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('SCIPY=' + ','.join(sorted(m for m in sys.modules "
+        "if m.split('.')[0] == 'scipy')), file=sys.stderr))\n"
+        "from workbench.cli.main import entry; entry()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_WORKSPACE"}
+    for args in (("churn@v1", "prod-2025-09", "--json"), ("churn@v1", "prod-2025-10"),
+                 ("churn@v1", "prod-2025-09", "--method", "ks", "--no-save"),
+                 ("churn@v1", "prod-2025-09", "--method", "chisquare", "--no-save")):  # fmt: skip
+        res = subprocess.run(
+            [sys.executable, "-c", code, "-w", str(ws.root), "drift", *args],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert res.stderr.strip().splitlines()[-1] == "SCIPY=", (args, res.stderr[-500:])
 
 
 def test_cli(ws):

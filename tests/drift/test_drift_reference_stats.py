@@ -95,3 +95,88 @@ def test_chunked_wasserstein_equals_scipy(monkeypatch) -> None:
         rb = compute_reference_stats(pl.DataFrame({"x": b}))["x"]
         want = stats.wasserstein_distance(a, b) / np.std(a)
         assert stattests.wasserstein_normed(ra, rb) == pytest.approx(want, rel=1e-9)
+
+
+def test_load_maps_the_file_and_decodes_columns_on_use(frames, tmp_path, monkeypatch) -> None:
+    """Loading reads the header only: no column is decoded and no array copied until used."""
+    from workbench.drift import stats as stats_module
+
+    ref, _ = frames
+    path = compute_reference_stats(ref).save(tmp_path / "ref.stats")
+    decoded = []
+    real = stats_module._LazyColumns._decode
+    monkeypatch.setattr(
+        stats_module._LazyColumns,
+        "_decode",
+        lambda self, e: decoded.append(e["name"]) or real(self, e),
+    )
+    loaded = ReferenceStats.load(path)
+    assert decoded == [] and list(loaded.columns) == ref.columns and loaded.rows == ref.height
+    col = loaded["normal"]
+    assert decoded == ["normal"]
+    assert not col.values.flags.owndata and not col.values.flags.writeable  # a view of the file
+    assert loaded["normal"] is col and decoded == ["normal"]
+
+
+def test_loading_stored_stats_costs_far_less_than_computing_them(tmp_path) -> None:
+    """Robust on a busy machine: CPU time (waiting for a core does not count), compared with
+    computing the same statistics, best of five."""
+    import time
+
+    rng = np.random.default_rng(3)
+    df = pl.DataFrame({f"x{i}": rng.normal(0, 1, 500_000) for i in range(4)})
+    path = compute_reference_stats(df).save(tmp_path / "ref.stats")
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(5):
+            t0 = time.process_time()
+            fn()
+            times.append(time.process_time() - t0)
+        return min(times)
+
+    computing = best(lambda: compute_reference_stats(df))
+    loading = best(lambda: ReferenceStats.load(path))
+    assert loading * 50 < computing, (loading, computing)
+
+
+def test_older_blobs_are_refused_so_the_store_computes_them_again() -> None:
+    """The Arrow rows-of-lists blobs of format 1 raise ValueError (the facade then recomputes)."""
+    import io
+
+    import pyarrow as pa
+
+    table = pa.table({"name": ["x"]})
+    sink = io.BytesIO()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    with pytest.raises(ValueError, match="older ones are computed again"):
+        ReferenceStats.from_bytes(sink.getvalue())
+
+
+def test_round_trip_of_every_kind_of_column(tmp_path) -> None:
+    """Strings (unicode, empty), bools, small and wide ints, floats with counts and raw."""
+    df = pl.DataFrame(
+        {
+            "s": ["é", "", "b", "é", None, "zz"] * 50,
+            "b": [True, False, None, True, True, False] * 50,
+            "i8": pl.Series([1, 2, 3, 1, 2, 3] * 50, dtype=pl.Int8),
+            "u": pl.Series(list(range(300)), dtype=pl.UInt64),
+            "f": np.linspace(0, 1, 300),
+            "d": pl.date_range(pl.date(2024, 1, 1), pl.date(2024, 10, 26), eager=True),
+        }
+    )
+    stats = compute_reference_stats(df)
+    for back in (
+        ReferenceStats.from_bytes(stats.to_bytes()),
+        ReferenceStats.load(stats.save(tmp_path / "s")),
+    ):
+        assert back.schema == stats.schema
+        for name, col in stats.columns.items():
+            other = back[name]
+            assert other.values.dtype == col.values.dtype, name
+            assert other.values.tolist() == col.values.tolist(), name
+            assert (None if other.counts is None else other.counts.tolist()) == (
+                None if col.counts is None else col.counts.tolist()
+            ), name
+            assert (other.n, other.n_unique, other.rows) == (col.n, col.n_unique, col.rows)

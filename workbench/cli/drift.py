@@ -1,18 +1,18 @@
 """``workbench drift REF_A REF_B``, ``drift list`` and ``drift show ID``: data drift.
 
 Each command turns options into a request and makes one facade call; this module only
-parses and prints. ``--fail-on-drift`` exits 1 when the dataset drifted (for CI).
+parses and prints. ``--fail-on-drift`` exits 1 when the dataset drifted, or when the check
+failed (a reference column missing from the current data, nothing tested): for CI.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from ..api import DriftRequest
 from ..errors import CheckFailed
@@ -56,8 +56,11 @@ def drift() -> None:
 
 
 def _progress() -> Any:
-    """A rich bar on a terminal; nothing otherwise (a stopped bar leaves a blank line)."""
-    if err.is_terminal:
+    """A rich bar on a terminal; nothing otherwise (a stopped bar leaves a blank line).
+
+    Piped or captured, rich is not even imported (``--json`` in CI prints no table either).
+    """
+    if (err._console is not None or sys.stderr.isatty()) and err.is_terminal:
         return RichProgress()
     from contextlib import nullcontext
 
@@ -81,7 +84,9 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--by", type=click.Choice(["day", "week", "month"]),
               help="Drift per time window of the current data (its time column).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="JSON output for scripts.")
-@click.option("--fail-on-drift", is_flag=True, help="Exit with code 1 when the dataset drifted.")
+@click.option("--fail-on-drift", is_flag=True,
+              help="Exit with code 1 when the dataset drifted, a reference column is missing "
+              "from the current data, or no column could be tested.")  # fmt: skip
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write Evidently's DataDriftPreset report to this HTML file (slow).")  # fmt: skip
 @click.option("--no-save", is_flag=True, help="Do not store the report in the workspace.")
@@ -100,16 +105,14 @@ def compare(
     if by is not None:
         with _progress() as progress:
             frame = ws.drift_windows(request, every=by, progress=progress)
-        drifted = bool(frame.height) and bool(frame["dataset_drifted"].any())
         if as_json:
             print_json(frame.to_dicts())
         else:
             _print_windows(frame, reference, current, by)
         if html is not None:
             _write_html(ws, request, html, quiet=as_json)
-        if fail_on_drift and drifted:
-            n = int(frame["dataset_drifted"].sum())
-            raise CheckFailed(f"dataset drift in {n} of {frame.height} {by} windows")
+        if fail_on_drift:
+            _check_windows(frame, by)
         return
     with _progress() as progress:
         report = ws.drift(request, progress=progress)
@@ -121,11 +124,37 @@ def compare(
         print_report(report)
     if html is not None:
         _write_html(ws, request, html, quiet=as_json)
-    if fail_on_drift and report.dataset_drifted:
-        raise CheckFailed(
+    if fail_on_drift:
+        _check(report)
+
+
+def _check(report: DriftReport) -> None:
+    """``--fail-on-drift``: one line naming the drift and every failure (see ``failures``)."""
+    problems = list(report.failures)
+    if report.dataset_drifted:
+        problems.insert(
+            0,
             f"dataset drift: {report.n_drifted}/{report.n_tested} columns drifted "
-            f"(share {report.share:.2f} >= {report.options.drift_share:g})"
+            f"(share {report.share:.2f} >= {report.options.drift_share:g})",
         )
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
+def _check_windows(frame: Any, by: str) -> None:
+    """``--fail-on-drift --by``: fail when a window drifted or failed; no window fails too."""
+    if frame.height == 0:
+        raise CheckFailed(f"no {by} window of the current data to compare")
+    problems = []
+    n = int(frame["dataset_drifted"].sum())
+    if n:
+        problems.append(f"dataset drift in {n} of {frame.height} {by} windows")
+    failed = frame.filter(frame["failed"])
+    if failed.height:
+        reasons = "; ".join(dict.fromkeys(failed["failures"].to_list()))
+        problems.append(f"{failed.height} of {frame.height} {by} windows failed: {reasons}")
+    if problems:
+        raise CheckFailed("; ".join(problems))
 
 
 def _write_html(ws: Workspace, request: DriftRequest, path: Path, quiet: bool) -> None:
@@ -147,7 +176,7 @@ def list_(ctx: Context, limit: int, as_json: bool) -> None:
     if frame.is_empty():
         out.print("no drift reports yet (compare two snapshots with `workbench drift A B`)")
         return
-    table = Table("id", "created", "reference", "current", "drifted", "share", "dataset",
+    table = _table("id", "created", "reference", "current", "drifted", "share", "dataset",
                   "target", box=None)  # fmt: skip
     for r in frame.iter_rows(named=True):
         target = ""
@@ -177,6 +206,19 @@ def show(ctx: Context, report_id: str, as_json: bool) -> None:
 
 
 # -- printing ---------------------------------------------------------------------------------
+def escape(text: str) -> str:
+    """rich's markup escape (rich loads here, on first use: JSON output never needs it)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _table(*headers: str, **options: Any) -> Any:
+    from rich.table import Table
+
+    return Table(*headers, **options)
+
+
 def _score(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -211,7 +253,7 @@ def print_report(report: DriftReport) -> None:
     from ..presentation import by_severity, quality_flags
 
     title = f"{report.reference} -> {report.current}" if report.reference else None
-    table = Table(box=None, title=title, title_justify="left")
+    table = _table(box=None, title=title, title_justify="left")
     for name in ("column", "type", "method", "score", "threshold", "drifted"):
         table.add_column(name, no_wrap=True)
     inline = out.width >= NOTES_INLINE_WIDTH
@@ -232,13 +274,9 @@ def print_report(report: DriftReport) -> None:
     for label, role in (("target", report.target), ("prediction", report.prediction)):
         if role is not None:
             out.print(f"{label} drift: {_one_line(role)}")
-    verdict = "[bold red]DATASET DRIFT[/]" if report.dataset_drifted else "no dataset drift"
-    cmp = ">=" if report.share >= report.options.drift_share else "<"
     saved = f"  (report {report.id})" if report.id is not None else ""
-    out.print(
-        f"{report.n_drifted}/{report.n_tested} columns drifted, share {report.share:.2f} {cmp} "
-        f"{report.options.drift_share:g}: {verdict}{saved}"
-    )
+    verdict = escape(report.verdict).replace("DATASET DRIFT", "[bold red]DATASET DRIFT[/]")
+    out.print(verdict.replace("; FAILED:", "; [bold red]FAILED[/]:") + saved)
     flags = quality_flags(report)
     if flags:
         out.print(f"[yellow]data quality:[/] {escape('; '.join(flags))}")
@@ -252,7 +290,7 @@ def _one_line(c: ColumnDrift) -> str:
 
 
 def _print_windows(frame: Any, reference: str, current: str, by: str) -> None:
-    table = Table("window", "rows", "drifted", "share", "dataset", "drifted columns", box=None,
+    table = _table("window", "rows", "drifted", "share", "dataset", "drifted columns", box=None,
                   title=f"{reference} -> {current} by {by}", title_justify="left")  # fmt: skip
     drifted_cols = [c[: -len(":drifted")] for c in frame.columns if c.endswith(":drifted")]
     for r in frame.iter_rows(named=True):
@@ -265,3 +303,8 @@ def _print_windows(frame: Any, reference: str, current: str, by: str) -> None:
     out.print(table)
     n = int(frame["dataset_drifted"].sum()) if frame.height else 0
     out.print(f"{frame.height} windows, {n} with dataset drift")
+    if frame.height:
+        from collections import Counter
+
+        for reason, count in Counter(frame.filter(frame["failed"])["failures"]).items():
+            out.print(f"[bold red]FAILED[/] in {count} windows: {escape(reason)}")

@@ -5,7 +5,9 @@ current data, default method by reference size and distinct values, drift share)
 differs where Evidently is degenerate or would crash:
 
 * schema drift (missing/new columns, changed dtype, empty or all-null sides) is reported per
-  column with a status instead of raising;
+  column with a status instead of raising; a reference column missing from the current data,
+  or a report that could test no column, fails the check (``DriftReport.failed``) whatever the
+  drift share, where Evidently would say "no drift" for a broken feed;
 * a category only in the current data gives chi-square p = 0 without a numpy warning, and
   the new categories are named in the result;
 * typing follows pandas as Evidently sees it (an integer column with nulls is float, hence
@@ -330,6 +332,9 @@ def _one_column(
     types: Mapping[str, str],
     options: DriftOptions,
 ) -> ColumnDrift:
+    if name not in cur_schema and name not in ref.names:
+        msg = "in neither the reference nor the current data"
+        return ColumnDrift(name, UNKNOWN, status=Status.ERROR, message=msg, role=role)
     if name not in cur_schema:
         msg = "in the reference but missing from the current data"
         return ColumnDrift(name, UNKNOWN, status=Status.MISSING, message=msg, role=role)
@@ -398,4 +403,6 @@ def report_summary(report: DriftReport) -> dict[str, Any]:
         "share": report.share,
         "dataset_drifted": report.dataset_drifted,
         "drifted_columns": report.drifted_columns,
+        "failed": report.failed,
+        "missing_columns": report.missing_columns,
     }

@@ -130,8 +130,44 @@ class DriftReport:
 
     @property
     def missing_columns(self) -> list[str]:
-        """Reference columns absent from the current data."""
-        return [c.column for c in self.columns if c.status == Status.MISSING]
+        """Reference columns (features, target, prediction) absent from the current data."""
+        return [c.column for c in self.all_columns() if c.status == Status.MISSING]
+
+    @property
+    def failures(self) -> list[str]:
+        """Why this comparison cannot vouch for the current data (empty when it can).
+
+        A reference column missing from the current data is a broken feed, not a change in
+        the world, and a report that tested nothing says nothing: neither is "no drift".
+        """
+        problems = []
+        missing = self.missing_columns
+        if missing:
+            many = "s" if len(missing) > 1 else ""
+            problems.append(
+                f"{len(missing)} reference column{many} missing from the current data: "
+                + ", ".join(missing)
+            )
+        if self.n_tested == 0:
+            problems.append("no column could be tested")
+        return problems
+
+    @property
+    def failed(self) -> bool:
+        """True when the check fails whatever the drift share (see ``failures``)."""
+        return bool(self.failures)
+
+    @property
+    def verdict(self) -> str:
+        """One line: drifted columns, share against the threshold, verdict, failures."""
+        line = f"{self.n_drifted}/{self.n_tested} columns drifted"
+        if self.n_tested:
+            cmp = ">=" if self.share >= self.options.drift_share else "<"
+            verdict = "DATASET DRIFT" if self.dataset_drifted else "no dataset drift"
+            line += f", share {self.share:.2f} {cmp} {self.options.drift_share:g}: {verdict}"
+        if self.failed:
+            line += "; FAILED: " + "; ".join(self.failures)
+        return line
 
     @property
     def new_columns(self) -> list[str]:
@@ -177,6 +213,9 @@ class DriftReport:
             "options": self.options.to_dict(),
             "rows_ref": self.rows_ref,
             "rows_cur": self.rows_cur,
+            "missing_columns": self.missing_columns,
+            "failed": self.failed,
+            "failures": self.failures,
             "reference": self.reference,
             "current": self.current,
             "id": self.id,
@@ -184,19 +223,14 @@ class DriftReport:
         }
 
     def __str__(self) -> str:
-        verdict = "DATASET DRIFT" if self.dataset_drifted else "no dataset drift"
-        head = (
-            f"Drift: {self.n_drifted}/{self.n_tested} columns drifted "
-            f"(share {self.share:.2f}, threshold {self.options.drift_share:g}) -> {verdict}"
-        )
-        return "\n".join([head] + [f"  {c}" for c in self.all_columns()])
+        return "\n".join([f"Drift: {self.verdict}"] + [f"  {c}" for c in self.all_columns()])
 
     def __repr__(self) -> str:
         where = f"{self.reference} -> {self.current}, " if self.reference else ""
         return (
             f"DriftReport({where}n_tested={self.n_tested}, n_drifted={self.n_drifted}, "
             f"share={self.share:.3f}, dataset_drifted={self.dataset_drifted}, "
-            f"rows_ref={self.rows_ref}, rows_cur={self.rows_cur})"
+            f"failed={self.failed}, rows_ref={self.rows_ref}, rows_cur={self.rows_cur})"
         )
 
 

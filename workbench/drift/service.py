@@ -275,7 +275,7 @@ class DriftService:
             if entry.stats_hash in self._stats_cache:
                 return self._stats_cache[entry.stats_hash]
             try:
-                stats = ReferenceStats.from_bytes(self.ctx.objects.read_bytes(entry.stats_hash))
+                stats = ReferenceStats.load(self.ctx.objects.path(entry.stats_hash))
             except (OSError, ValueError, KeyError):
                 continue  # missing or from an older format: compute again below
             self._remember(entry.stats_hash, stats)

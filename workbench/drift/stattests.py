@@ -1,10 +1,10 @@
 """Drift statistics on ``ColumnStats``, numerically equal to Evidently 0.7's pandas engine.
 
 Every function takes the reference and current summaries (sorted values with counts) and
-returns a float score. Heavy work is O(n) on sorted arrays or O(k log n) searches; scipy is
-only called on small arrays (counts per bin or category), and on full samples only for the
-exact Kolmogorov-Smirnov p-value, which scipy computes exactly only up to 10 000 rows.
-See docs in /work/shared/DRIFT_SPEC.md for the formulas this mirrors.
+returns a float score. Heavy work is O(n) on sorted arrays or O(k log n) searches. SciPy is
+not imported (it cost more than the computation): the distributions behind the p-values and
+the entropies are in ``distributions``, equal to SciPy's. See DRIFT_SPEC.md for the formulas
+this mirrors.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
-from scipy.spatial import distance
 
+from .distributions import chi2_sf, ks_2samp_pvalue, normal_cdf, rel_entr
 from .stats import ColumnStats
 
 __all__ = [
@@ -41,8 +40,6 @@ __all__ = [
 NUMERICAL = "numerical"
 CATEGORICAL = "categorical"
 
-# scipy.stats.ks_2samp(method="auto") is exact up to this many rows per side.
-_KS_MAX_EXACT = 10_000
 # Evidently bins numerical columns only when the reference has more distinct values.
 _BIN_MIN_UNIQUE = 20
 
@@ -75,14 +72,7 @@ def _cum_at(values: np.ndarray, cum: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def ks_pvalue(ref: ColumnStats, cur: ColumnStats) -> float:
     """p-value of scipy ``ks_2samp(ref, cur)`` (two-sided, method='auto')."""
-    n1, n2 = ref.n, cur.n
-    if max(n1, n2) <= _KS_MAX_EXACT:
-        # Small: let scipy run its exact path on the expanded samples (cheap at this size).
-        return float(sps.ks_2samp(ref.expanded(), cur.expanded())[1])
-    d = ks_statistic(ref, cur)
-    m, n = sorted([float(n1), float(n2)], reverse=True)
-    en = m * n / (m + n)
-    return float(np.clip(sps.distributions.kstwo.sf(d, np.round(en)), 0, 1))
+    return ks_2samp_pvalue(ks_statistic(ref, cur), ref.n, cur.n)
 
 
 # -- Wasserstein ----------------------------------------------------------------------------
@@ -185,9 +175,11 @@ def chisquare_pvalue(ref: ColumnStats, cur: ColumnStats) -> float:
     if np.any(ref_counts == 0):
         return 0.0
     k_norm = cur.n / ref.n
-    f_exp = [c * k_norm for c in ref_counts.tolist()]
-    f_obs = cur.count_of(keys).tolist()
-    return float(sps.chisquare(f_obs, f_exp)[1])
+    f_exp = np.array([c * k_norm for c in ref_counts.tolist()], dtype=np.float64)
+    f_obs = cur.count_of(keys).astype(np.float64)
+    # scipy.stats.chisquare: Pearson's statistic summed by numpy, chi-square with k - 1 df
+    stat = float(((f_obs - f_exp) ** 2 / f_exp).sum())
+    return chi2_sf(stat, len(keys) - 1)
 
 
 def z_pvalue(ref: ColumnStats, cur: ColumnStats) -> float:
@@ -205,7 +197,7 @@ def z_pvalue(ref: ColumnStats, cur: ColumnStats) -> float:
     pooled = float(p1 * n1 + p2 * n2) / (n1 + n2)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
-    return float(2 * (1 - sps.norm.cdf(np.abs(z))))
+    return float(2 * (1 - normal_cdf(float(np.abs(z)))))
 
 
 # -- binned distances: psi, kl_div, jensenshannon ------------------------------------------
@@ -295,15 +287,17 @@ def psi_index(ref: ColumnStats, cur: ColumnStats, column_type: str) -> float:
 
 
 def kl_divergence(ref: ColumnStats, cur: ColumnStats, column_type: str) -> float:
-    """scipy ``entropy(ref, cur)`` on zero-filled shares."""
+    """scipy ``stats.entropy(ref, cur)`` on zero-filled shares (which it renormalises)."""
     r, c = binned_shares(ref, cur, column_type, fill_zeroes=True)
-    return float(sps.entropy(r, c))
+    return float(np.sum(rel_entr(r / np.sum(r), c / np.sum(c))))
 
 
 def jensenshannon_distance(ref: ColumnStats, cur: ColumnStats, column_type: str) -> float:
-    """scipy ``distance.jensenshannon(ref, cur)`` on raw shares (natural log)."""
+    """scipy ``spatial.distance.jensenshannon(ref, cur)`` on raw shares (natural log)."""
     r, c = binned_shares(ref, cur, column_type, fill_zeroes=False)
-    return float(distance.jensenshannon(r, c))
+    p, q = r / np.sum(r), c / np.sum(c)
+    m = (p + q) / 2.0
+    return float(np.sqrt((np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / 2.0))
 
 
 # -- Hellinger --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ Drift share alone does not find a broken feed: a column reported in cents instea
 is one drifted column, like a small price rise. Quality flags name what looks like a data
 problem rather than a change in the world: a jump in the null share, a numerical column whose
 values moved by many reference standard deviations, columns missing or added, columns that
-could not be tested.
+could not be tested, a report that tested nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def quality_flags(report: DriftReport) -> list[str]:
             flags.append(f"{c.column} new")
         elif c.status == Status.ERROR:
             flags.append(f"{c.column}: {c.message}")
+    if report.n_tested == 0:
+        flags.append("no column could be tested")
     return flags
 
 

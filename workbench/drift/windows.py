@@ -93,8 +93,9 @@ def drift_over_time(
     every: str = "month",
     **kwargs: Any,
 ) -> pl.DataFrame:
-    """One row per window: start, rows, tested/drifted counts, share, verdict, and per
-    feature column ``<col>:score`` and ``<col>:drifted``. Arguments as ``window_reports``."""
+    """One row per window: start, rows, tested/drifted counts, share, verdict, ``failed`` and
+    ``failures`` (see ``DriftReport.failures``), and per feature column ``<col>:score`` and
+    ``<col>:drifted``. Arguments as ``window_reports``."""
     rows = []
     for start, n, rep in window_reports(reference, current, time_column, every, **kwargs):
         row: dict[str, Any] = {
@@ -104,6 +105,8 @@ def drift_over_time(
             "n_drifted": rep.n_drifted,
             "drift_share": rep.share,
             "dataset_drifted": rep.dataset_drifted,
+            "failed": rep.failed,
+            "failures": "; ".join(rep.failures),
         }
         for c in rep.all_columns():
             row[f"{c.column}:score"] = c.score

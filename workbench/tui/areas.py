@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
-__all__ = ["Area", "AREAS", "screen_factory"]
+__all__ = ["Area", "AREAS", "AREA_COMMANDS", "screen_factory"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,16 @@ AREAS: tuple[Area, ...] = (
     Area("monitor", "6", "Monitor", "workbench.tui.screens.monitor:MonitorScreen"),
     Area("decisions", "7", "Decisions", "workbench.tui.screens.decisions:DecisionsScreen"),
 )
+
+AREA_COMMANDS = tuple(
+    (
+        f"Go to {area.title}",
+        f"Switch to the {area.title} area (key {area.key})",
+        f"app.switch_area('{area.mode}')",
+    )
+    for area in AREAS
+)
+"""Command-palette entries (title, help, action) that go to each area."""
 
 
 def screen_factory(area: Area):

@@ -8,8 +8,6 @@ comparison; the handlers own which runs are shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -21,6 +19,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ...errors import WorkbenchError
+from ..palette import command_provider
 from .base import AreaScreen
 
 if TYPE_CHECKING:
@@ -36,20 +35,6 @@ COMPARE_COMMANDS = (
     ("Refresh comparison", "Reload the compared runs", "refresh"),
 )
 """(title, help, action) of the Compare screen's command-palette entries."""
-
-
-@cache
-def compare_commands():
-    """The Compare screen's command provider (textual.command loads with the palette)."""
-    from ..commands import ActionCommands
-
-    class CompareCommands(ActionCommands):
-        """Compare actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return COMPARE_COMMANDS
-
-    return CompareCommands
 
 
 def parse_run_ids(text: str) -> list[int]:
@@ -96,7 +81,7 @@ class CompareScreen(AreaScreen):
 
     AREA_TITLE = "Compare"
     AUTO_FOCUS = "#compare-left"  # never the run field: it would swallow the area keys
-    COMMANDS = {compare_commands}
+    COMMANDS = {command_provider(COMPARE_COMMANDS)}
     HELP = """\
 ## Compare
 

@@ -6,8 +6,6 @@ screen's state (which rows are marked, which snapshot is highlighted, the loaded
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -18,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from ..palette import command_provider
 from ..widgets.loading import Spinner
 from ..widgets.snapshot_detail import SnapshotDetail
 from .base import AreaScreen
@@ -38,20 +37,6 @@ DATA_COMMANDS = (
     ("Refresh snapshots", "Reload the snapshot table from the workspace", "refresh"),
 )
 """(title, help, action) of the Data screen's command-palette entries."""
-
-
-@cache
-def data_commands():
-    """The Data screen's command provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class DataCommands(ActionCommands):
-        """Data actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return DATA_COMMANDS
-
-    return DataCommands
 
 
 class SnapshotsLoaded(Message):
@@ -83,7 +68,7 @@ class DataScreen(AreaScreen):
     """Snapshots: list, inspect, diff and import."""
 
     AREA_TITLE = "Data"
-    COMMANDS = {data_commands}
+    COMMANDS = {command_provider(DATA_COMMANDS)}
     HELP = """\
 ## Data
 

@@ -7,8 +7,6 @@ through the shared confirmation flow (``widgets.registry_actions``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -19,6 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from ..palette import command_provider
 from ..widgets.registry_actions import RegistryActions, error_text
 from ..widgets.registry_views import (
     DECISION_COLUMNS,
@@ -50,20 +49,6 @@ DECISIONS_COMMANDS = (
 AUDIT_ROWS = 200
 
 
-@cache
-def decisions_commands():
-    """The Decisions screen's provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class DecisionsCommands(ActionCommands):
-        """Decisions actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return DECISIONS_COMMANDS
-
-    return DecisionsCommands
-
-
 class DecisionsLoaded(Message):
     """Proposals (pending only, or all) were read, newest first."""
 
@@ -92,7 +77,7 @@ class DecisionsScreen(RegistryActions, AreaScreen):
     """Proposals and their evidence, the decisions on them, and the audit log."""
 
     AREA_TITLE = "Decisions"
-    COMMANDS = {decisions_commands}
+    COMMANDS = {command_provider(DECISIONS_COMMANDS)}
     HELP = """\
 ## Decisions
 

@@ -8,8 +8,6 @@ the user presses escape; a newer request cancels an older one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,7 @@ from textual.widgets import (
 from ...errors import Cancelled, WorkbenchError
 from ...presentation import batch_label, default_pair
 from ...progress import CallbackProgress, CancelToken
+from ..palette import command_provider
 from ..widgets.drift_charts import DistributionPlot, DriftSharePlot
 from .base import AreaScreen
 
@@ -50,20 +49,6 @@ DRIFT_COMMANDS = (
     ("Cancel drift computation", "Stop the running computation", "cancel"),
 )
 """(title, help, action) of the Drift screen's command-palette entries."""
-
-
-@cache
-def drift_commands():
-    """The Drift screen's command provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class DriftCommands(ActionCommands):
-        """Drift actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return DRIFT_COMMANDS
-
-    return DriftCommands
 
 
 def export_path(root: Path, reference: str, current: str) -> Path:
@@ -180,7 +165,7 @@ class DriftScreen(AreaScreen):
     """Drift between a reference and a current snapshot, per column and over time."""
 
     AREA_TITLE = "Drift"
-    COMMANDS = {drift_commands}
+    COMMANDS = {command_provider(DRIFT_COMMANDS)}
     HELP = """\
 ## Drift
 

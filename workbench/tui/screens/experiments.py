@@ -10,8 +10,6 @@ answering while it trains.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -25,6 +23,7 @@ from textual.worker import get_current_worker
 
 from ...errors import Cancelled, WorkbenchError
 from ...progress import CallbackProgress, CancelToken
+from ..palette import command_provider
 from ..widgets.loading import Spinner
 from ..widgets.run_progress import TrainingPanel, fmt_duration
 from .base import AreaScreen
@@ -52,20 +51,6 @@ EXPERIMENT_COMMANDS = (
     ("Refresh runs", "Reload the runs table from the workspace", "refresh"),
 )
 """(title, help, action) of the Experiments screen's command-palette entries."""
-
-
-@cache
-def experiment_commands():
-    """The Experiments screen's command provider (textual.command loads with the palette)."""
-    from ..commands import ActionCommands
-
-    class ExperimentCommands(ActionCommands):
-        """Experiment actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return EXPERIMENT_COMMANDS
-
-    return ExperimentCommands
 
 
 # -- messages (posted by workers, handled on the UI thread) ---------------------------------
@@ -192,7 +177,7 @@ class ExperimentsScreen(AreaScreen):
 
     AREA_TITLE = "Experiments"
     AUTO_FOCUS = ".runs-table"  # never the filter: it would swallow the area keys (1-7)
-    COMMANDS = {experiment_commands}
+    COMMANDS = {command_provider(EXPERIMENT_COMMANDS)}
     HELP = """\
 ## Experiments
 

@@ -7,8 +7,6 @@ through the shared confirmation flow (``widgets.registry_actions``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -20,6 +18,7 @@ from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane,
 from textual.worker import get_current_worker
 
 from ...errors import InputError
+from ..palette import command_provider
 from ..widgets.registry_actions import RegistryActions, error_text
 from ..widgets.registry_views import (
     VERSION_COLUMNS,
@@ -45,20 +44,6 @@ MODELS_COMMANDS = (
     ("Show model card", "The highlighted version's model card", "show_tab('models-card')"),
 )  # fmt: skip
 """(title, help, action) of the Models screen's command-palette entries."""
-
-
-@cache
-def models_commands():
-    """The Models screen's command provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class ModelsCommands(ActionCommands):
-        """Models actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return MODELS_COMMANDS
-
-    return ModelsCommands
 
 
 class VersionsLoaded(Message):
@@ -105,7 +90,7 @@ class ModelsScreen(RegistryActions, AreaScreen):
     """Registered model versions: aliases, alias history, lineage and model cards."""
 
     AREA_TITLE = "Models"
-    COMMANDS = {models_commands}
+    COMMANDS = {command_provider(MODELS_COMMANDS)}
     HELP = """\
 ## Models
 

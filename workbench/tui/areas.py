@@ -24,9 +24,14 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area("data", "1", "Data", "workbench.tui.screens.data:DataScreen"),
-    Area("experiments", "2", "Experiments", "workbench.tui.screens.experiments:ExperimentsScreen"),
+    Area(
+        "experiments",
+        "2",
+        "Experiments",
+        "workbench.tui.screens.experiments.screen:ExperimentsScreen",
+    ),
     Area("compare", "3", "Compare", "workbench.tui.screens.compare:CompareScreen"),
-    Area("drift", "4", "Drift", "workbench.tui.screens.drift:DriftScreen"),
+    Area("drift", "4", "Drift", "workbench.tui.screens.drift.screen:DriftScreen"),
     Area("models", "5", "Models", "workbench.tui.screens.models:ModelsScreen"),
     Area("monitor", "6", "Monitor", "workbench.tui.screens.monitor:MonitorScreen"),
     Area("decisions", "7", "Decisions", "workbench.tui.screens.decisions:DecisionsScreen"),

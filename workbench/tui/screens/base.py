@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-__all__ = ["AreaScreen", "PlaceholderScreen"]
+__all__ = ["AreaScreen", "PlaceholderScreen", "ScreenMixin"]
 
 
 class AreaScreen(Screen[None]):
@@ -60,3 +60,11 @@ class PlaceholderScreen(AreaScreen):
             yield Static(f"[b]{self.AREA_TITLE}[/b]", classes="placeholder-title")
             yield Static(self.COMING, classes="placeholder-text")
             yield Static("Not built yet. Press 1 for Data, ? for help.", classes="placeholder-hint")
+
+
+if TYPE_CHECKING:
+    ScreenMixin = AreaScreen
+else:
+    ScreenMixin = object
+"""Base of a class mixed into an ``AreaScreen`` (its workers, shared actions): the screen to
+the type checker, so ``self.post_message`` and ``self.app`` check; ``object`` at run time."""

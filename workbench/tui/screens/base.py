@@ -52,6 +52,7 @@ class AreaScreen(Screen[None]):
 class PlaceholderScreen(AreaScreen):
     """An area a later feature will build; says what will appear here."""
 
+    CSS_PATH = "placeholder.tcss"
     COMING: ClassVar[str] = ""
     """One or two sentences on what this area will show."""
 

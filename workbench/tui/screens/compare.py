@@ -80,6 +80,7 @@ class CompareScreen(AreaScreen):
     """Two or more runs: parameters, metrics with deltas, curves, feature importance."""
 
     AREA_TITLE = "Compare"
+    CSS_PATH = "compare.tcss"
     AUTO_FOCUS = "#compare-left"  # never the run field: it would swallow the area keys
     COMMANDS = {command_provider(COMPARE_COMMANDS)}
     HELP = """\
@@ -115,7 +116,7 @@ newest runs to tick).
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="runs to compare: 3 5 8   (enter compares; p picks from a list)",
                     id="compare-ids")  # fmt: skip
-        with Vertical(id="compare-pane"):
+        with Vertical(id="compare-pane", classes="pane"):
             yield Static(
                 "No runs chosen. Mark runs with space in Experiments (2) and press c, "
                 "type run ids above, or press p to pick from the newest runs.",

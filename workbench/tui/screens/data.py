@@ -68,6 +68,7 @@ class DataScreen(AreaScreen):
     """Snapshots: list, inspect, diff and import."""
 
     AREA_TITLE = "Data"
+    CSS_PATH = "data.tcss"
     COMMANDS = {command_provider(DATA_COMMANDS)}
     HELP = """\
 ## Data
@@ -103,11 +104,11 @@ a couple of seconds.
         """Ids of marked snapshots, oldest mark first (two at most)."""
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="snapshot-pane") as pane:
+        with Vertical(id="snapshot-pane", classes="pane") as pane:
             pane.border_title = "Snapshots"
             yield Spinner("Loading the workspace…", id="snapshot-loading")
         yield Static("", id="mark-status")
-        yield SnapshotDetail(id="snapshot-detail")
+        yield SnapshotDetail(id="snapshot-detail", classes="pane")
 
     def on_mount(self) -> None:
         super().on_mount()

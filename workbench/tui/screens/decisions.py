@@ -77,6 +77,7 @@ class DecisionsScreen(RegistryActions, AreaScreen):
     """Proposals and their evidence, the decisions on them, and the audit log."""
 
     AREA_TITLE = "Decisions"
+    CSS_PATH = ["registry.tcss", "decisions.tcss"]
     COMMANDS = {command_provider(DECISIONS_COMMANDS)}
     HELP = """\
 ## Decisions
@@ -128,7 +129,7 @@ Actions refused for your role say so and change nothing.
         self.audit_problems: list[str] | None = None
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="decisions-pane") as pane:
+        with Vertical(id="decisions-pane", classes="pane") as pane:
             pane.border_title = "Pending proposals"
             yield DataTable(id="decisions-table", cursor_type="row")
             yield Static("Loading the workspace…", id="decisions-empty")

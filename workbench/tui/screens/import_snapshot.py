@@ -68,6 +68,8 @@ def _optional(text: str) -> str | None:
 class ImportScreen(ModalScreen["AddResult | None"]):
     """Import a CSV or Parquet file as a snapshot; escape cancels."""
 
+    CSS_PATH = "import_snapshot.tcss"
+
     HELP = """\
 ## Import a file
 

@@ -90,6 +90,7 @@ class ModelsScreen(RegistryActions, AreaScreen):
     """Registered model versions: aliases, alias history, lineage and model cards."""
 
     AREA_TITLE = "Models"
+    CSS_PATH = ["registry.tcss", "models.tcss"]
     COMMANDS = {command_provider(MODELS_COMMANDS)}
     HELP = """\
 ## Models
@@ -141,7 +142,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         reuses it until anything in the workspace changes."""
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="models-pane") as pane:
+        with Vertical(id="models-pane", classes="pane") as pane:
             pane.border_title = "Model versions"
             yield DataTable(id="models-table", cursor_type="row")
             yield Static("Loading the workspace…", id="models-empty")

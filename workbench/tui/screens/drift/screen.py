@@ -86,6 +86,7 @@ class DriftScreen(DriftWorkers, AreaScreen):
     """Drift between a reference and a current snapshot, per column and over time."""
 
     AREA_TITLE = "Drift"
+    CSS_PATH = "drift.tcss"
     COMMANDS = {command_provider(DRIFT_COMMANDS)}
     HELP = """\
 ## Drift

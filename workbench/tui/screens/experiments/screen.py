@@ -47,6 +47,7 @@ class ExperimentsScreen(ExperimentsWorkers, AreaScreen):
     """Training runs: list, filter, sort, mark for compare, launch, follow and cancel."""
 
     AREA_TITLE = "Experiments"
+    CSS_PATH = "experiments.tcss"
     AUTO_FOCUS = ".runs-table"  # never the filter: it would swallow the area keys (1-7)
     COMMANDS = {command_provider(EXPERIMENT_COMMANDS)}
     HELP = """\
@@ -114,7 +115,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter: auc > 0.8 and num_leaves = 31   (/ to type, enter applies)",
                     id="runs-filter")  # fmt: skip
-        with Vertical(id="runs-pane") as pane:
+        with Vertical(id="runs-pane", classes="pane") as pane:
             pane.border_title = "Runs"
             yield Spinner("Loading the workspace…", id="runs-loading")
         yield Static("", id="runs-status")

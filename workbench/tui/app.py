@@ -127,8 +127,8 @@ class WorkbenchApp(App[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         # Workers catch WorkbenchError themselves; anything reaching here is a bug, but the
         # app keeps running and says so.
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
+        error = event.worker.error
+        if event.state == WorkerState.ERROR and error is not None:
             self.show_error(error, title=f"Failed: {event.worker.description or event.worker.name}")
 
     def _poll_changes(self) -> None:

@@ -125,12 +125,7 @@ newest runs to tick).
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.app.workspace_ready.subscribe(self, lambda _ws: self._reload())
-        self.app.workspace_changed.subscribe(self, lambda _token: self._reload())
-
-    @property
-    def workspace(self) -> Workspace | None:
-        return self.app.workspace
+        self.follow_workspace()  # no loaded token: every change reloads the comparison
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -138,9 +133,10 @@ newest runs to tick).
         """Compare these runs (the first is the baseline)."""
         self.run_ids = list(run_ids)
         self.query_one("#compare-ids", Input).value = " ".join(str(i) for i in run_ids)
-        self._reload()
+        self.reload()
 
-    def _reload(self) -> None:
+    def reload(self) -> None:
+        """Compare the chosen runs again (two or more)."""
         if self.workspace is not None and len(self.run_ids) >= 2:
             self.load_comparison(self.workspace, list(self.run_ids))
 
@@ -148,7 +144,7 @@ newest runs to tick).
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="comparison",
           description="comparing runs")  # fmt: skip
-    def load_comparison(self, ws: Workspace, run_ids: list[int]) -> None:
+    def load_comparison(self, ws: Workspace, run_ids: list[int | str]) -> None:
         try:
             comparison = ws.compare_runs(run_ids)
         except WorkbenchError as exc:
@@ -260,4 +256,4 @@ newest runs to tick).
 
     def action_refresh(self) -> None:
         """Reload the compared runs."""
-        self._reload()
+        self.reload()

@@ -164,7 +164,7 @@ Actions refused for your role say so and change nothing.
     def reload(self) -> None:
         """Reload the proposals and the audit log."""
         if self.workspace is not None:
-            self.load_decisions(self.workspace, self.show_all, self.app.change_token)
+            self.load_decisions(self.workspace, self.show_all, self.workbench.change_token)
             self.load_audit(self.workspace)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="decisions",
@@ -272,15 +272,15 @@ Actions refused for your role say so and change nothing.
 
     def action_approve(self) -> None:
         """Confirm and approve the selected pending proposal."""
-        d = self._pending_selected("approve")
-        if d is not None:
-            self.ask_approve(self.workspace, d)
+        d, ws = self._pending_selected("approve"), self.workspace
+        if d is not None and ws is not None:
+            self.ask_approve(ws, d)
 
     def action_reject(self) -> None:
         """Confirm and reject the selected pending proposal."""
-        d = self._pending_selected("reject")
-        if d is not None:
-            self.ask_reject(self.workspace, d)
+        d, ws = self._pending_selected("reject"), self.workspace
+        if d is not None and ws is not None:
+            self.ask_reject(ws, d)
 
     def action_rollback(self) -> None:
         """Confirm and roll back the selected proposal's model (or the only model)."""
@@ -302,7 +302,7 @@ Actions refused for your role say so and change nothing.
         """Show every decision, or only pending proposals."""
         self.show_all = not self.show_all
         if self.workspace is not None:
-            self.load_decisions(self.workspace, self.show_all, self.app.change_token)
+            self.load_decisions(self.workspace, self.show_all, self.workbench.change_token)
 
     def action_show_tab(self, tab: str) -> None:
         """Show one of the tabs."""

@@ -170,7 +170,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
     def reload(self) -> None:
         """Reload the versions table (keeps the cursor on the same version)."""
         if self.workspace is not None:
-            self.load_versions(self.workspace, self.app.change_token)
+            self.load_versions(self.workspace, self.workbench.change_token)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="model-versions",
           description="loading model versions")  # fmt: skip
@@ -251,7 +251,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         if row is None or self.workspace is None:
             return
         self.load_detail(self.workspace, ref, row.name)
-        token = self.app.change_token
+        token = self.workbench.change_token
         made = self._cards.get(ref)
         if made is not None and made[0] == token:
             self.post_message(CardLoaded(ref, made[1]))

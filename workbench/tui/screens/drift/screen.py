@@ -48,7 +48,6 @@ from .workers import DriftWorkers
 if TYPE_CHECKING:
     import polars as pl
 
-    from ....api import Workspace
     from ....presentation import ColumnDrift, DriftReport
 
 __all__ = ["DriftScreen", "export_path"]
@@ -174,15 +173,7 @@ the method, score and threshold, and what they mean.
         batches = self.query_one("#drift-batches", DataTable)
         batches.add_columns(" ", "batch", "rows", "drifted", "share", "strongest", "flags")
         self.query_one("#drift-progress-row").display = False
-        app = self.app
-        app.workspace_ready.subscribe(self, lambda _ws: self.refresh_refs())
-        app.workspace_changed.subscribe(self, lambda _token: self.refresh_refs())
-        if app.workspace is not None:
-            self.refresh_refs()
-
-    @property
-    def workspace(self) -> Workspace | None:
-        return self.app.workspace
+        self.follow_workspace()  # no loaded token: every change reloads the pickers
 
     @property
     def running(self) -> bool:
@@ -191,7 +182,7 @@ the method, score and threshold, and what they mean.
 
     # -- starting and stopping (the workers are in ``workers.DriftWorkers``) ------------------
 
-    def refresh_refs(self) -> None:
+    def reload(self) -> None:
         """Reload the snapshot references for the pickers."""
         if self.workspace is not None:
             self.load_refs(self.workspace)
@@ -430,14 +421,14 @@ the method, score and threshold, and what they mean.
         chart = self.query_one("#drift-time-chart", DriftSharePlot)
         note = self.query_one("#drift-time-note", Static)
         threshold = self.report.options.drift_share if self.report else 0.5
+        cur = self.pair[1] if self.pair else "the current snapshot"
         if frame is None or frame.is_empty():
-            cur = self.pair[1] if self.pair else "the current snapshot"
             chart.show([], [], threshold, "Drift share over time")
             note.update(f"{cur} has no time column: compare batches with m instead.")
             return
         labels = [str(v)[:10] for v in frame["window_start"].to_list()]
         shares = frame["drift_share"].to_list()
-        chart.show(labels, shares, threshold, f"Drift share per {every} of {self.pair[1]}")
+        chart.show(labels, shares, threshold, f"Drift share per {every} of {cur}")
         worst = max(range(len(shares)), key=shares.__getitem__)
         note.update(f"{len(labels)} {every} windows; highest share {shares[worst]:.2f} "
                     f"from {labels[worst]}.")  # fmt: skip

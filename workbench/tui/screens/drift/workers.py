@@ -13,6 +13,7 @@ from textual import work
 
 from ....errors import Cancelled, WorkbenchError
 from ....progress import CallbackProgress, CancelToken
+from ...worker_progress import posting_progress
 from ..base import ScreenMixin
 from .messages import (
     BatchesComputed,
@@ -49,10 +50,11 @@ class DriftWorkers(ScreenMixin):
         self.post_message(RefsLoaded(refs, times))
 
     def _progress(self, run: int, token: CancelToken) -> CallbackProgress:
-        return CallbackProgress(
-            on_start=lambda task, total: self.post_message(DriftPhase(run, task, total)),
-            on_advance=lambda amount: self.post_message(DriftAdvanced(run, amount)),
-            cancel=token,
+        return posting_progress(
+            self.post_message,
+            lambda task, total: DriftPhase(run, task, total),
+            lambda amount: DriftAdvanced(run, amount),
+            token,
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="drift-compute",

@@ -7,7 +7,7 @@ runs, the highlighted run, the training's cancel token).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
@@ -34,7 +34,7 @@ from .messages import (
 from .workers import ExperimentsWorkers
 
 if TYPE_CHECKING:
-    from ....api import RunRecord, Workspace
+    from ....api import RunRecord
     from ...widgets.run_table import RunRows, RunTable
     from ..train_form import TrainRequest
 
@@ -127,11 +127,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
 
     def on_mount(self) -> None:
         super().on_mount()
-        app = self.app
-        app.workspace_ready.subscribe(self, lambda _ws: self.refresh_runs())
-        app.workspace_changed.subscribe(self, self._workspace_changed)
-        if app.workspace is not None:
-            self.refresh_runs()
+        self.follow_workspace()
         self._show_status()
 
     def on_unmount(self) -> None:
@@ -139,22 +135,11 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         if self.cancel_token is not None:
             self.cancel_token.cancel()
 
-    def on_screen_resume(self) -> None:
-        if self.loaded_token is not None and self.app.change_token != self.loaded_token:
-            self.refresh_runs()
-
-    def _workspace_changed(self, token: int) -> None:
-        if token != self.loaded_token:
-            self.refresh_runs()
-
-    @property
-    def workspace(self) -> Workspace | None:
-        return self.app.workspace
-
     @property
     def table(self) -> RunTable | None:
         tables = self.query(".runs-table")
-        return tables.last() if tables else None
+        # Only RunTables have this class (theirs is imported once the workspace loads).
+        return cast("RunTable", tables.last()) if tables else None
 
     @property
     def training(self) -> bool:
@@ -168,12 +153,18 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
 
     # -- starting workers (they are in ``workers.ExperimentsWorkers``) -----------------------
 
+    def reload(self) -> None:
+        """Reload the table with the filter and sort in force."""
+        self.refresh_runs()
+
     def refresh_runs(self, where: str | None = None, sort: str | None = None) -> None:
         """Reload the table with a filter and sort (default: the ones in force)."""
         if self.workspace is not None:
             where = self.where if where is None else where
             sort = self.sort if sort is None else sort
-            self.load_runs(self.workspace, self.app.change_token, where, sort, set(self.marked))
+            self.load_runs(
+                self.workspace, self.workbench.change_token, where, sort, set(self.marked)
+            )
 
     # -- handlers: table ---------------------------------------------------------------------
 
@@ -255,10 +246,10 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         detail = self.query_one("#run-detail", Static)
         if run is not None:
             self._reasons[run.id] = run.reason
-        reason = self._reasons.get(self.highlighted_id)
         if self.highlighted_id is None or self.rows is None:
             detail.update("No runs yet. Press n to train a model." if not self.where else "")
             return
+        reason = self._reasons.get(self.highlighted_id)
         row = self.rows.row_of(self.highlighted_id)
         status = self.rows.statuses[row] if row is not None else "?"
         text = Text(f"run {self.highlighted_id} ", style="bold")
@@ -348,7 +339,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         if event.run_id is not None:
             self.highlighted_id = self._select_on_load = event.run_id
         if self.workspace is not None:
-            self.app.change_token = self.workspace.change_token()
+            self.workbench.change_token = self.workspace.change_token()
         self.refresh_runs()
 
     # -- actions -----------------------------------------------------------------------------

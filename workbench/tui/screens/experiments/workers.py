@@ -14,7 +14,8 @@ from textual import work
 from textual.worker import get_current_worker
 
 from ....errors import Cancelled, WorkbenchError
-from ....progress import CallbackProgress, CancelToken
+from ....progress import CancelToken
+from ...worker_progress import posting_progress
 from ..base import ScreenMixin
 from .messages import (
     LaunchReady,
@@ -114,9 +115,7 @@ class ExperimentsWorkers(ScreenMixin):
     def run_training(self, ws: Workspace, request: TrainRequest, token: CancelToken) -> None:
         post = self.post_message
         reporter = _IterationReporter(post)
-        progress = CallbackProgress(
-            on_start=lambda task, total: post(TrainingPhase(task, total)), cancel=token
-        )
+        progress = posting_progress(post, TrainingPhase, cancel=token)
         try:
             run = ws.train(
                 request.ref, request.target, task=request.task, params=request.params,

@@ -115,7 +115,9 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
     table = plain_table("column", "type", "nulls", "distinct", "min", "mean", "max", "top values",
                         wrap=("top values",))  # fmt: skip
     for p in s.profile:
-        if p.kind == "categorical" and p.all_distinct(s.n_rows):
+        if not p.summarised:
+            top = "values not summarised"
+        elif p.kind == "categorical" and p.all_distinct(s.n_rows):
             top = "all values distinct"
         elif p.kind != "numeric":
             top = ", ".join(f"{v} ({n})" for v, n in p.top_values[:3])

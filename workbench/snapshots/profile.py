@@ -22,7 +22,12 @@ NUMERIC_TEXT_PROBE = 1_000
 
 
 def kind_of(dtype: pl.DataType) -> str:
-    """'numeric', 'boolean', 'temporal' or 'categorical' for a Polars dtype."""
+    """'numeric', 'boolean', 'temporal', 'categorical' or 'other' for a Polars dtype.
+
+    'other' is what a profile does not summarise: nested values (List, Array, Struct), bytes
+    (Binary) and Python objects. Their profile holds the null share and, where Polars can
+    count them, the number of distinct values; nothing else.
+    """
     import polars as pl
 
     if dtype.is_numeric():
@@ -31,7 +36,9 @@ def kind_of(dtype: pl.DataType) -> str:
         return "boolean"
     if dtype.is_temporal():
         return "temporal"
-    return "categorical"
+    if dtype.base_type() in (pl.String, pl.Categorical, pl.Enum, pl.Null):
+        return "categorical"
+    return "other"
 
 
 @dataclass
@@ -72,6 +79,11 @@ class ColumnProfile:
         data = {k: v for k, v in data.items() if k in _FIELD_NAMES}
         data["top_values"] = [tuple(v) for v in data.get("top_values", [])]
         return cls(**data)
+
+    @property
+    def summarised(self) -> bool:
+        """Whether the values are summarised (False for nested, binary and object columns)."""
+        return self.kind != "other"
 
     def numeric_text_note(self) -> str | None:
         """One line for a text column that holds numbers but for a few values, else None."""
@@ -119,14 +131,19 @@ def _row(df: pl.DataFrame, exprs: list[pl.Expr]) -> dict:
 
 
 def _finite_only(df: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-    """Float columns with +-inf and NaN turned into nulls (profiles describe finite values)."""
+    """Float columns with +-inf and NaN turned into nulls (profiles describe finite values),
+    decimals as floats (Polars' histogram takes only integers and floats)."""
     import polars as pl
 
     floats = [n for n, dt in schema.items() if dt.is_float()]
-    if not floats:
+    decimals = [n for n, dt in schema.items() if dt.is_decimal()]
+    if not floats and not decimals:
         return df
     values = _cols(floats)
-    return df.with_columns(pl.when(values.is_finite()).then(values))
+    return df.with_columns(
+        *([pl.when(values.is_finite()).then(values)] if floats else []),
+        *([_cols(decimals).cast(pl.Float64)] if decimals else []),
+    )
 
 
 def _scalar_stats(
@@ -161,12 +178,42 @@ def _scalar_stats(
             for q, v in zip(QUANTILES, values or [None] * len(QUANTILES), strict=True):
                 stats[f"{column}\x00q{q}"] = v
     if temporal:
-        stats |= _row(clean, [
-            tim.min().cast(pl.String).name.suffix("\x00min"),
-            tim.max().cast(pl.String).name.suffix("\x00max"),
-            tim.drop_nulls().n_unique().name.suffix("\x00distinct"),
-        ])  # fmt: skip
+        stats |= _row(clean, [tim.drop_nulls().n_unique().name.suffix("\x00distinct")])
+        # durations have no cast to text: Polars' own spelling ("1d 2h")
+        schema = clean.schema  # once: Polars builds it anew on every access
+        durations = [c for c in temporal if schema[c] == pl.Duration]
+        dates = [c for c in temporal if c not in set(durations)]
+        for names, text in ((dates, _as_text), (durations, _duration_text)):
+            if names:
+                stats |= _row(clean, [
+                    text(_cols(names).min()).name.suffix("\x00min"),
+                    text(_cols(names).max()).name.suffix("\x00max"),
+                ])  # fmt: skip
     return stats
+
+
+def _as_text(values: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    return values.cast(pl.String)
+
+
+def _duration_text(values: pl.Expr) -> pl.Expr:
+    return values.dt.to_string("polars")
+
+
+def _distinct_other(df: pl.DataFrame, columns: list[str]) -> dict[str, int]:
+    """Distinct non-null values of columns the profile does not summarise, where Polars can
+    count them (not Python objects); one at a time, so one that cannot be counted is skipped."""
+    import polars as pl
+
+    out = {}
+    for c in columns:
+        try:
+            out[c] = int(df.get_column(c).drop_nulls().n_unique())
+        except pl.exceptions.PolarsError:
+            pass
+    return out
 
 
 def _histograms(clean: pl.DataFrame, columns: list[str]) -> dict[str, list[int]]:
@@ -225,6 +272,10 @@ def profile_frame(df: pl.DataFrame) -> list[ColumnProfile]:
         or (k == "numeric" and int(stats[f"{c}\x00distinct"] or 0) <= TOP_VALUES * 3)
     ]
     tops = _top_values(df, counted)
+    stats |= {
+        f"{c}\x00distinct": n
+        for c, n in _distinct_other(df, [c for c, k in kinds.items() if k == "other"]).items()
+    }
     text = [c for c, dtype in schema.items() if str(dtype) == "String"]
     nulls = {c: stats[f"{c}\x00nulls"] for c in text}
     not_numbers = _not_numbers(df, text, nulls)

@@ -245,6 +245,5 @@ def validate(ctx: Context, path: Path, against, contract_file, as_json: bool) ->
         n = len(report.violations)
         raise CheckFailed(f"{n} check{'s' if n != 1 else ''} failed for {path}")
     if not as_json:
-        out.print(
-            f"ok: {path} ({report.rows:,} rows) meets the contract of {report.contract_source}"
-        )
+        what = f"in {contract_file}" if contract_file else f"of {report.contract_source}"
+        out.print(f"ok: {path} ({report.rows:,} rows) meets the contract {what}")

@@ -1,0 +1,140 @@
+"""Files checked against a schema (pydantic models) say in one line what is wrong and where.
+
+``FILE: KEY.PATH: what is wrong`` names the file, the key as it is written in the file
+(``columns.tenure.nullable``) and the problem (``must be true or false, not "no"``); an
+unknown key gets a hint naming the closest known one. Used for contracts and settings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import InputError
+
+__all__ = ["input_error", "unknown_key_error", "check_keys", "key_path"]
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def key_path(loc: tuple) -> str:
+    """A location as a TOML key path: ``columns."a b".min``, ``allowed[2]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + (part if _BARE_KEY.match(part) else json.dumps(part))
+    return out
+
+
+def _toml(value) -> str:
+    """A value as it reads in a TOML file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def _model(annotation) -> type[BaseModel] | None:
+    """The model an annotation holds (``Model``, ``Model | None``), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if (found := _model(arg)) is not None:
+                return found
+    return None
+
+
+def _child(annotation):
+    """What a key below ``annotation`` holds: a model's field, or a table's values."""
+    model = _model(annotation)
+    if model is not None:
+        return model
+    if typing.get_origin(annotation) is dict:
+        return typing.get_args(annotation)[1]
+    return None
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys the model accepts at ``loc`` (empty when it is not a table of known keys)."""
+    node = model
+    for part in loc:
+        holder = _model(node)
+        if holder is not None:
+            field = holder.model_fields.get(str(part))
+            node = field.annotation if field is not None else None
+        else:
+            node = _child(node)
+    holder = _model(node)
+    return list(holder.model_fields) if holder is not None else []
+
+
+def unknown_key_error(source: Path | str, loc: tuple, known: list[str]) -> InputError:
+    """The error for a key no schema knows, with the closest known key as a hint."""
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean {close[0]!r}?"
+    else:
+        hint = "known keys: " + ", ".join(known) if known else None
+    return InputError(f"{source}: {key_path(loc)}: unknown key", hint=hint)
+
+
+def check_keys(model: type[BaseModel], data: dict, source: Path | str, loc: tuple = ()) -> None:
+    """Raise ``unknown_key_error`` for the first key of ``data`` that ``model`` does not know
+    (nested models included; the keys of free tables, such as user names, are not checked)."""
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            raise unknown_key_error(source, (*loc, key), list(model.model_fields))
+        inner = _model(field.annotation)
+        if inner is not None and isinstance(value, dict):
+            check_keys(inner, value, source, (*loc, key))
+
+
+def _problem(error: dict) -> str:
+    kind, value, msg = error["type"], error.get("input"), error["msg"]
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a table, not {_toml(value)}"
+    if kind == "bool_type":
+        return f"must be true or false, not {_toml(value)}"
+    if kind == "string_type":
+        return f"must be text, not {_toml(value)}"
+    if kind in ("float_type", "float_parsing"):
+        return f"must be a number, not {_toml(value)}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be a whole number, not {_toml(value)}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        limit = error["ctx"]["ge" if kind == "greater_than_equal" else "le"]
+        side = "at least" if kind == "greater_than_equal" else "at most"
+        return f"must be {side} {limit}, not {_toml(value)}"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    text = re.sub(r"^Input should be", "must be", msg)
+    return f"{text}, not {_toml(value)}"
+
+
+def input_error(exc: ValidationError, source: Path | str, model: type[BaseModel]) -> InputError:
+    """One line for the first problem pydantic found: ``FILE: KEY.PATH: what is wrong``."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    if first["type"] == "extra_forbidden":
+        error = unknown_key_error(source, loc, _fields_at(model, loc[:-1]))
+    else:
+        where = f"{key_path(loc)}: " if loc else ""
+        error = InputError(f"{source}: {where}{_problem(first)}")
+    if len(errors) > 1:
+        more = f"{len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one"
+        error.hint = f"{error.hint}; {more}" if error.hint else more
+    return error

@@ -12,7 +12,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
-from .settings_file import SETTINGS_FILE, os_user, read_settings
+from .settings_file import (
+    SETTINGS_FILE,
+    env_overrides,
+    merge,
+    os_user,
+    read_settings,
+    read_settings_file,
+)
+from .validation import check_keys, input_error
 
 __all__ = [
     "Settings",
@@ -22,6 +30,7 @@ __all__ = [
     "Role",
     "SETTINGS_FILE",
     "load_settings",
+    "validate_settings",
     "default_settings_text",
 ]
 
@@ -124,6 +133,40 @@ def load_settings(workbench_dir: Path) -> Settings:
         where = ".".join(str(p) for p in first["loc"])
         path = workbench_dir / SETTINGS_FILE
         raise InputError(f"invalid setting {where}: {first['msg']}", hint=str(path)) from None
+
+
+def validate_settings(workbench_dir: Path) -> Settings:
+    """The workspace's settings, checked whole; one InputError naming the file and the key.
+
+    Every key of ``workbench.toml`` must be known (the error's hint names the closest known
+    key) and every value must have its field's type as written in TOML: ``lock_timeout =
+    "abc"`` and ``four_eyes = "no"`` are refused. ``WORKBENCH_*`` variables are text, so
+    they are read as ``load_settings`` reads them, and their unknown names are left alone
+    (other tools' ``WORKBENCH_TUI_TIMING``, say).
+    """
+    path = workbench_dir / SETTINGS_FILE
+    from_file = read_settings_file(workbench_dir)
+    check_keys(Settings, from_file, path)
+    try:
+        Settings.model_validate(from_file, strict=True)
+    except ValidationError as exc:
+        raise input_error(exc, path, Settings) from None
+    env = env_overrides()
+    try:
+        return Settings.model_validate(merge(from_file, env))
+    except ValidationError as exc:
+        loc = [str(p) for p in exc.errors()[0]["loc"]]
+        source = "WORKBENCH_" + "__".join(loc).upper() if _holds(env, loc) else path
+        raise input_error(exc, source, Settings) from None
+
+
+def _holds(data: dict, loc: list[str]) -> bool:
+    """Whether ``data`` has a value at the key path ``loc``."""
+    for key in loc:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
 
 
 def default_settings_text() -> str:

@@ -14,19 +14,23 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["SETTINGS_FILE", "read_settings", "os_user"]
+__all__ = ["SETTINGS_FILE", "read_settings", "read_settings_file", "env_overrides", "os_user"]
 
 SETTINGS_FILE = "workbench.toml"
 
 
 def read_settings(workbench_dir: Path) -> dict:
     """``<workbench_dir>/workbench.toml`` merged with ``WORKBENCH_*`` variables (which win)."""
+    return merge(read_settings_file(workbench_dir), env_overrides())
+
+
+def read_settings_file(workbench_dir: Path) -> dict:
+    """``<workbench_dir>/workbench.toml`` as plain data (empty when there is no file)."""
     path = workbench_dir / SETTINGS_FILE
     try:
-        from_file = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid TOML: {exc}") from None
-    return _merge(from_file, _env_overrides())
 
 
 def os_user() -> str:
@@ -37,7 +41,8 @@ def os_user() -> str:
         return os.environ.get("USER", "unknown")
 
 
-def _env_overrides(prefix: str = "WORKBENCH_") -> dict:
+def env_overrides(prefix: str = "WORKBENCH_") -> dict:
+    """Settings from ``WORKBENCH_*`` variables, nested at ``__`` (values are text)."""
     # pydantic-settings does this too, but costs 0.4 s of import on every CLI call.
     data: dict = {}
     for key, value in os.environ.items():
@@ -51,8 +56,13 @@ def _env_overrides(prefix: str = "WORKBENCH_") -> dict:
     return data
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge(base: dict, over: dict) -> dict:
+    """``base`` with ``over``'s values put in, tables merged key by key."""
     out = dict(base)
     for key, value in over.items():
-        out[key] = _merge(out.get(key, {}), value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            below = out.get(key)
+            out[key] = merge(below if isinstance(below, dict) else {}, value)
+        else:
+            out[key] = value
     return out

@@ -78,26 +78,63 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(holder.model_fields) if holder is not None else []
 
 
-def unknown_key_error(source: Path | str, loc: tuple, known: list[str]) -> InputError:
-    """The error for a key no schema knows, with the closest known key as a hint."""
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+def unknown_key_error(
+    source: Path | str, loc: tuple, known: list[str], model: type[BaseModel] | None = None
+) -> InputError:
+    """The error for a key the schema does not know at ``loc``, with a hint: the closest
+    known key there, or the section where a key of that name belongs (with ``model``)."""
+    key = str(loc[-1])
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    home = _section_of(model, key) if model is not None else None
     if close:
         hint = f"did you mean {close[0]!r}?"
+    elif home:
+        hint = f"{key} belongs in [{home}]"
+    elif known:
+        closest = difflib.get_close_matches(key, known, n=1, cutoff=0)[0]
+        hint = f"the closest known key is {closest!r}; known keys: {', '.join(known)}"
     else:
-        hint = "known keys: " + ", ".join(known) if known else None
+        hint = None
     return InputError(f"{source}: {key_path(loc)}: unknown key", hint=hint)
 
 
-def check_keys(model: type[BaseModel], data: dict, source: Path | str, loc: tuple = ()) -> None:
+def _section_of(model: type[BaseModel], key: str, loc: tuple = ()) -> str | None:
+    """The key path of the first section (nested model) below ``model`` that has ``key``."""
+    for name, field in model.model_fields.items():
+        inner = _model(field.annotation)
+        if inner is None:
+            continue
+        if key in inner.model_fields:
+            return key_path((*loc, name))
+        if (found := _section_of(inner, key, (*loc, name))) is not None:
+            return found
+    return None
+
+
+def check_keys(model: type[BaseModel], data: dict, source: Path | str) -> None:
     """Raise ``unknown_key_error`` for the first key of ``data`` that ``model`` does not know
     (nested models included; the keys of free tables, such as user names, are not checked)."""
+    _check_keys(model, data, source, (), model)
+
+
+def _check_keys(
+    model: type[BaseModel], data: dict, source: Path | str, loc: tuple, root: type[BaseModel]
+) -> None:
     for key, value in data.items():
         field = model.model_fields.get(key)
         if field is None:
-            raise unknown_key_error(source, (*loc, key), list(model.model_fields))
+            raise unknown_key_error(source, (*loc, key), list(model.model_fields), root)
         inner = _model(field.annotation)
         if inner is not None and isinstance(value, dict):
-            check_keys(inner, value, source, (*loc, key))
+            _check_keys(inner, value, source, (*loc, key), root)
+
+
+_LIMITS = {
+    "greater_than_equal": ("at least", "ge"),
+    "greater_than": ("more than", "gt"),
+    "less_than_equal": ("at most", "le"),
+    "less_than": ("less than", "lt"),
+}
 
 
 def _problem(error: dict) -> str:
@@ -114,10 +151,9 @@ def _problem(error: dict) -> str:
         return f"must be a number, not {_toml(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be a whole number, not {_toml(value)}"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        limit = error["ctx"]["ge" if kind == "greater_than_equal" else "le"]
-        side = "at least" if kind == "greater_than_equal" else "at most"
-        return f"must be {side} {limit}, not {_toml(value)}"
+    if kind in _LIMITS:
+        side, bound = _LIMITS[kind]
+        return f"must be {side} {error['ctx'][bound]:g}, not {_toml(value)}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     text = re.sub(r"^Input should be", "must be", msg)
@@ -130,7 +166,7 @@ def input_error(exc: ValidationError, source: Path | str, model: type[BaseModel]
     first = errors[0]
     loc = tuple(first["loc"])
     if first["type"] == "extra_forbidden":
-        error = unknown_key_error(source, loc, _fields_at(model, loc[:-1]))
+        error = unknown_key_error(source, loc, _fields_at(model, loc[:-1]), model)
     else:
         where = f"{key_path(loc)}: " if loc else ""
         error = InputError(f"{source}: {where}{_problem(first)}")

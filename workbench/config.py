@@ -6,6 +6,7 @@ defaults. Nested fields use ``__`` (``WORKBENCH_DRIFT__DRIFT_SHARE=0.3``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -68,8 +69,9 @@ class GateSettings(BaseModel):
     (auc for binary, rmse for regression, logloss for multiclass)."""
     min_improvement: float = Field(0.0, ge=0)
     """How much better than the champion the challenger must be (0: not required)."""
-    segment_columns: list[str] = ["gender"]
-    """Sensitive or business columns checked segment by segment (skipped when absent)."""
+    segment_columns: list[str] = []
+    """Sensitive or business columns checked segment by segment; none until named (a column
+    the holdout lacks is reported as not checked)."""
     max_segment_gap: float = Field(0.10, ge=0)
     """Largest allowed gap between the best and worst segment's primary metric."""
     max_parity_difference: float = Field(0.10, ge=0)
@@ -169,9 +171,14 @@ def _holds(data: dict, loc: list[str]) -> bool:
     return True
 
 
-def default_settings_text() -> str:
-    """The commented settings file ``workbench init`` writes."""
-    return """\
+def default_settings_text(segment_columns: list[str] | None = None) -> str:
+    """The commented settings file ``workbench init`` writes; ``segment_columns`` fills in
+    the gates' segment columns (a fresh workspace has none; the demo names its own)."""
+    if segment_columns:
+        segments = f"segment_columns = {json.dumps(segment_columns)}"
+    else:
+        segments = '# segment_columns = ["gender", "region"]'
+    return f"""\
 # Workbench settings. Environment variables WORKBENCH_<NAME> override these
 # (nested: WORKBENCH_DRIFT__DRIFT_SHARE=0.3). Every field is documented in workbench/config.py.
 
@@ -199,7 +206,8 @@ drift_share = 0.5
 [gates]
 # Limits of the promotion gates (see workbench/config.py GateSettings for all of them).
 tolerance = 0.01              # challenger may be this much worse than the champion (AUC)
-segment_columns = ["gender"]  # fairness / business segments checked one by one
+# Fairness / business columns checked segment by segment (none until you name them):
+{segments}
 max_segment_gap = 0.10
 max_parity_difference = 0.10
 

@@ -29,6 +29,7 @@ root-admin = "admin"
 
 [gates]
 tolerance = 0.05
+segment_columns = ["gender"]
 max_segment_gap = 0.2
 max_parity_difference = 0.2
 """
@@ -88,8 +89,10 @@ def make_demo_layout(root: Path) -> Path:
     import polars as pl
 
     from workbench.api import Workspace
+    from workbench.config import default_settings_text
+    from workbench.demo import SEGMENT_COLUMNS
 
-    make_small_demo(root, settings="")
+    make_small_demo(root, settings=default_settings_text(SEGMENT_COLUMNS))  # as the demo's
     ws = Workspace(root)
     data = root / "data"
     combined = pl.concat([pl.read_csv(data / "train.csv"), pl.read_csv(data / "batch_2025-07.csv")])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import WorkbenchError, WorkspaceNotFound
+from ..errors import InputError, WorkbenchError, WorkspaceNotFound
 
 
 class Context:
@@ -90,13 +90,28 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
-def init(path: Path) -> None:
-    """Create a workspace (.workbench/) in PATH."""
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def init(ctx: click.Context, path: Path | None) -> None:
+    """Create a workspace (.workbench/) in PATH.
+
+    Without PATH: in the folder given with -w (or WORKBENCH_WORKSPACE), else here. PATH and
+    a different -w folder are refused as a conflict; PATH wins over WORKBENCH_WORKSPACE.
+    """
     from ..api import Workspace
 
+    given = ctx.obj.workspace_path
+    typed = ctx.parent.get_parameter_source("workspace") is click.core.ParameterSource.COMMANDLINE
+    if path is None:
+        path = Path(given) if given else Path(".")
+    elif typed and _resolved(given) != _resolved(path):
+        raise InputError(f"two folders given: -w {given} and {path}", hint="give the folder once")
     ws = Workspace.init(path)
     click.echo(f"workspace ready at {ws.dir}")
+
+
+def _resolved(path: Path | str) -> Path:
+    return Path(path).expanduser().resolve()
 
 
 @cli.command()

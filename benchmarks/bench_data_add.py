@@ -62,9 +62,9 @@ def make_csv(rows: int, cols: int, decimals: int | None = None) -> Path:
     return path
 
 
-def timed(args: list[str], env: dict | None = None) -> float:
+def timed(args: list[str], env: dict | None = None, cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(args, check=True, capture_output=True, env=env)
+    subprocess.run(args, check=True, capture_output=True, env=env, cwd=cwd)
     return time.perf_counter() - start
 
 

@@ -17,11 +17,12 @@ demo path="workbench-demo":
 test *args:
     {{py}} -m pytest -n 2 {{args}}
 
-# Lint, format check and import-layer contracts.
+# Lint, format check, import-layer contracts and types.
 lint:
     {{venv}}/bin/ruff check workbench tests benchmarks
     {{venv}}/bin/ruff format --check workbench tests benchmarks
     {{venv}}/bin/lint-imports
+    {{venv}}/bin/mypy
 
 # Benchmarks against the anchor tools (slow; prints ratios).
 bench:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import allow_any_actor
+
 FAST = {"num_threads": 2, "num_iterations": 40, "early_stopping_round": 10, "verbosity": -1}
 ROLES = {"target": "churn", "time_column": "observed_at", "key": "customer_id"}
 MONTHS = ("2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12")
@@ -29,6 +31,7 @@ root-admin = "admin"
 
 [gates]
 tolerance = 0.05
+segment_columns = ["gender"]
 max_segment_gap = 0.2
 max_parity_difference = 0.2
 """
@@ -41,6 +44,7 @@ def make_small_demo(root: Path, months: tuple[str, ...] = MONTHS, settings: str 
 
     ws = Workspace.init(root)
     (ws.dir / "workbench.toml").write_text(settings, encoding="utf-8")
+    allow_any_actor(ws.dir / "workbench.toml")  # the tests play alice, bob and others
     data = root / "data"
     data.mkdir(exist_ok=True)
     demo = generate(seed=7, n_train=2000, n_per_batch=300)
@@ -88,8 +92,10 @@ def make_demo_layout(root: Path) -> Path:
     import polars as pl
 
     from workbench.api import Workspace
+    from workbench.config import default_settings_text
+    from workbench.demo import SEGMENT_COLUMNS
 
-    make_small_demo(root, settings="")
+    make_small_demo(root, settings=default_settings_text(SEGMENT_COLUMNS))  # as the demo's
     ws = Workspace(root)
     data = root / "data"
     combined = pl.concat([pl.read_csv(data / "train.csv"), pl.read_csv(data / "batch_2025-07.csv")])

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from tests.helpers import record_fixture_edits
+from tests.helpers import allow_any_actor, record_fixture_edits
 
 SIZE = (120, 40)
 EPOCH = datetime(2025, 3, 1, 9, 30)
@@ -43,6 +43,7 @@ def build_workspace(root: Path) -> Path:
     ws = Workspace.init(root)
     settings = ws.dir / "workbench.toml"
     settings.write_text('actor = "tester"\n' + settings.read_text(), encoding="utf-8")
+    allow_any_actor(settings)
     ws = Workspace(root)
     data = root / "data"
     data.mkdir()

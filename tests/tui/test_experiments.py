@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import record_fixture_edits
+from tests.helpers import allow_any_actor, record_fixture_edits
 from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
 from workbench.tui.screens.experiments import (
     ExperimentsScreen,
@@ -40,6 +40,7 @@ def build_experiments_workspace(root: Path) -> Path:
     ws = Workspace.init(root)
     settings = ws.dir / "workbench.toml"
     settings.write_text('actor = "tester"\n' + settings.read_text(), encoding="utf-8")
+    allow_any_actor(settings)
     ws = Workspace(root)
     data = root / "data"
     data.mkdir()

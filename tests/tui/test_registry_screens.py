@@ -337,7 +337,8 @@ async def test_reject_with_a_comment(registry_root, as_actor):
 
 async def test_four_eyes_refuses_the_proposer_before_the_dialog(registry_root, as_actor):
     settings = registry_root / ".workbench" / "workbench.toml"
-    settings.write_text(settings.read_text() + "four_eyes = true\n")  # [registry] is last
+    text = settings.read_text()
+    settings.write_text(text.replace("[registry]\n", "[registry]\nfour_eyes = true\n", 1))
     as_actor("alice")  # an approver, and the proposer of the pending proposal
     app = _app(registry_root)
     async with app.run_test(size=SIZE) as pilot:

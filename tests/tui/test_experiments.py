@@ -164,6 +164,32 @@ async def test_a_reload_under_a_modal_gives_focus_back_to_the_new_table(make_exp
         assert app.focused is screen.table, app.focused
 
 
+async def test_a_reload_hands_focus_straight_from_the_old_table_to_the_new(make_exp_app):
+    # A reload mounts a new table, then removes the old one. At every message the app handles
+    # meanwhile, the focused widget is the table the screen has in place: never the filter
+    # (where a key typed during the reload would land) and never a table that is not (yet) in
+    # place. (It failed as `app.focused is screen.table` in the cancel test, when a reload
+    # landed while the machine was busy.)
+    seen: list[tuple[object, object]] = []
+    watched: list[ExperimentsScreen] = []
+
+    def look(_message) -> None:
+        seen.extend((screen.focused, screen.table) for screen in watched)
+
+    app = make_exp_app()
+    async with app.run_test(size=SIZE, message_hook=look) as pilot:
+        screen = await experiments_ready(pilot)
+        before = screen.table
+        watched.append(screen)
+        screen.refresh_runs()
+        await wait_until(pilot, lambda: screen.table is not before)
+        await settle(pilot)
+        watched.clear()
+    assert seen and all(focused is table for focused, table in seen), [
+        (type(f).__name__, f is before, t is before) for f, t in seen if f is not t
+    ]
+
+
 async def test_filter_with_the_cli_language_and_a_bad_filter(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:

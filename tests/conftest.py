@@ -76,9 +76,12 @@ def _runs_the_cli(code: CodeType, module: dict, seen: set[CodeType]) -> bool:
             return True
     for name in code.co_names:
         helper = module.get(name)
-        if inspect.isfunction(helper) and helper.__module__ == module.get("__name__"):
-            if _runs_the_cli(helper.__code__, module, seen):
-                return True
+        if (
+            inspect.isfunction(helper)
+            and helper.__module__ == module.get("__name__")
+            and _runs_the_cli(helper.__code__, module, seen)
+        ):
+            return True
     return False
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from scipy.stats import ks_2samp, rankdata
 
 from workbench import demo_data
 from workbench.demo_data import COLUMNS, BatchInfo, DemoData, generate, write_demo_files
@@ -31,6 +30,8 @@ def _churn(frame: pl.DataFrame) -> np.ndarray:
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
     """Mann-Whitney AUC: share of (positive, negative) pairs ranked the right way."""
+    from scipy.stats import rankdata  # here: scipy.stats costs every xdist worker ~1 s to import
+
     ranks = rankdata(score)
     n_pos = int(y.sum())
     n_neg = len(y) - n_pos
@@ -38,6 +39,8 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float:
 
 
 def _ks(a: pl.Series, b: pl.Series) -> float:
+    from scipy.stats import ks_2samp
+
     return float(ks_2samp(a.drop_nulls().to_numpy(), b.drop_nulls().to_numpy()).statistic)
 
 

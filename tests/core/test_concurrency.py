@@ -40,6 +40,7 @@ READER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_four_processes_write_800_records(ws):
     n_proc, n_each = 4, 200
     # A generous lock timeout: on a loaded 2-core machine 800 serialized writes take a while,

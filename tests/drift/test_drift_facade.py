@@ -143,6 +143,7 @@ def test_cli_methods_match_the_engine():
     assert set(METHOD_NAMES) == set(METHODS)
 
 
+@pytest.mark.slow
 def test_cli(ws):
     def cli(*args):
         return run_cli("-w", str(ws.root), "drift", *args)

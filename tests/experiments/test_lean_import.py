@@ -27,6 +27,7 @@ print(json.dumps({"sklearn_at_import": sklearn_at_import,
 
 
 @pytest.mark.parametrize("lean", [True, False], ids=["lean", "as-usual"])
+@pytest.mark.slow
 def test_lightgbm_import_hides_sklearn_only_when_lean(lean):
     """Lean: LightGBM sees no scikit-learn, which stays importable; otherwise as usual."""
     code = (
@@ -42,6 +43,7 @@ def test_lightgbm_import_hides_sklearn_only_when_lean(lean):
     assert found == {"sklearn_at_import": not lean, "lgb_sees_sklearn": not lean, "trees": 3}
 
 
+@pytest.mark.slow
 def test_cli_training_skips_sklearn_and_its_mlflow_model_predicts_like_ours(demo_ws):
     import mlflow
 

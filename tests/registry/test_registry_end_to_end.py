@@ -27,6 +27,8 @@ from tests.registry.conftest import FAST, make_small_demo, open_as
 
 NAME = "churn-model"
 
+pytestmark = pytest.mark.slow  # the whole story on the real MLflow registry
+
 
 @dataclass
 class Story:

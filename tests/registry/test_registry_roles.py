@@ -103,6 +103,7 @@ def test_a_developers_rollback_is_a_proposal_an_approver_decides(roles_ws, cli):
     assert bob.alias_history(NAME, "champion")[-1].kind == "rollback"
 
 
+@pytest.mark.slow
 def test_cli_models_and_decisions_commands(roles_ws, cli, tmp_path):
     root, env = roles_ws["root"], {"WORKBENCH_ACTOR": "alice"}
     alice = open_as(root, "alice")  # v2 held champion, and a rollback gave it back to v1

@@ -190,6 +190,7 @@ async def test_a_reload_hands_focus_straight_from_the_old_table_to_the_new(make_
     ]
 
 
+@pytest.mark.slow
 async def test_filter_with_the_cli_language_and_a_bad_filter(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -214,6 +215,7 @@ async def test_filter_with_the_cli_language_and_a_bad_filter(make_exp_app):
         assert screen.filter_error is None
 
 
+@pytest.mark.slow
 async def test_sort_cycles_columns_reverses_and_header_click(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -286,6 +288,7 @@ async def test_fast_keys_mark_the_rows_under_the_cursor(make_exp_app):
 # -- launch, progress, cancel, failure -----------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_form_defaults_to_the_snapshot_target_and_shows_parameter_defaults(make_exp_app):
     from workbench.experiments.params import DEFAULT_PARAMS
 
@@ -352,6 +355,7 @@ async def test_opening_the_form_loads_what_training_needs_meanwhile(make_exp_app
         await pilot.press("escape")
 
 
+@pytest.mark.slow
 async def test_launch_a_training_and_see_it_finish(make_exp_app):
     messages = []
     app = make_exp_app()
@@ -384,6 +388,7 @@ async def test_launch_a_training_and_see_it_finish(make_exp_app):
         assert any(n.title == "Training finished" for n in app._notifications)
 
 
+@pytest.mark.slow
 async def test_cancel_a_long_training_and_keys_answer_meanwhile(make_exp_app):
     messages = []
     app = make_exp_app()
@@ -421,6 +426,7 @@ async def test_cancel_a_long_training_and_keys_answer_meanwhile(make_exp_app):
         assert app.is_running
 
 
+@pytest.mark.slow
 async def test_a_failing_training_notifies_and_the_run_is_failed(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -456,6 +462,7 @@ async def test_a_failing_training_notifies_and_the_run_is_failed(make_exp_app):
         await pilot.press("escape")
 
 
+@pytest.mark.slow
 async def test_one_class_target_fails_readably(make_exp_app, exp_root):
     import polars as pl
 
@@ -513,6 +520,7 @@ def _bulk_runs(n: int):
     ]
 
 
+@pytest.mark.slow
 async def test_ten_thousand_runs_scroll_filter_and_sort(make_exp_app, exp_root):
     from workbench.api import Workspace
     from workbench.experiments.runs import insert_runs

@@ -146,6 +146,7 @@ def _cells(screen: ModelsScreen) -> dict[str, tuple[str, ...]]:
 # -- Models ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_models_show_versions_aliases_history_lineage(registry_root, as_actor):
     as_actor("alice")
     app = _app(registry_root)
@@ -188,6 +189,7 @@ async def test_models_show_versions_aliases_history_lineage(registry_root, as_ac
         assert f"Model card: {NAME}@v1" in screen.query_one("#models-card-text").source
 
 
+@pytest.mark.slow
 async def test_rollback_from_models(registry_root, as_actor):
     open_as(registry_root, "alice").approve(PENDING, "second is better")
     as_actor("alice")
@@ -222,6 +224,7 @@ async def test_viewer_rollback_is_refused(registry_root, as_actor):
 # -- Decisions -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_approve_through_the_modal_moves_the_champion(registry_root, as_actor):
     as_actor("alice")
     app = _app(registry_root)
@@ -254,6 +257,7 @@ def _propose_retrain(root) -> int:
     )
 
 
+@pytest.mark.slow
 async def test_approving_a_retrain_shows_its_progress(registry_root, as_actor):
     retrain = _propose_retrain(registry_root)
     as_actor("alice")
@@ -277,6 +281,7 @@ async def test_approving_a_retrain_shows_its_progress(registry_root, as_actor):
         assert screen.check_action("cancel_action", ()) is False
 
 
+@pytest.mark.slow
 async def test_cancelling_a_retrain_approval_leaves_it_pending(registry_root, as_actor):
     retrain = _propose_retrain(registry_root)
     before = len(open_as(registry_root, "alice").decisions())

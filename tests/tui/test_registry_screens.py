@@ -18,7 +18,16 @@ from rich.console import Console
 from textual.widgets import DataTable, Input
 
 from tests.registry.conftest import open_as, two_versions
-from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
+from tests.tui.conftest import (
+    EPOCH,
+    SIZE,
+    app_on,
+    notifications,
+    private_copy,
+    screen_shown,
+    settle,
+    wait_until,
+)
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.confirm_decision import ConfirmDecision, DecisionInput
 from workbench.tui.screens.decisions import DecisionsScreen
@@ -121,7 +130,7 @@ async def _decisions_ready(pilot) -> DecisionsScreen:
 async def _confirm(pilot, comment: str, override: bool = False) -> None:
     """Fill the open confirmation dialog and press enter."""
     app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDecision))
+    await screen_shown(pilot, ConfirmDecision)
     app.screen.query_one("#confirm-comment", Input).value = comment
     if override:
         app.screen.query_one("#confirm-override").value = True
@@ -129,7 +138,7 @@ async def _confirm(pilot, comment: str, override: bool = False) -> None:
 
 
 def _notes(app) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    return [f"{n.title}: {n.message}" for n in notifications(app)]
 
 
 def _text(screen, selector: str) -> str:
@@ -198,7 +207,7 @@ async def test_rollback_from_models(registry_root, as_actor):
         screen = await _models_ready(pilot)
         assert _cells(screen)[f"{NAME}@v2"][2] == "champion"
         await pilot.press("b")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDecision))
+        await screen_shown(pilot, ConfirmDecision)
         assert "from v2 back to v1" in _text(app.screen, "#confirm-summary")
         await _confirm(pilot, "v2 misbehaves in production")
         await wait_until(pilot, lambda: _cells(screen)[f"{NAME}@v1"][2] == "champion")
@@ -269,7 +278,7 @@ async def test_approving_a_retrain_shows_its_progress(registry_root, as_actor):
         assert screen.check_action("cancel_action", ()) is False
         await pilot.press("a")
         await _confirm(pilot, "retrain on July")
-        await wait_until(pilot, lambda: retrain not in [d.id for d in screen.decisions], 60)
+        await wait_until(pilot, lambda: retrain not in [d.id for d in screen.decisions])
         await settle(pilot)
         decided = open_as(registry_root, "alice").decision(retrain)
         assert decided.status == "approved"
@@ -307,7 +316,7 @@ async def test_cancelling_a_retrain_approval_leaves_it_pending(registry_root, as
         assert "c cancels" in str(screen.query_one("#registry-progress-task").render())
         await pilot.press("c")
         release.set()
-        await wait_until(pilot, lambda: screen.action_cancel is None, 60)
+        await wait_until(pilot, lambda: screen.action_cancel is None)
         await settle(pilot)
         assert any("cancelled" in n for n in _notes(app)), _notes(app)
         assert not screen.query_one("#registry-progress").display
@@ -323,7 +332,7 @@ async def test_reject_with_a_comment(registry_root, as_actor):
     async with app.run_test(size=SIZE) as pilot:
         screen = await _decisions_ready(pilot)
         await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDecision))
+        await screen_shown(pilot, ConfirmDecision)
         await pilot.press("enter")  # a rejection needs a comment: the dialog stays
         assert isinstance(app.screen, ConfirmDecision)
         await _confirm(pilot, "not enough evidence")
@@ -371,7 +380,7 @@ async def test_non_approver_approve_is_refused(registry_root, as_actor):
         await settle(pilot)
         assert open_as(registry_root, "alice").decision(PENDING).status == "pending"
         # shown as written: "[roles]" is not taken for markup, and the hint comes once
-        for note in app._notifications:
+        for note in notifications(app):
             if "needs approver" in note.message:
                 assert not note.markup and '[roles] bob = "approver"' in note.message
                 assert note.message.count("an admin can set") == 1
@@ -450,7 +459,7 @@ def test_approve_dialog_snapshot(snap_compare, registry_root, as_actor):
     async def run_before(pilot):
         await _decisions_ready(pilot)
         await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDecision))
+        await screen_shown(pilot, ConfirmDecision)
         pilot.app.screen.query_one("#confirm-comment", Input).cursor_blink = False
         await settle(pilot)
 

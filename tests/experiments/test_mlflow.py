@@ -77,6 +77,7 @@ def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws, monkeypat
     assert f"mlflow=={mlflow.__version__}" in pins
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_commit_of_the_surrounding_repository_is_recorded(demo_ws):
     import mlflow

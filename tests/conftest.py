@@ -86,6 +86,7 @@ def _runs_the_cli(code: CodeType, module: dict, seen: set[CodeType]) -> bool:
 
 
 def _tier(item: pytest.Item) -> str:
+    """The tier of a test: tui, notebook or cli by where it lives and what it runs, else unit."""
     path = Path(str(item.path))
     if "tui" in path.relative_to(REPO / "tests").parts:
         return "tui"

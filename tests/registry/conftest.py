@@ -1,7 +1,8 @@
 """Shared fixtures: a small demo workspace (2,000 training rows, 300 per monthly batch).
 
-Registering models in MLflow is slow, so the end-to-end story shares one module-scoped
-workspace; role and gate tests build what they need cheaply.
+Registering models in MLflow is slow, so the end-to-end story plays its steps on a shared
+module-scoped workspace (test_registry_end_to_end.Storyteller); role and gate tests build what
+they need cheaply.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared 2-core CI: do not spin
 
 from pathlib import Path
-
-import pytest
 
 from tests.helpers import allow_any_actor
 
@@ -79,12 +78,6 @@ def two_versions(root: Path, actor: str, registry: str = "mlflow = false") -> Pa
         run = ws.train("churn@v1", params=FAST, seed=seed, mlflow=False)
         ws.register_model(run.id, "churn-model")
     return root
-
-
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory) -> Path:
-    """A fresh small demo workspace per test module."""
-    return make_small_demo(tmp_path_factory.mktemp("registry") / "project")
 
 
 def make_demo_layout(root: Path) -> Path:

@@ -13,6 +13,10 @@ Each call is one unit of work: it opens the store, does its work in a transactio
 so any number of processes can use the same workspace side by side. The record types and
 request objects users meet are importable from here too, so faces and notebooks need nothing
 else (``from workbench.api import Workspace, TrainRequest, Snapshot``).
+
+In a notebook every record shows as a readable table (``_repr_html_``) and turns into a
+Polars frame (``to_polars()``); methods that return several records return a ``RecordList``,
+a list that does both (``ws.decisions().to_polars()``). See ``workbench.display``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import audit
 from .context import Context
+from .display import RecordList
 from .drift.service import DriftRequest, DriftService
-from .errors import InputError
+from .errors import InputError, NotFoundError, PermissionDenied, WorkbenchError
 from .experiments.records import RunInput, RunRecord
 from .experiments.service import ExperimentService, SweepRequest, TrainRequest
 from .integrity import IntegrityService, VerifyReport
@@ -64,11 +69,14 @@ __all__ = [
     # records and requests the facade takes and returns
     "AddResult",
     "AliasMove",
+    "AuditEntry",
+    "AuditVerdict",
     "Decision",
     "DriftRequest",
     "Evidence",
     "ImportRequest",
     "ModelVersion",
+    "RecordList",
     "RollbackPlan",
     "RunInput",
     "RunRecord",
@@ -77,7 +85,15 @@ __all__ = [
     "TrainRequest",
     "ValidationReport",
     "VerifyReport",
+    # errors a notebook may want to catch
+    "WorkbenchError",
+    "InputError",
+    "NotFoundError",
+    "PermissionDenied",
 ]
+
+AuditEntry = audit.AuditEntry
+AuditVerdict = audit.AuditVerdict
 
 
 class Services:
@@ -216,17 +232,17 @@ class Workspace:
         """The snapshot a reference names (``churn@v2``, ``churn``, a hash prefix)."""
         return self._snapshots.get(ref)
 
-    def snapshots(self, name: str | None = None) -> list[Snapshot]:
+    def snapshots(self, name: str | None = None) -> RecordList[Snapshot]:
         """All snapshots, or one name's versions, newest first."""
-        return self._snapshots.all(name)
+        return RecordList(Snapshot, self._snapshots.all(name))
 
     def snapshot_table(self) -> pl.DataFrame:
         """All snapshots as a Polars frame (fast for thousands of versions)."""
         return self._snapshots.table()
 
-    def log(self, name_or_ref: str) -> list[Snapshot]:
+    def log(self, name_or_ref: str) -> RecordList[Snapshot]:
         """A snapshot and its ancestors (the lineage chain), newest first."""
-        return self._snapshots.lineage(name_or_ref)
+        return RecordList(Snapshot, self._snapshots.lineage(name_or_ref))
 
     def object_path(self, snap: Snapshot) -> Path:
         """Where a snapshot's Parquet object lives."""
@@ -272,15 +288,16 @@ class Workspace:
         """Remove objects no record refers to, and stale temp files; returns removed digests."""
         return self._integrity.gc()
 
-    def audit_log(self, since: datetime | None = None) -> list[audit.AuditEntry]:
+    def audit_log(self, since: datetime | None = None) -> RecordList[audit.AuditEntry]:
         """Recorded state changes, oldest first."""
-        return self._integrity.audit_log(since)
+        return RecordList(audit.AuditEntry, self._integrity.audit_log(since))
 
     def audit_verify(
         self, anchor: audit.Anchor | str | None = None, key_file: Path | str | None = None
-    ) -> list[str]:
+    ) -> audit.AuditVerdict:
         """Problems in the audit chain and the state it covers (plus, given, an anchor
-        ``SEQ:HASH`` the chain must still hold and an audit key file); empty when intact."""
+        ``SEQ:HASH`` the chain must still hold and an audit key file); empty when intact.
+        The list also says how many entries it checked (``entries``) and the head."""
         return self._integrity.audit_verify(anchor, key_file)
 
     def audit_anchor(self) -> audit.Anchor | None:
@@ -350,7 +367,7 @@ class Workspace:
         progress: Progress = NULL_PROGRESS,
         on_run: Callable[[RunRecord], None] | None = None,
         mlflow: bool = True,
-    ) -> list[RunRecord]:
+    ) -> RecordList[RunRecord]:
         """One run per combination of ``grid`` over ``params``; returns them in grid order.
 
         A combination that fails is recorded as failed and the sweep goes on; cancelling
@@ -364,7 +381,7 @@ class Workspace:
                 exclude, note, mlflow,
             )  # fmt: skip
             request = SweepRequest(base, dict(grid or {}), jobs)
-        return self._experiments.sweep(request, progress, on_run)
+        return RecordList(RunRecord, self._experiments.sweep(request, progress, on_run))
 
     def preload_training(self, mlflow: bool = True) -> None:
         """Load LightGBM (and MLflow) before a training starts (see ``ExperimentService.preload``)."""
@@ -616,9 +633,9 @@ class Workspace:
         """Register a finished run's model as the next version of ``name`` (``name@vN``)."""
         return self._registry.register(run_id, name)
 
-    def models(self, name: str | None = None) -> list[ModelVersion]:
+    def models(self, name: str | None = None) -> RecordList[ModelVersion]:
         """Every registered version (of one model), with the aliases each holds now."""
-        return self._registry.versions(name)
+        return RecordList(ModelVersion, self._registry.versions(name))
 
     def model(self, ref: str) -> ModelVersion:
         """The version ``NAME@vN``, ``NAME@ALIAS`` or ``NAME`` (latest) names now."""
@@ -636,9 +653,9 @@ class Workspace:
         """A model's aliases now: alias -> version."""
         return self._registry.aliases(name)
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+    def alias_history(self, name: str, alias: str | None = None) -> RecordList[AliasMove]:
         """Every move of a model's aliases (or one alias), oldest first."""
-        return self._registry.alias_history(name, alias)
+        return RecordList(AliasMove, self._registry.alias_history(name, alias))
 
     def alias_at(self, name: str, alias: str, when: datetime | str) -> ModelVersion | None:
         """The version that held ``alias`` at ``when`` (None if the alias was unset then)."""
@@ -695,9 +712,9 @@ class Workspace:
         """File a proposal to retrain from a version (approving it runs ``retrain``)."""
         return self._registry.propose_retrain(from_ref, reason, data)
 
-    def decisions(self, status: str | None = None, name: str | None = None) -> list[Decision]:
+    def decisions(self, status: str | None = None, name: str | None = None) -> RecordList[Decision]:
         """Proposals and decisions, newest first (``status``: pending, approved, rejected)."""
-        return self._registry.decisions(status, name)
+        return RecordList(Decision, self._registry.decisions(status, name))
 
     def decision(self, decision_id: int | str) -> Decision:
         """One proposal or decision with its evidence."""

@@ -29,14 +29,19 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 
+from .display import Schema, Tabular, esc, frame, heading
 from .objects import hash_bytes
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "AuditEntry",
+    "AuditVerdict",
     "Anchor",
     "GOVERNED",
     "GENESIS",
@@ -61,8 +66,17 @@ _baseline_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
-class AuditEntry:
-    """One recorded state change."""
+class AuditEntry(Tabular):
+    """One recorded state change (one row of ``to_polars()``: the OS account beside the
+    actor, the details as JSON text, whether it is signed)."""
+
+    _SCHEMA: ClassVar[Schema] = {
+        "seq": "Int64", "at": "Datetime", "actor": "String", "os_account": "String",
+        "action": "String", "subject": "String", "details": "String", "rows_written": "Int64",
+        "signed": "Boolean", "hash": "String",
+    }  # fmt: skip
+    _NOUN: ClassVar[str] = "audit entries"
+    _TAIL: ClassVar[bool] = True
 
     seq: int
     at: datetime
@@ -78,6 +92,49 @@ class AuditEntry:
     state: dict[str, str] | None = None
     #: HMAC-SHA256 of ``hash`` under the workspace's audit key (None: unsigned)
     mac: str | None = None
+
+    def _row(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "at": self.at, "actor": self.actor, "os_account": self.os_account,
+            "action": self.action, "subject": self.subject,
+            "details": json.dumps(self.details, sort_keys=True, default=str),
+            "rows_written": len(self.state or {}), "signed": self.mac is not None,
+            "hash": self.hash[:12],
+        }  # fmt: skip
+
+
+class AuditVerdict(list[str]):
+    """What ``verify`` found: a list of problems, one readable line each (empty when intact),
+    with the number of entries checked and the chain's head, as the faces report them."""
+
+    def __init__(self, problems: Iterable[str] = (), entries: int = 0,
+                 head: Anchor | None = None) -> None:  # fmt: skip
+        super().__init__(problems)
+        self.entries = entries
+        self.head = head
+
+    @property
+    def ok(self) -> bool:
+        """The chain and the state it covers hold."""
+        return not self
+
+    def summary(self) -> str:
+        """One line: intact with the entry count, or broken with the problem count."""
+        if self.ok:
+            return f"audit chain intact ({self.entries:,} entries verified)"
+        return f"audit chain broken: {len(self)} problem(s) in {self.entries:,} entries"
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per problem (none when intact)."""
+        return frame([{"problem": p} for p in self], {"problem": "String"})
+
+    def _repr_html_(self) -> str:
+        head = f"head {self.head}" if self.head else "empty log"
+        mark = "✔" if self.ok else "✘"
+        out = heading(f"{mark} {self.summary()}", head)
+        if not self.ok:
+            out += "<ul>" + "".join(f"<li>{esc(p)}</li>" for p in self) + "</ul>"
+        return out
 
 
 @dataclass(frozen=True)
@@ -345,11 +402,12 @@ def _mac_problems(rows: list[tuple], key: bytes) -> list[str]:
 
 def verify(
     con: duckdb.DuckDBPyConnection, anchor: Anchor | None = None, key: bytes | None = None
-) -> list[str]:
+) -> AuditVerdict:
     """Problems in the chain, the governed state, the anchor and the signatures (empty when
-    intact), one readable line each."""
+    intact), one readable line each, with the entry count and the head."""
     rows = con.execute(f"select {_COLUMNS} from audit_log order by seq").fetchall()
     problems = _chain_problems(rows) + _state_problems(con, rows)
+    newest = Anchor(int(rows[-1][0]), str(rows[-1][7])) if rows else None
     if anchor is not None:
         found = next((r for r in rows if r[0] == anchor.seq), None)
         if found is None:
@@ -363,4 +421,4 @@ def verify(
             )
     if key is not None:
         problems += _mac_problems(rows, key)
-    return problems
+    return AuditVerdict(problems, len(rows), newest)

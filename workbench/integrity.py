@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import audit
 from .context import read_audit_key
+from .display import esc, frame, heading
 from .errors import InputError
 from .objects import TempFile
 from .progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
 
     from .context import Context
 
@@ -48,6 +50,31 @@ class VerifyReport:
     def stale_bytes(self) -> int:
         """Bytes held by stale temp files."""
         return sum(t.size for t in self.stale_temp)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(kind, what) for every missing or damaged object, audit problem and stale file."""
+        return (
+            [("missing object", d) for d in self.missing]
+            + [("damaged object", d) for d in self.damaged]
+            + [("audit", p) for p in self.audit]
+            + [("stale temp file", t.path.name) for t in self.stale_temp]
+        )
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per problem found (none when everything holds)."""
+        rows = [{"kind": k, "what": w} for k, w in self.problems()]
+        return frame(rows, {"kind": "String", "what": "String"})
+
+    def _repr_html_(self) -> str:
+        mark = "✔" if self.ok else "✘"
+        verdict = "intact" if self.ok else "PROBLEMS FOUND"
+        out = heading(f"{mark} {self.checked:,} objects verified: {verdict}",
+                      f"{len(self.missing)} missing", f"{len(self.damaged)} damaged",
+                      "audit log intact" if not self.audit else f"{len(self.audit)} audit problems")  # fmt: skip
+        found = self.problems()
+        if found:
+            out += "<ul>" + "".join(f"<li>{esc(k)}: {esc(w)}</li>" for k, w in found) + "</ul>"
+        return out
 
 
 def referenced_objects(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -129,7 +156,7 @@ class IntegrityService:
 
     def audit_verify(
         self, anchor: audit.Anchor | str | None = None, key_file: Path | str | None = None
-    ) -> list[str]:
+    ) -> audit.AuditVerdict:
         """Problems in the audit chain and the governed state, and (given) an anchor the
         chain must still hold and the key its entries must be signed with; empty when intact.
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 
+from ..display import esc, heading, html_table
+
 __all__ = ["ColumnDrift", "DriftOptions", "DriftReport", "Status"]
 
 
@@ -224,6 +226,36 @@ class DriftReport:
 
     def __str__(self) -> str:
         return "\n".join([f"Drift: {self.verdict}"] + [f"  {c}" for c in self.all_columns()])
+
+    def _repr_html_(self) -> str:
+        """The verdict, failures and quality flags, then every column, drifted ones first
+        (strongest first, as the TUI and the CLI order them), then the target."""
+        from .summary import by_severity, quality_flags, severity
+
+        pair = f"{self.current} vs {self.reference}" if self.reference else "drift"
+        out = heading(pair, f"{self.rows_cur:,} rows vs {self.rows_ref:,}",
+                      f"report {self.id}" if self.id is not None else None)  # fmt: skip
+        verdict = esc(self.verdict)
+        if self.dataset_drifted or self.failed:
+            verdict = f"<b style='color:#b91c1c'>{verdict}</b>"
+        out += f"<p>{verdict}</p>"
+        flags = quality_flags(self)
+        if flags:
+            out += f"<p style='color:#b45309'>data quality: {esc('; '.join(flags))}</p>"
+        rows = by_severity(self.columns) + [c for c in (self.target, self.prediction) if c]
+        out += html_table(
+            ["", "column", "role", "type", "method", "score", "threshold", "severity",
+             "nulls ref → cur", "new values", "status"],
+            (
+                ["●" if c.drifted else "", c.column, c.role, c.column_type, c.method, c.score,
+                 c.threshold, severity(c) if c.tested else None,
+                 f"{c.null_share_ref:.1%} → {c.null_share_cur:.1%}",
+                 ", ".join(map(str, c.new_categories[:5])),
+                 c.status if c.status != Status.OK else ""]
+                for c in rows
+            ),
+        )  # fmt: skip
+        return out
 
     def __repr__(self) -> str:
         where = f"{self.reference} -> {self.current}, " if self.reference else ""

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..display import esc, html_table
 from .metrics import HIGHER_IS_BETTER
 from .records import RunRecord
 
@@ -148,13 +149,33 @@ class RunComparison:
         }
         return pl.DataFrame(rows, schema=schema, orient="row")
 
+    def to_polars(self) -> pl.DataFrame:
+        """The holdout metrics side by side (``metrics_frame``); ``params_frame`` and
+        ``importance_frame`` hold the rest."""
+        return self.metrics_frame()
+
     def _repr_html_(self) -> str:
+        runs = html_table(
+            ["run", "status", "snapshot", "note"],
+            ([r.id, r.status, r.snapshot_ref, r.note] for r in self.runs),
+        )
         note = "same data" if self.same_data else "<b>different data</b>"
-        params = self.params_frame(only_diff=True)
+        metrics = html_table(
+            ["metric", *(f"run {i}" for i in self.ids), *(f"Δ {i}" for i in self.ids[1:])],
+            (
+                [m.name, *(None if v is None else fmt_metric(v) for v in m.values),
+                 *(None if d is None else fmt_delta(d) for d in m.deltas[1:])]
+                for m in self.metrics
+            ),
+        )  # fmt: skip
+        params = html_table(
+            ["parameter", *(f"run {i}" for i in self.ids)],
+            ([p.name, *p.values] for p in self.differing()),
+        )
         return (
-            f"<p>Runs {', '.join(map(str, self.ids))} ({note})</p>"
-            f"{self.metrics_frame()._repr_html_()}<p>Differing parameters</p>"
-            f"{params._repr_html_()}"
+            f"<p><b>Runs {esc(', '.join(map(str, self.ids)))}</b> ({note})</p>{runs}"
+            f"<p>Holdout metrics (Δ against run {self.ids[0] if self.ids else '–'})</p>"
+            f"{metrics}<p>Parameters that differ</p>{params}"
         )
 
 

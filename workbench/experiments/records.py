@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..display import Schema, Tabular, esc, heading, html_table
 
 if TYPE_CHECKING:
     from .training import TrainResult
@@ -27,8 +29,19 @@ INTERRUPTED = "interrupted"
 
 
 @dataclass
-class RunRecord:
-    """One run as stored."""
+class RunRecord(Tabular):
+    """One run as stored.
+
+    ``to_polars()`` is one row with the columns ``Workspace.runs()`` has (a column per metric
+    and parameter, ``tag.<name>`` per tag); in a notebook it shows its metrics and parameters.
+    """
+
+    _SCHEMA: ClassVar[Schema] = {
+        "id": "Int64", "created_at": "Datetime", "status": "String", "snapshot": "String",
+        "target": "String", "task": "String", "duration_s": "Float64",
+        "best_iteration": "Int64", "note": "String",
+    }  # fmt: skip
+    _NOUN: ClassVar[str] = "runs"
 
     id: int
     created_at: datetime
@@ -66,6 +79,33 @@ class RunRecord:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items())[:4])
         where = f" on {self.snapshot_ref}" if self.snapshot_ref else ""
         return f"<RunRecord {self.id} {self.status}{where}{' ' + shown if shown else ''}>"
+
+    def _row(self) -> dict[str, Any]:
+        from .params import parse_value
+
+        return {
+            "id": self.id, "created_at": self.created_at, "status": self.status,
+            "snapshot": self.snapshot_ref, "target": self.target, "task": self.task,
+            "duration_s": self.duration_s, "best_iteration": self.best_iteration,
+            "note": self.note, **self.metrics,
+            **{k: parse_value(v) for k, v in sorted(self.params.items())},
+            **{f"tag.{k}": v for k, v in sorted(self.tags.items())},
+        }  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        took = f"{self.duration_s:.1f} s" if self.duration_s is not None else None
+        head = heading(
+            self.ref, self.status, f"on {self.snapshot_ref}" if self.snapshot_ref else None,
+            f"target {self.target}" if self.target else None, self.task, took, self.note,
+        )  # fmt: skip
+        if self.reason:
+            head += f"<p><i>{esc(self.reason)}</i></p>"
+        metrics = html_table(["metric", "holdout"], sorted(self.metrics.items()))
+        params = html_table(["parameter", "value"], sorted(self.params.items()))
+        return (
+            f"{head}<div style='display:flex;gap:2em;align-items:flex-start'>"
+            f"<div>{metrics}</div><div>{params}</div></div>"
+        )
 
 
 @dataclass

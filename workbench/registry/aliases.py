@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, ClassVar
 
+from ..display import Schema, Tabular
 from ..errors import InputError
 
 __all__ = [
@@ -29,8 +31,20 @@ _RESERVED = re.compile(r"(v\d+|latest)\Z")
 
 
 @dataclass(frozen=True)
-class AliasMove:
-    """One move of an alias: from one version (or none) to another (or none: removed)."""
+class AliasMove(Tabular):
+    """One move of an alias: from one version (or none) to another (or none: removed).
+
+    ``Workspace.alias_history`` returns them oldest first as a ``RecordList``: one table in a
+    notebook, one frame with ``to_polars()``.
+    """
+
+    _SCHEMA: ClassVar[Schema] = {
+        "moved_at": "Datetime", "model": "String", "alias": "String",
+        "from_version": "Int64", "to_version": "Int64", "kind": "String", "actor": "String",
+        "reason": "String", "decision_id": "Int64",
+    }  # fmt: skip
+    _NOUN: ClassVar[str] = "alias moves"
+    _TAIL: ClassVar[bool] = True
 
     id: int
     name: str
@@ -49,6 +63,13 @@ class AliasMove:
         dst = f"v{self.to_version}" if self.to_version else "-"
         verb = " (rollback)" if self.kind == "rollback" else ""
         return f"{self.moved_at:%Y-%m-%d %H:%M} {self.alias}: {src} -> {dst}{verb} by {self.actor}"
+
+    def _row(self) -> dict[str, Any]:
+        return {
+            "moved_at": self.moved_at, "model": self.name, "alias": self.alias,
+            "from_version": self.from_version, "to_version": self.to_version, "kind": self.kind,
+            "actor": self.actor, "reason": self.reason, "decision_id": self.decision_id,
+        }  # fmt: skip
 
 
 def validate_alias(alias: str) -> str:

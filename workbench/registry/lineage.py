@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..display import esc, frame
+
 if TYPE_CHECKING:
+    import polars as pl
+
     from ..experiments.records import RunRecord
     from ..snapshots.records import Snapshot
     from ..snapshots.service import SnapshotService
@@ -55,6 +59,34 @@ class LineageNode:
             what = node.label if node.label.startswith(node.kind) else f"{node.kind} {node.label}"
             lines.append(f"{'  ' * depth}{what}{short}{detail}")
         return "\n".join(lines)
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per node, depth first: depth, kind, label, hash, detail and the label of
+        its parent (None for the root), for drawing the graph or joining on hashes."""
+        rows: list[dict[str, Any]] = []
+        parents: list[str] = []
+        for depth, node in self.walk():
+            del parents[depth:]
+            rows.append({"depth": depth, "kind": node.kind, "label": node.label,
+                         "hash": node.hash, "detail": node.detail,
+                         "parent": parents[-1] if parents else None})  # fmt: skip
+            parents.append(node.label)
+        return frame(rows, _SCHEMA)
+
+    def _repr_html_(self) -> str:
+        """The tree as nested lists with short hashes."""
+        what = self.label if self.label.startswith(self.kind) else f"{self.kind} {self.label}"
+        short = f" <code>{esc(self.hash[:12])}</code>" if self.hash else ""
+        detail = f" <i>{esc(self.detail)}</i>" if self.detail else ""
+        children = "".join(f"<li>{c._repr_html_()}</li>" for c in self.children)
+        inner = f"<ul style='margin:0'>{children}</ul>" if children else ""
+        return f"<b>{esc(what)}</b>{short}{detail}{inner}"
+
+
+_SCHEMA = {
+    "depth": "Int64", "kind": "String", "label": "String", "hash": "String",
+    "detail": "String", "parent": "String",
+}  # fmt: skip
 
 
 def _source_node(snap: Snapshot) -> LineageNode | None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, ClassVar
 
+from ..display import Schema, Tabular, heading, key_values
 from ..errors import InputError
 
 __all__ = ["ModelVersion", "ModelRef", "parse_model_ref", "validate_model_name"]
@@ -19,8 +21,16 @@ _VERSION = re.compile(r"v(\d+)\Z")
 
 
 @dataclass
-class ModelVersion:
-    """One registered version of a named model."""
+class ModelVersion(Tabular):
+    """One registered version of a named model (one row of ``to_polars()``)."""
+
+    _SCHEMA: ClassVar[Schema] = {
+        "ref": "String", "name": "String", "version": "Int64", "aliases": "String",
+        "run_id": "Int64", "snapshot": "String", "task": "String", "target": "String",
+        "mlflow_version": "String", "author": "String", "created_at": "Datetime",
+        "intended_use": "String", "model_hash": "String",
+    }  # fmt: skip
+    _NOUN: ClassVar[str] = "model versions"
 
     id: int
     name: str
@@ -46,6 +56,21 @@ class ModelVersion:
     def __repr__(self) -> str:
         held = f" [{', '.join(self.aliases)}]" if self.aliases else ""
         return f"ModelVersion({self.ref}{held}, run {self.run_id}, {self.snapshot_ref})"
+
+    def _row(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref, "name": self.name, "version": self.version,
+            "aliases": ", ".join(self.aliases), "run_id": self.run_id,
+            "snapshot": self.snapshot_ref, "task": self.task, "target": self.target,
+            "mlflow_version": self.mlflow_version, "author": self.author,
+            "created_at": self.created_at, "intended_use": self.intended_use,
+            "model_hash": self.model_hash[:12] if self.model_hash else None,
+        }  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        held = f"holds {', '.join(self.aliases)}" if self.aliases else "no alias"
+        row = {k: v for k, v in self._row().items() if k not in ("ref", "name", "version")}
+        return heading(self.ref, held) + key_values(row.items())
 
 
 @dataclass(frozen=True)

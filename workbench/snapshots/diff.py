@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ..display import frame, heading, html_table, key_values
 from ..errors import InputError
 from .records import Snapshot
 
@@ -67,6 +68,42 @@ class SnapshotDiff:
     def is_empty(self) -> bool:
         """True when nothing differs."""
         return self.same_content
+
+    def to_polars(self) -> pl.DataFrame:
+        """The profile changes: one row per column and statistic that moved (before and
+        after as text: numbers, dates or text)."""
+        rows = [
+            {"column": c.column, "statistic": c.field,
+             "before": None if c.before is None else str(c.before),
+             "after": None if c.after is None else str(c.after)}
+            for c in self.profile_changes
+        ]  # fmt: skip
+        schema = {"column": "String", "statistic": "String", "before": "String", "after": "String"}
+        return frame(rows, schema)
+
+    def _repr_html_(self) -> str:
+        """Rows, columns, rows matched by key and the profile changes, as the TUI's diff."""
+        same = "identical content" if self.same_content else None
+        change = self.rows_after - self.rows_before
+        out = heading(f"{self.a} → {self.b}", same,
+                      f"rows {self.rows_before:,} → {self.rows_after:,} ({change:+,})")  # fmt: skip
+        retyped = ", ".join(f"{c} {a} → {b}" for c, a, b in self.retyped_columns)
+        columns = [("added columns", ", ".join(self.added_columns) or None),
+                   ("removed columns", ", ".join(self.removed_columns) or None),
+                   ("retyped columns", retyped or None)]  # fmt: skip
+        if self.rows is not None:
+            r = self.rows
+            columns.append((f"rows by key {r.key}",
+                            f"{r.added:,} added, {r.removed:,} removed, {r.changed:,} changed, "
+                            f"{r.unchanged:,} unchanged, {r.duplicate_keys:,} duplicate keys"))  # fmt: skip
+            columns.append(("not compared", r.not_compared_text()))
+        out += key_values(columns)
+        if self.profile_changes:
+            out += "<p>Profile changes</p>" + html_table(
+                ["column", "statistic", "before", "after"],
+                ([c.column, c.field, c.before, c.after] for c in self.profile_changes),
+            )
+        return out
 
 
 def _changed(before, after) -> bool:

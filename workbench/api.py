@@ -8,6 +8,7 @@ The facade is thin: each method names what a user does and delegates to one doma
     drift       DriftService(ctx, snapshots)
     registry    RegistryService(ctx, snapshots, experiments, drift)
     integrity   IntegrityService(ctx)
+    serving     ServingService(ctx, registry, experiments, snapshots)
 
 Each call is one unit of work: it opens the store, does its work in a transaction and closes,
 so any number of processes can use the same workspace side by side. The record types and
@@ -35,6 +36,17 @@ from .registry.aliases import CHAMPION, AliasMove
 from .registry.decisions import Decision, Evidence
 from .registry.models import ModelVersion
 from .registry.service import RegistryService, RollbackPlan
+from .serving.batch import BatchResult, ScoreRequest
+from .serving.deployment import DeploymentSpec, new_salt, parse_canary
+from .serving.formats import (
+    MLFLOW_FORMATS,
+    FormatError,
+    frame_of_csv,
+    records_of_invocation,
+    records_of_predict,
+)
+from .serving.scorer import SMALL_INPUT, EncodingPolicy, FieldError, Scorer, Scores
+from .serving.service import ServingService
 from .snapshots.importer import AddResult
 from .snapshots.records import Snapshot
 from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
@@ -51,6 +63,9 @@ if TYPE_CHECKING:
     from .experiments.training import IterationObserver
     from .objects import ObjectStore
     from .registry.lineage import LineageNode
+    from .serving.dataplane import Answer
+    from .serving.session import ServingSession
+    from .serving.status import ServerStatus
     from .snapshots.contract import Contract
     from .snapshots.diff import SnapshotDiff
     from .store import Store
@@ -76,7 +91,45 @@ __all__ = [
     "TrainRequest",
     "ValidationReport",
     "VerifyReport",
+    # serving: scorers, deployments, batch scoring, request formats
+    "Answer",
+    "BatchResult",
+    "DeploymentSpec",
+    "EncodingPolicy",
+    "FieldError",
+    "FormatError",
+    "MLFLOW_FORMATS",
+    "SMALL_INPUT",
+    "Scorer",
+    "Scores",
+    "ScoreRequest",
+    "ServerStatus",
+    "ServingSession",
+    "enable_lean_import",
+    "frame_of_csv",
+    "new_salt",
+    "parse_canary",
+    "records_of_invocation",
+    "records_of_predict",
 ]
+
+
+def enable_lean_import() -> None:
+    """Import LightGBM without scikit-learn in this process (scoring and CLI processes; call
+    before anything imports LightGBM; see ``experiments.lightgbm_import``)."""
+    from .experiments.lightgbm_import import enable_lean_import as enable
+
+    enable()
+
+
+def __getattr__(name: str) -> Any:
+    # record types only the serving faces need, loaded on first use
+    if name in ("Answer", "ServingSession", "ServerStatus"):
+        from importlib import import_module
+
+        module = {"Answer": "dataplane", "ServingSession": "session", "ServerStatus": "status"}
+        return getattr(import_module(f".serving.{module[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Services:
@@ -89,6 +142,7 @@ class Services:
         self.drift = DriftService(ctx, self.snapshots)
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
         self.integrity = IntegrityService(ctx)
+        self.serving = ServingService(ctx, self.registry, self.experiments, self.snapshots)
 
 
 class Workspace:
@@ -102,6 +156,7 @@ class Workspace:
         self._drift = self.services.drift
         self._registry = self.services.registry
         self._integrity = self.services.integrity
+        self._serving = self.services.serving
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -721,3 +776,88 @@ class Workspace:
         return self._registry.retrain(
             from_ref, data, reason=reason, to_alias=to_alias, progress=progress
         )
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def scorer(
+        self,
+        ref: str = f"@{CHAMPION}",
+        *,
+        unknown_category: str = "missing",
+        missing_column: str = "error",
+    ) -> Scorer:
+        """The scorer of the version ``ref`` names now: raw rows in, predictions out
+        (``score_frame``, ``score_records``); see ``serving.scorer`` for the policies."""
+        return self._serving.scorer(ref, EncodingPolicy(unknown_category, missing_column))
+
+    def score(
+        self,
+        data: Path | str | pl.DataFrame | ScoreRequest,
+        model: str = f"@{CHAMPION}",
+        *,
+        out: Path | str | None = None,
+        key: str | None = None,
+        shadow: str | None = None,
+        canary: str | None = None,
+        route_key: str | None = None,
+        unknown_category: str = "missing",
+        missing_column: str = "error",
+        log: bool = True,
+        progress: Progress = NULL_PROGRESS,
+    ) -> pl.DataFrame:
+        """Score a CSV/Parquet file or a frame with ``model`` (``NAME@ALIAS``); the answers as
+        a frame (key, label and probability, or value). Every row is logged; ``shadow``
+        scores too (logged only); ``canary`` is ``REF:FRACTION`` split by ``route_key``."""
+        if isinstance(data, ScoreRequest):
+            return self.score_batch(data, progress).frame
+        ref, fraction = parse_canary(canary) if canary else (None, 0.0)
+        policy = EncodingPolicy(unknown_category, missing_column)
+        spec = DeploymentSpec(model, shadow, ref, fraction, route_key, None, policy)
+        return self.score_batch(ScoreRequest(data, spec, out, key, log), progress).frame
+
+    def score_batch(self, request: ScoreRequest, progress: Progress = NULL_PROGRESS) -> BatchResult:
+        """Batch scoring with everything it did (``BatchResult``: answers, output file, batch
+        id, rows logged, the versions in their roles)."""
+        return self._serving.score(request, progress)
+
+    def serving_session(
+        self,
+        spec: DeploymentSpec | str = f"@{CHAMPION}",
+        *,
+        shadow: str | None = None,
+        canary: str | None = None,
+        route_key: str | None = None,
+        log: bool = True,
+        watch: bool = True,
+        interval: float = 0.25,
+        status: bool = True,
+    ) -> ServingSession:
+        """What a scoring server runs: the deployment (champion, shadow, canary ``REF:F``),
+        its data plane, the alias watcher and the prediction log; ``start()`` and ``close()``
+        it (or use it in a ``with`` block)."""
+        if not isinstance(spec, DeploymentSpec):
+            ref, fraction = parse_canary(canary) if canary else (None, 0.0)
+            spec = DeploymentSpec(spec, shadow, ref, fraction, route_key)
+        return self._serving.session(spec, log=log, watch=watch, interval=interval, status=status)
+
+    def predictions(
+        self,
+        model: str | None = None,
+        version: int | None = None,
+        *,
+        role: str | list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        dedupe: bool = True,
+    ) -> pl.DataFrame:
+        """The prediction log as a frame: every answer the server and batch scoring gave
+        (times are aware datetimes; one row per request id and version unless
+        ``dedupe=False``)."""
+        return self._serving.predictions(
+            model, version, role=role, since=since, until=until, dedupe=dedupe
+        )
+
+    def serving_status(self) -> list[ServerStatus]:
+        """The scoring servers running on this workspace: address, versions in their roles
+        since when, requests and request rate (from their status files)."""
+        return self._serving.statuses()

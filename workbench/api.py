@@ -652,8 +652,9 @@ class Workspace:
         return self._registry.versions(name)
 
     def model(self, ref: str) -> ModelVersion:
-        """The version ``NAME@vN``, ``NAME@ALIAS`` or ``NAME`` (latest) names now."""
-        return self._registry.get(ref)
+        """The version ``NAME@vN``, ``NAME@ALIAS``, ``NAME`` (latest) or ``@ALIAS`` (of the only
+        registered model) names now."""
+        return self._registry.get(self._registry.default_name(ref))
 
     def model_names(self) -> list[str]:
         """Names of registered models."""

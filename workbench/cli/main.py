@@ -184,6 +184,8 @@ LAZY_COMMANDS = {
     "decisions": ".decisions:decisions",
     "retrain": ".decisions:retrain",
     "drift": ".drift:drift",
+    "score": ".serving:score",
+    "serve": ".serving:serve",
 }
 
 

@@ -118,6 +118,8 @@ def create_app(
         session.start()
         server.session = session
         session.publish_status(address, metrics.counters)
+        roles = ", ".join(f"{m.name}@v{m.version} ({m.role})" for m in session.deployment.models())
+        _logger.info("serving %s at %s", roles, address or "?")
         try:
             yield
         finally:

@@ -67,6 +67,18 @@ class ColumnProfileRow(Horizontal):
 class SnapshotDetail(VerticalScroll):
     """Metadata and profile of the highlighted snapshot."""
 
+    DEFAULT_CSS = """
+    SnapshotDetail {
+        .detail-meta { margin-bottom: 1; }
+        .detail-empty { color: $text-muted; }
+        .profile-header { color: $text-accent; }
+        .profile-row { height: 1; }
+        .profile-stats { width: 77; }
+        .profile-hist { width: 40; margin-left: 2; }
+        .profile-top { width: 1fr; margin-left: 2; color: $text-muted; }
+    }
+    """
+
     HELP = """\
 ## Snapshot detail
 

@@ -1,8 +1,9 @@
 """Mirror a run into an MLflow tracking store (params, metrics, curves, tags, model).
 
 ``mlflow`` takes seconds to import, so it is imported only inside these functions. The model is
-logged with the LightGBM flavour on the *encoded* feature frame (see ``features``): numeric
-columns as double, categorical columns as long codes. pip requirements are given explicitly so
+logged with MLflow's ``python_function`` flavour around the workbench's scorer
+(``serving.mlflow_pyfunc``): it takes raw rows with the snapshot's own types and encodes them as
+training did, and its signature says those types. pip requirements are given explicitly so
 MLflow skips its slow requirement inference (it would load the model in a subprocess), and
 MLflow's check of those pins against the environment is skipped too (see
 ``_pins_unchecked``).
@@ -14,13 +15,12 @@ import os
 import shutil
 import sqlite3
 import threading
-import warnings
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .features import ModelMeta, encode_pandas
+from .features import ModelMeta
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,6 +41,10 @@ __all__ = [
     "log_model",
     "LoggableModel",
     "MODEL_NAME",
+    "PYFUNC_LOADER",
+    "input_types",
+    "model_signature",
+    "signature_columns",
 ]
 
 MODEL_NAME = "model"
@@ -288,29 +292,82 @@ class LoggableModel(Protocol):
     example: pl.DataFrame | None
 
 
+#: the module MLflow loads our models with (``mlflow.pyfunc`` ``loader_module``): the serving
+#: layer's scorer, named by its import path and never imported here (serving sits above)
+PYFUNC_LOADER = "workbench.serving.mlflow_pyfunc"
+#: the files of the model's data folder
+MODEL_FILE, META_FILE = "model.txt", "model_meta.json"
+#: MLflow's column type for each kind of input column (``input_types``)
+_MLFLOW_TYPES = {
+    "int": "long", "float": "double", "float32": "double", "bool": "boolean",
+    "text": "string", "date": "datetime", "datetime": "datetime",
+}  # fmt: skip
+
+
 def log_model(mlflow: Any, result: LoggableModel) -> None:
-    """Log a model with MLflow's LightGBM flavour inside the active run (see the module doc)."""
-    from mlflow.models import infer_signature
+    """Log a model with MLflow's ``python_function`` flavour inside the active run: raw rows in
+    (``serving.mlflow_pyfunc``), a signature with the snapshot's own column types, the
+    example rows as they are, and exact pins of lightgbm and mlflow."""
+    import json
+    import tempfile
 
     from .lightgbm_import import import_lightgbm
 
     lgb = import_lightgbm()
-
-    booster = lgb.Booster(model_str=result.model_text)
     assert result.example is not None  # log_run logs a model only with an example
-    example = encode_pandas(result.meta, result.example)
-    with warnings.catch_warnings():
-        # category codes are int64 with -1 for missing, never NaN: the hint does not apply
-        warnings.filterwarnings("ignore", message=".*Integer columns", category=UserWarning)
-        signature = infer_signature(example, booster.predict(example.to_numpy(dtype="float64")))
-    with _pins_unchecked():
-        mlflow.lightgbm.log_model(
-            booster,
-            name=MODEL_NAME,
-            signature=signature,
-            input_example=example,
-            pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
-        )
+    inputs = input_types(result.meta)
+    example = result.example.select([c for c in inputs if c in result.example.columns])
+    with tempfile.TemporaryDirectory(prefix="workbench-model-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        (data / MODEL_FILE).write_text(result.model_text, encoding="utf-8")
+        meta = json.dumps(result.meta.to_dict(), sort_keys=True)
+        (data / META_FILE).write_text(meta, encoding="utf-8")
+        with _pins_unchecked():
+            mlflow.pyfunc.log_model(
+                name=MODEL_NAME,
+                loader_module=PYFUNC_LOADER,
+                data_path=str(data),
+                signature=model_signature(result.meta),
+                input_example=example.to_pandas(),
+                pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
+            )
+
+
+def input_types(meta: ModelMeta) -> dict[str, str]:
+    """Input column -> its type at training (the data columns scoring reads, in order)."""
+    inputs = getattr(meta, "inputs", None) or meta.features
+    return {c: meta.dtypes[c] for c in inputs}
+
+
+def signature_columns(meta: ModelMeta) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(inputs, outputs) of a model's MLflow signature as (column, MLflow type): inputs with
+    the snapshot's own types, outputs as ``Scores.to_polars`` gives them."""
+    from .input_types import column_kind
+
+    inputs = [(c, _MLFLOW_TYPES[column_kind(t)]) for c, t in input_types(meta).items()]
+    if meta.task == "regression" or not meta.classes:
+        return inputs, [("value", "double")]
+    first = meta.classes[0]
+    label = "boolean" if isinstance(first, bool) else "long" if isinstance(first, int) else (
+        "double" if isinstance(first, float) else "string"
+    )  # fmt: skip
+    outputs = [("label", label), ("probability", "double")]
+    if meta.task == "multiclass":
+        outputs += [(f"p_{c}", "double") for c in meta.classes]
+    return inputs, outputs
+
+
+def model_signature(meta: ModelMeta) -> Any:
+    """The MLflow ``ModelSignature`` of a model (see ``signature_columns``)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    inputs, outputs = signature_columns(meta)
+    return ModelSignature(
+        inputs=Schema([ColSpec(t, c) for c, t in inputs]),
+        outputs=Schema([ColSpec(t, c) for c, t in outputs]),
+    )
 
 
 def log_run(

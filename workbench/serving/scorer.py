@@ -39,6 +39,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..experiments.input_types import BOOL as _BOOL
+from ..experiments.input_types import DATE as _DATE
+from ..experiments.input_types import DATETIME as _DATETIME
+from ..experiments.input_types import FLOAT as _FLOAT
+from ..experiments.input_types import FLOAT32 as _FLOAT32
+from ..experiments.input_types import INT as _INT
+from ..experiments.input_types import TEXT as _TEXT
+from ..experiments.input_types import column_kind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -110,34 +118,10 @@ def _show(value: Any) -> str:
 
 # -- conforming one value ----------------------------------------------------------------------
 
-#: the kinds of input column, from the training type's name
-_INT, _FLOAT, _FLOAT32, _BOOL, _TEXT, _DATE, _DATETIME = (
-    "int", "float", "float32", "bool", "text", "date", "datetime",
-)  # fmt: skip
 _KIND_WORDS = {
     _INT: "a whole number", _FLOAT: "a number", _FLOAT32: "a number", _BOOL: "true or false",
     _TEXT: "text", _DATE: "a date (YYYY-MM-DD)", _DATETIME: "a date and time (ISO 8601)",
 }  # fmt: skip
-
-
-def column_kind(dtype: str) -> str:
-    """The kind of an input column from its training type's text (``Int64``, ``String``...)."""
-    name = dtype.split("(", 1)[0].strip()
-    if name.startswith(("Int", "UInt")):
-        return _INT
-    if name == "Float32":
-        return _FLOAT32
-    if name.startswith(("Float", "Decimal")):
-        return _FLOAT
-    if name == "Boolean":
-        return _BOOL
-    if name.startswith(("String", "Utf8", "Categorical", "Enum")):
-        return _TEXT
-    if name == "Date":
-        return _DATE
-    if name == "Datetime":
-        return _DATETIME
-    raise InputError(f"the scorer cannot take input columns of type {dtype}")
 
 
 def _is_null(value: Any) -> bool:

@@ -528,47 +528,31 @@ def _polars_type(spec: _Input) -> pl.DataType:
 
 
 def _conform_series(spec: _Input, series: pl.Series) -> pl.Series:
-    """``series`` as training typed it; FieldError naming the column and one bad value."""
+    """``series`` as training typed it; FieldError naming the column and one bad value.
+
+    The usual cases are casts; anything else goes value by value through the row path's
+    converter (``_by_rows``), so both paths accept and refuse the same values.
+    """
     import polars as pl
 
     target = _polars_type(spec)
     dtype = series.dtype
     kind = spec.kind
+    if dtype == target and kind not in (_FLOAT, _FLOAT32):
+        return series
     if dtype == pl.Null:
         return series.cast(target)
-    if dtype == pl.Object:  # values Polars could not hold in one type
-        _raise_first_bad(spec, series.to_list())
-    if kind in (_INT, _FLOAT, _FLOAT32):
-        if not dtype.is_numeric():
-            _raise_first_bad(spec, series.to_list())
-        if kind == _INT and dtype.is_float():
-            series = series.fill_nan(None)
-            fractional = series.filter(series.is_not_null() & (series != series.floor()))
-            if len(fractional):
-                _raise_first_bad(spec, fractional.to_list())
-        if dtype.is_float() and kind != _INT:
-            series = series.fill_nan(None) if target != dtype else series
-        return series.cast(target) if dtype != target else series
-    if kind == _BOOL:
-        if dtype != pl.Boolean:
-            _raise_first_bad(spec, series.to_list())
-        return series
-    if kind == _TEXT:
-        if dtype == pl.String:
-            return series
-        if dtype == pl.Categorical or isinstance(dtype, pl.Enum):
-            return series.cast(pl.String)
-        _raise_first_bad(spec, series.to_list())
-    if dtype == pl.String:  # text dates: the row path's parser, so both paths agree
-        values = [spec.convert(v) for v in series.to_list()]
-        return pl.Series(spec.name, values, dtype=target)
-    if kind == _DATE:
-        if dtype == pl.Date:
-            return series
-        if isinstance(dtype, pl.Datetime):
-            return series.dt.date()
-        _raise_first_bad(spec, series.to_list())
-    if isinstance(dtype, pl.Datetime):  # as the row path: naive is UTC, aware is converted
+    if kind in (_INT, _FLOAT, _FLOAT32) and dtype.is_numeric():
+        if dtype.is_float():
+            series = series.fill_nan(None)  # pandas' missing value
+            if kind == _INT and (series.is_not_null() & (series != series.floor())).any():
+                return _by_rows(spec, series, target)  # raises: not a whole number
+        return series.cast(target)
+    if kind == _TEXT and (dtype == pl.Categorical or isinstance(dtype, pl.Enum)):
+        return series.cast(pl.String)
+    if kind == _DATE and isinstance(dtype, pl.Datetime):
+        return series.dt.date()
+    if kind == _DATETIME and isinstance(dtype, pl.Datetime):  # naive is UTC, as for rows
         zone = _zone_of(spec.dtype)
         if zone is None:
             if dtype.time_zone is not None:
@@ -578,17 +562,17 @@ def _conform_series(spec: _Input, series: pl.Series) -> pl.Series:
                 series = series.dt.replace_time_zone("UTC")
             series = series.dt.convert_time_zone(zone)
         return series.cast(target)
-    if dtype == pl.Date:
+    if kind == _DATETIME and dtype == pl.Date:
         return series.cast(target)
-    _raise_first_bad(spec, series.to_list())
-    raise AssertionError("unreachable")
+    return _by_rows(spec, series, target)
 
 
-def _raise_first_bad(spec: _Input, values: list[Any]) -> None:
-    """Raise the FieldError the row path gives for the first value it refuses."""
-    for value in values:
-        spec.convert(value)
-    raise FieldError(spec.name, "type", f"field '{spec.name}' must be {_KIND_WORDS[spec.kind]}")
+def _by_rows(spec: _Input, series: pl.Series, target: pl.DataType) -> pl.Series:
+    """Each value through the row path's converter (its FieldError for the first bad one)."""
+    import polars as pl
+
+    values = [spec.convert(v) for v in series.to_list()]
+    return pl.Series(spec.name, values, dtype=target)
 
 
 @dataclass(frozen=True)

@@ -210,3 +210,17 @@ def test_regression_answers_values():
     assert np.array_equal(scores.values, scorer.model.predict(df.head(3)))
     assert [set(r) for r in scores.records()] == [{"value"}] * 3
     assert scores.to_polars().columns == ["value"]
+
+
+def test_the_single_row_path_predicts_what_booster_predict_does(demo, scorer):
+    from workbench.serving.single_row import SingleRowPredictor
+
+    x = encode_matrix(scorer.meta, demo.load("churn@v1"))
+    fast = SingleRowPredictor.create(scorer.booster)
+    assert np.array_equal(fast.predict(x), scorer.booster.predict(x))
+    multi, df = _synthetic("multiclass")
+    x = encode_matrix(multi.meta, df)
+    assert np.array_equal(SingleRowPredictor.create(multi.booster).predict(x),
+                          multi.booster.predict(x))  # fmt: skip
+    one, _ = multi.score_records(df.head(1).to_dicts())  # the single-row path, (1, k)
+    assert np.array_equal(one.probabilities, multi.booster.predict(x[:1]))

@@ -47,6 +47,7 @@ from ..experiments.input_types import FLOAT32 as _FLOAT32
 from ..experiments.input_types import INT as _INT
 from ..experiments.input_types import TEXT as _TEXT
 from ..experiments.input_types import column_kind
+from .single_row import SingleRowPredictor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,6 +71,8 @@ SMALL_INPUT = 256
 UNKNOWN_POLICIES = ("missing", "error")
 MISSING_POLICIES = ("error", "missing")
 _NAN = math.nan
+#: up to this many rows, one C call per row beats one Booster.predict call
+_SINGLE_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -151,30 +154,48 @@ def _converter(name: str, kind: str, dtype: str) -> Callable[[Any], Any]:
     if kind in (_INT, _FLOAT, _FLOAT32):
         import numpy as np
 
-        def number(value: Any) -> Any:
+        def general(value: Any) -> Any:
+            """Anything but a plain int or float: numpy scalars, bools (refused), text..."""
             if value is None:
                 return None
-            t = type(value)
-            if t is bool or isinstance(value, (bool, np.bool_)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
                 raise wrong(value)
-            if t is not int and t is not float:
-                if not isinstance(value, numbers.Real):
-                    raise wrong(value)
-                value = int(value) if isinstance(value, numbers.Integral) else float(value)
+            plain = int(value) if isinstance(value, numbers.Integral) else float(value)
+            return number(plain)
+
+        if kind == _FLOAT:
+
+            def number(value: Any) -> Any:
                 t = type(value)
-            if t is float:
-                if value != value:
-                    return None
-                if kind == _INT:
+                if t is float:
+                    return None if value != value else value
+                if t is int:
+                    return float(value)
+                return general(value)
+
+        elif kind == _FLOAT32:
+
+            def number(value: Any) -> Any:
+                t = type(value)
+                if t is float:
+                    return None if value != value else float(np.float32(value))
+                if t is int:
+                    return float(np.float32(value))
+                return general(value)
+
+        else:
+
+            def number(value: Any) -> Any:
+                t = type(value)
+                if t is int:
+                    return value
+                if t is float:
+                    if value != value:
+                        return None
                     if not value.is_integer():
                         raise wrong(value)
                     return int(value)
-                if kind == _FLOAT32:
-                    return float(np.float32(value))
-                return value
-            if kind == _INT:
-                return value
-            return float(np.float32(value)) if kind == _FLOAT32 else float(value)
+                return general(value)
 
         return number
     if kind == _BOOL:
@@ -302,6 +323,7 @@ class Scorer:
             for c in self.inputs
         ]  # fmt: skip
         self._encoders = _feature_encoders(meta, self.inputs, self.policy)
+        self._single = SingleRowPredictor.create(self.booster)
         self.classes = list(meta.classes) if meta.classes is not None else None
 
     def __repr__(self) -> str:
@@ -428,10 +450,17 @@ class Scorer:
     # -- predictions -------------------------------------------------------------------------
 
     def predict_matrix(self, x: np.ndarray, threads: int | None = None) -> np.ndarray:
-        """The booster's raw output for an encoded matrix (``threads=1`` for single rows:
-        starting LightGBM's thread team costs more than the row)."""
+        """The booster's output for an encoded matrix, as ``Booster.predict`` gives it.
+
+        ``threads=1`` is for small requests: a few rows go through LightGBM's single-row API
+        (``single_row``: no per-call setup), more through ``predict(num_threads=1)``
+        (starting LightGBM's thread team costs more than the rows); large inputs use every
+        core.
+        """
         if threads is None:
             return self.booster.predict(x)
+        if self._single is not None and x.shape[0] <= _SINGLE_ROWS:
+            return self._single.predict(x)
         return self.booster.predict(x, num_threads=threads)
 
     def scores(self, raw: np.ndarray) -> Scores:

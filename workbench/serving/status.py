@@ -57,6 +57,20 @@ class ServerStatus:
         """Role -> ``name@vN``."""
         return {m["role"]: f"{m['model']}@v{m['version']}" for m in self.models}
 
+    def summary(self) -> str:
+        """One line: where, which versions in which roles since when (UTC), how busy."""
+        parts = []
+        for m in self.models:
+            since = datetime.fromisoformat(m["since"]).astimezone(UTC)
+            share = ""
+            if m["role"] == "canary" and self.canary:
+                share = f" {self.canary.get('fraction', 0):.0%}"
+            parts.append(f"{m['role']}{share} {m['model']}@v{m['version']} since {since:%H:%M:%S}")
+        return (
+            f"{self.address} (pid {self.pid}): {'; '.join(parts)}; "
+            f"{self.request_rate:,.1f} req/s, {self.requests:,} requests, {self.errors:,} errors"
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServerStatus:
         """Read back what ``StatusWriter`` wrote."""

@@ -132,6 +132,8 @@ def start(side: str, root: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_TRACKING_URI":
            f"sqlite:///{root}/.workbench/mlflow/mlflow.db"}  # fmt: skip
     env.pop("WORKBENCH_SERVE_TOKEN", None)
+    # mlflow models serve runs `uvicorn` from PATH: the one beside this interpreter
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     if side == "mlflow":
         cmd = [str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m",
                f"models:/{NAME}@champion", "--env-manager", "local", "-p", str(port),
@@ -227,8 +229,14 @@ async def _open(port: int, requests: list[bytes], rate: float, seconds: float, w
     async def one(i: int, scheduled: float) -> None:
         nonlocal errors
         conn = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
-        conn[1].write(requests[i % len(requests)])
-        status, _ = await _read_response(conn[0])
+        try:
+            conn[1].write(requests[i % len(requests)])
+            status, _ = await _read_response(conn[0])
+        except (ConnectionError, asyncio.IncompleteReadError):
+            # the server closed a connection that sat idle past its keep-alive: a new one
+            conn = await asyncio.open_connection("127.0.0.1", port)
+            conn[1].write(requests[i % len(requests)])
+            status, _ = await _read_response(conn[0])
         done = time.perf_counter()
         idle.append(conn)
         if scheduled >= measure_from:

@@ -208,15 +208,24 @@ class ShadowScorer:
     """Scores requests with the shadow model on a thread of its own, in micro-batches.
 
     ``submit`` appends to a bounded deque and returns (full: dropped and counted, like the
-    prediction log); the thread takes everything queued, scores it per shadow model in one
-    call (one ``predict`` of n rows costs far less than n of one row), and logs each row with
-    role ``shadow`` under the request's id. A record the shadow cannot score (another feature
+    prediction log); woken by the first request, the thread lets ``batch_wait`` seconds of
+    requests gather, takes everything queued, scores it per shadow
+    model in one call (one ``predict`` of n rows saves n - 1 calls' setup, and the records are
+    conformed in one pass), and logs each row with role ``shadow`` under the request's id. A record the shadow cannot score (another feature
     set, a type it refuses) is counted as failed; the champion's answer was sent long before.
     """
 
-    def __init__(self, log: PredictionLog | None, *, max_queue: int = 65_536) -> None:
+    def __init__(
+        self,
+        log: PredictionLog | None,
+        *,
+        max_queue: int = 65_536,
+        batch_wait: float = 0.05,
+    ) -> None:
         self.log = log
         self.max_queue = max_queue
+        self.batch_wait = batch_wait
+        self._stop = threading.Event()
         self._queue: collections.deque[_Job] = collections.deque()
         self._wake = threading.Event()
         self._closed = False
@@ -259,6 +268,7 @@ class ShadowScorer:
     def close(self, timeout: float = 30.0) -> None:
         """Refuse new work, score what is queued, stop the thread."""
         self._closed = True
+        self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -267,6 +277,7 @@ class ShadowScorer:
     def _run(self) -> None:
         while not self._closed:
             self._wake.wait()
+            self._stop.wait(self.batch_wait)  # a batch gathers; nobody waits for its answers
             self._wake.clear()
             with self._busy:
                 self._score_queued()

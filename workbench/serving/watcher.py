@@ -8,7 +8,8 @@ swaps never race. A version already loaded in another role (a canary promoted to
 reused, not loaded again.
 
 A reference that stops resolving (its alias was removed) keeps the champion serving what it
-served, and drops a shadow or canary role; the problem is kept in ``last_error``.
+served, and drops a shadow or canary role; a load that fails keeps the old deployment and is tried again
+``RETRY_AFTER`` seconds later; the problem is kept in ``last_error``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .scorer import Scorer
 __all__ = ["AliasWatcher", "Resolved", "Swap"]
 
 _logger = logging.getLogger(__name__)
+#: seconds before a failed load is tried again
+RETRY_AFTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,9 @@ class AliasWatcher:
             except WorkbenchError as exc:
                 self.last_error = f"{role} {ref}: {exc}"
                 wanted[role] = None if role != CHAMPION else _as_resolved(current.champion)
-            except Exception as exc:  # the store is busy or being migrated: next time
+            except Exception as exc:  # the store is busy or being migrated: shortly
                 self.last_error = f"{role} {ref}: {exc!r}"
+                self._last_check = time.monotonic() - self.recheck + RETRY_AFTER
                 return None
         changed = {
             role: target
@@ -143,10 +147,10 @@ class AliasWatcher:
             if scorer is None:
                 try:
                     scorer = self._load(target.name, target.version)
-                except Exception as exc:  # keep serving the old one; try again next time
+                except Exception as exc:  # keep serving the old one; try again shortly
                     self.last_error = f"loading {target.name}@v{target.version}: {exc}"
                     _logger.error("serving: %s", self.last_error)
-                    self._last_token = None
+                    self._last_check = time.monotonic() - self.recheck + RETRY_AFTER
                     return None
                 loaded[(target.name, target.version)] = scorer
             replacements[role] = ServingModel(

@@ -77,6 +77,9 @@ def test_bad_input_is_one_line_exit_2(demo_ws):
         ["train", "churn", "-p", "no-equals-sign"],
         ["train", "nosuch@v1"],
         ["train", "churn", "--task", "ranking"],
+        ["train", "churn", "--target", "nope"],
+        ["train", "churn", "--exclude", "nope"],
+        ["train", "churn", "--split", "time", "--time-column", "nope"],
         # LightGBM prints its own "[LightGBM] [Fatal] ..." line to the process's stderr
         ["train", "churn", "-p", "num_leaves=1", "--no-mlflow"],
         ["runs", "compare", "1"],
@@ -86,6 +89,9 @@ def test_bad_input_is_one_line_exit_2(demo_ws):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
         assert "Traceback" not in result.stderr
+    # only the refused num_leaves=1 got as far as a (failed) run
+    (run_id,) = ws.runs(include_deleted=True)["id"].to_list()
+    assert ws.run(run_id).reason.endswith("num_leaves must be > 1")
 
 
 def test_ctrl_c_records_cancelled_and_exits_130(demo_ws):

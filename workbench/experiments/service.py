@@ -27,6 +27,7 @@ from ..processes import is_alive, this_process
 from ..progress import NULL_PROGRESS, CancelOnly, Progress
 from . import repository as repo
 from .compare import TOP_FEATURES, RunComparison, compare
+from .features import TASKS
 from .records import RunInput, RunRecord, curves_bytes, parse_curves
 
 if TYPE_CHECKING:
@@ -107,6 +108,19 @@ def parse_run_id(run_id: int | str) -> int:
     if not text.isdigit():
         raise InputError(f"not a run id: {run_id!r}", hint="runs are numbered: 42 or 'run 42'")
     return int(text)
+
+
+def _check_column(snap: Snapshot, column: str, what: str) -> None:
+    """InputError (with the closest name) unless ``column`` is a column of ``snap``."""
+    import difflib
+
+    if column in snap.schema:
+        return
+    close = difflib.get_close_matches(column, list(snap.schema), n=1)
+    names = list(snap.schema)
+    listed = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+    hint = f"did you mean '{close[0]}'?" if close else f"columns: {listed}"
+    raise InputError(f"{what} '{column}' is not a column of {snap.ref}", hint=hint)
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -204,10 +218,19 @@ class ExperimentService:
             raise InputError(
                 f"{snap.ref} has no recorded target column", hint="name one with --target COL"
             )
+        _check_column(snap, target, "target column")
         exclude = request.exclude
         if exclude is None:
             key = snap.key_column
             exclude = [key] if key and key != target and key in snap.schema else []
+        for column in exclude:
+            _check_column(snap, column, "excluded column")
+        if request.task not in ("auto", *TASKS):
+            raise InputError(
+                f"unknown task '{request.task}'", hint="auto, binary, multiclass, regression"
+            )
+        if request.split not in ("random", "time"):
+            raise InputError(f"unknown split '{request.split}'", hint="use 'random' or 'time'")
         time_column = request.time_column
         if time_column is None and snap.time_column != target:
             time_column = snap.time_column
@@ -217,11 +240,14 @@ class ExperimentService:
                 f"a time split on {snap.ref} needs a time column, and {why}",
                 hint="name one with --time-column COL",
             )
-        if time_column is not None and time_column not in snap.schema:
-            raise InputError(f"time column '{time_column}' is not a column of {snap.ref}")
+        if time_column is not None:
+            _check_column(snap, time_column, "time column")
         seed = request.seed
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise InputError(f"seed must be an integer, got {seed!r}")
+        size = request.test_size
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size < 1:
+            raise InputError(f"test_size must be between 0 and 1 (exclusive), got {size!r}")
         return TrainSpec(
             target=target,
             task=request.task,

@@ -308,6 +308,10 @@ class Workspace:
         )  # fmt: skip
         return self._experiments.train(request, progress, on_iteration)
 
+    def training_notes(self, request: TrainRequest) -> list[str]:
+        """Notes on the columns a training would use (see ``ExperimentService.training_notes``)."""
+        return self._experiments.training_notes(request)
+
     def train_grid(
         self,
         ref: str | SweepRequest,

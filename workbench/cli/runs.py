@@ -197,14 +197,10 @@ def train(
 
 
 def _print_column_notes(ctx: Context, request: TrainRequest) -> None:
-    """Notes on feature columns (a text column of numbers is trained on as a category)."""
-    from .data import column_notes
-
-    snap = ctx.ws.snapshot(request.ref)
-    skip = (request.target or snap.target, snap.key_column,
-            request.time_column or snap.time_column, *(request.exclude or ()))  # fmt: skip
-    for note in column_notes(snap, skip):
-        click.echo(f"note: {note} Trained on as a category.", err=True)
+    """Notes on feature columns: text columns of numbers (trained on as categories), dates
+    (trained on as calendar parts), columns left out."""
+    for note in ctx.ws.training_notes(request):
+        click.echo(f"note: {note}", err=True)
 
 
 def _train_grid(ctx: Context, request: SweepRequest, as_json: bool) -> None:
@@ -386,6 +382,7 @@ def show(ctx: Context, run_id: str, as_json: bool) -> None:
         ("note", rec.note),
         ("tags", ", ".join(f"{k}={v}" for k, v in sorted(rec.tags.items()))),
     ]
+    lines += [("features" if i == 0 else "", n) for i, n in enumerate(rec.feature_notes)]
     for label, value in lines:
         if value not in (None, ""):
             out.print(f"{label:<9} {escape(str(value))}")

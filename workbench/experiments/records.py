@@ -62,6 +62,13 @@ class RunRecord:
         """How people name it: ``run 42``."""
         return f"run {self.id}"
 
+    @property
+    def feature_notes(self) -> list[str]:
+        """Columns trained on as computed features (dates) or left out, one line each."""
+        from .features import feature_notes
+
+        return feature_notes(self.model_meta)
+
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items())[:4])
         where = f" on {self.snapshot_ref}" if self.snapshot_ref else ""

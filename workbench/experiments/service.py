@@ -259,6 +259,21 @@ class ExperimentService:
             exclude=list(exclude),
         )
 
+    def training_notes(self, request: TrainRequest) -> list[str]:
+        """What a person should know about the columns before this training starts: text
+        columns of numbers (trained on as categories), columns trained on as computed
+        features (dates as calendar parts) and columns left out. Usage errors as ``train``."""
+        from .features import plan_features
+
+        snap = self.snapshots.get(request.ref)
+        drop = self.spec(snap, request).not_features()
+        notes = [
+            f"{note} Trained on as a category."
+            for p in snap.profile
+            if p.name not in drop and (note := p.numeric_text_note())
+        ]
+        return notes + plan_features(snap.schema, drop).notes()
+
     def train(
         self,
         request: TrainRequest,

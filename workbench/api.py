@@ -26,6 +26,7 @@ from . import audit
 from .context import Context
 from .drift.service import DriftRequest, DriftService
 from .errors import InputError
+from .experiments.mirror import MirrorOutcome
 from .experiments.records import RunInput, RunRecord
 from .experiments.service import ExperimentService, SweepRequest, TrainRequest
 from .integrity import IntegrityService, VerifyReport
@@ -67,6 +68,7 @@ __all__ = [
     "DriftRequest",
     "Evidence",
     "ImportRequest",
+    "MirrorOutcome",
     "ModelVersion",
     "RollbackPlan",
     "RunInput",
@@ -294,6 +296,7 @@ class Workspace:
         progress: Progress = NULL_PROGRESS,
         on_iteration: IterationObserver | None = None,
         mlflow: bool = True,
+        mirror: str = "now",
     ) -> RunRecord:
         """Train LightGBM on a snapshot and record the run; returns the finished run.
 
@@ -301,10 +304,18 @@ class Workspace:
         ``target`` defaults to the snapshot's recorded target; the snapshot's key column is
         excluded from the features and its time column is used for ``split='time'``.
         Failures and cancellation are recorded on the run, then re-raised.
+
+        With ``mlflow`` the run is mirrored to MLflow once it is recorded: by default
+        (``mirror="now"``) before this returns, so ``rec.mlflow_run_id`` is there at once; a
+        mirror that fails leaves the run finished (``rec.mlflow_state == "failed"``) and
+        raises a ``WorkbenchError`` naming it (``exc.run_id``). ``mirror="background"``
+        returns as soon as the run is recorded (``mlflow_state == "pending"``) and a detached
+        process logs it, as ``workbench train`` does; ``"later"`` leaves it for
+        ``sync_mlflow_runs``.
         """
         request = ref if isinstance(ref, TrainRequest) else TrainRequest(
             ref, target, task, dict(params or {}), split, test_size, seed, time_column, exclude,
-            note, mlflow,
+            note, mlflow, mirror,
         )  # fmt: skip
         return self._experiments.train(request, progress, on_iteration)
 
@@ -357,11 +368,23 @@ class Workspace:
         progress: Progress = NULL_PROGRESS,
         on_iteration: IterationObserver | None = None,
         mlflow: bool = True,
+        mirror: str = "now",
     ) -> RunRecord:
-        """Train again with a run's exact spec on the same snapshot (same split, same metrics)."""
+        """Train again with a run's exact spec on the same snapshot (same split, same metrics);
+        ``mirror`` as in ``train``."""
         return self._experiments.rerun(
-            run_id, progress=progress, on_iteration=on_iteration, mlflow=mlflow
+            run_id, progress=progress, on_iteration=on_iteration, mlflow=mlflow, mirror=mirror
         )
+
+    def mirror_run(self, run_id: int | str) -> str:
+        """Complete a run's MLflow mirror now if it is pending (waiting for a background one);
+        its MLflow run id."""
+        return self._experiments.mirror(run_id)
+
+    def sync_mlflow_runs(self, progress: Progress = NULL_PROGRESS) -> list[MirrorOutcome]:
+        """Complete every pending or failed MLflow mirror of a run (``workbench mlflow sync``);
+        one outcome per run, a failure recorded on its run without stopping the others."""
+        return self._experiments.sync_mirrors(progress)
 
     def runs(
         self,

@@ -163,8 +163,13 @@ def test_first_training_in_a_new_workspace_prints_no_mlflow_set_up_lines(tmp_pat
         assert run_cli(*args).returncode == 0
     trained = run_cli("-w", ws, "train", "churn", "--target", "churn", *FAST, env=ENV)
     assert trained.returncode == 0, trained.stderr
+    from tests.experiments.test_mirror import wait_mirrored
+    from workbench.api import Workspace
+
+    wait_mirrored(Workspace(tmp_path / "ws"), 1)  # the store is made by the background mirror
     assert (tmp_path / "ws" / ".workbench" / "mlflow" / "mlflow.db").is_file()
     assert trained.stderr == ""
+    assert not list((tmp_path / "ws" / ".workbench" / "tmp").glob("mirror-*.log"))  # nor there
     assert "finished on churn@v1" in trained.stdout
 
 

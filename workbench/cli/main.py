@@ -184,6 +184,7 @@ LAZY_COMMANDS = {
     "decisions": ".decisions:decisions",
     "retrain": ".decisions:retrain",
     "drift": ".drift:drift",
+    "mlflow": ".mirror:mlflow",
 }
 
 

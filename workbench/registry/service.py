@@ -115,7 +115,10 @@ class RegistryService:
     def _mlflow_register(self, run: RunRecord, name: str) -> str:
         from .mlflow_registry import register_version
 
-        mlflow_run_id = run.mlflow_run_id or self._log_model_late(run)
+        if run.mirror_pending:  # the run's own mirror first (waits for a background one)
+            mlflow_run_id = self.experiments.mirror(run.id)
+        else:
+            mlflow_run_id = run.mlflow_run_id or self._log_model_late(run)
         tags = {"workbench.run_id": str(run.id), "workbench.snapshot": run.snapshot_ref or ""}
         try:
             return register_version(self.experiments.tracking_uri, name, mlflow_run_id, tags)

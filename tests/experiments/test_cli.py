@@ -169,7 +169,7 @@ def test_first_training_in_a_new_workspace_prints_no_mlflow_set_up_lines(tmp_pat
     wait_mirrored(Workspace(tmp_path / "ws"), 1)  # the store is made by the background mirror
     assert (tmp_path / "ws" / ".workbench" / "mlflow" / "mlflow.db").is_file()
     assert trained.stderr == ""
-    assert not list((tmp_path / "ws" / ".workbench" / "tmp").glob("mirror-*.log"))  # nor there
+    assert not list((tmp_path / "ws" / ".workbench" / "logs").glob("mirror-*.log"))  # nor there
     assert "finished on churn@v1" in trained.stdout
 
 

@@ -75,7 +75,7 @@ def test_the_command_returns_before_mlflow_and_a_background_process_mirrors_it(d
     background = ws.run(run_id)
     assert background.mlflow_state == "mirrored" and background.mlflow_error is None
     assert [r.info.run_id for r in mlflow_runs(ws, run_id)] == [background.mlflow_run_id]
-    assert not list((ws.dir / "tmp").glob("mirror-*.log"))  # it printed nothing
+    assert not list((ws.dir / "logs").glob("mirror-*.log"))  # it printed nothing
 
     shown = json.loads(cli(ws, "runs", "show", str(run_id), "--json").stdout)
     assert shown["mlflow_state"] == "mirrored"
@@ -184,6 +184,7 @@ def test_a_mirror_killed_midway_is_completed_by_sync_without_a_duplicate(demo_ws
     again = cli(ws, "mlflow", "sync")  # idempotent
     assert again.stdout.strip() == "no MLflow mirror is pending"
     assert [r.info.run_id for r in mlflow_runs(ws, run_id)] == [rec.mlflow_run_id]
+    assert ws.audit_verify() == []  # every mirror state the runs went through was audited
 
 
 def test_a_complete_mlflow_run_the_store_never_recorded_is_adopted(demo_ws):
@@ -239,6 +240,9 @@ def test_a_failed_mirror_leaves_the_run_finished_and_sync_retries_it(demo_ws, mo
     (outcome,) = ws.sync_mlflow_runs()
     assert outcome.mlflow_run_id == ws.run(rec.id).mlflow_run_id and not outcome.error
     assert ws.run(rec.id).mlflow_state == "mirrored" and ws.run(rec.id).mlflow_error is None
+    actions = [e.action for e in ws.audit_log() if e.subject == f"run {rec.id}"]
+    assert actions[-3:] == ["run.mirror_failed", "run.mirror_failed", "run.mirrored"]
+    assert ws.audit_verify() == []
 
 
 def test_old_runs_with_an_mlflow_run_read_as_mirrored_after_the_migration(tmp_path):

@@ -137,15 +137,15 @@ def start_background(ctx: Context) -> subprocess.Popen[bytes]:
 
     It survives the command that started it (its own session: no Ctrl-C or hang-up from the
     terminal reaches it). Failures are recorded on the runs; anything printed (a traceback, a
-    library's warning) stays in a log under ``.workbench/tmp`` (``workbench gc`` clears it),
-    which is removed when nothing was printed.
+    library's warning) stays in ``.workbench/logs/mirror-*.log``, which is removed when
+    nothing was printed.
     """
     import subprocess
     import tempfile
 
-    tmp = ctx.dir / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    fd, log = tempfile.mkstemp(prefix=_LOG_PREFIX, suffix=".log", dir=tmp)
+    logs = ctx.dir / "logs"  # not tmp/: files there belong to object writes
+    logs.mkdir(parents=True, exist_ok=True)
+    fd, log = tempfile.mkstemp(prefix=_LOG_PREFIX, suffix=".log", dir=logs)
     try:
         return subprocess.Popen(
             # `-c`, not `-m`: MLflow tags a run with the git commit around the main file

@@ -473,11 +473,15 @@ class ExperimentService:
             try:
                 with self.ctx.store.write() as con:
                     repo.set_mirror_failed(con, rec.id, first)
+                    self.ctx.audit(con, "run.mirror_failed", f"run {rec.id}", {"error": first},
+                                   rows=[("runs", rec.id)])  # fmt: skip
             except WorkbenchError as second:
                 failure.add_note(f"the failure could not be recorded: {second}")
             raise failure from exc
         with self.ctx.store.write() as con:
             repo.set_mirrored(con, rec.id, mlflow_id)
+            self.ctx.audit(con, "run.mirrored", f"run {rec.id}", {"mlflow_run_id": mlflow_id},
+                           rows=[("runs", rec.id)])  # fmt: skip
         return mlflow_id
 
     def _log_mirror(self, rec: RunRecord, result: TrainResult) -> str:

@@ -148,7 +148,9 @@ def _mlflow_status(db: Path, run_id: int) -> str | None:
 
 def test_a_mirror_killed_midway_is_completed_by_sync_without_a_duplicate(demo_ws):
     ws = demo_ws
-    ws.train("churn@v1", params=FAST, mirror="now")  # the store exists: a kill lands in a log
+    # --wait-mlflow: the command logs the mirror itself (and makes MLflow's store)
+    waited = json.loads(cli(ws, "train", "churn@v1", *CLI_FAST, "--wait-mlflow", "--json").stdout)
+    assert waited["mlflow_state"] == "mirrored" and waited["mlflow_run_id"]
     db = ws.dir / "mlflow" / "mlflow.db"
     for _attempt in range(6):
         run_id = json.loads(cli(ws, "train", "churn@v1", *CLI_FAST, "--json").stdout)["id"]

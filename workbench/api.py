@@ -7,6 +7,7 @@ The facade is thin: each method names what a user does and delegates to one doma
     experiments ExperimentService(ctx, snapshots)
     drift       DriftService(ctx, snapshots)
     registry    RegistryService(ctx, snapshots, experiments, drift)
+    monitoring  MonitoringService(ctx, snapshots, drift, registry)
     integrity   IntegrityService(ctx)
 
 Each call is one unit of work: it opens the store, does its work in a transaction and closes,
@@ -30,6 +31,23 @@ from .experiments.records import RunInput, RunRecord
 from .experiments.service import ExperimentService, SweepRequest, TrainRequest
 from .integrity import IntegrityService, VerifyReport
 from .locate import WORKBENCH_DIR, find_workspace
+from .monitoring.records import (
+    Alert,
+    CheckResult,
+    DeploymentSetting,
+    MonitorReport,
+    Notification,
+    Silence,
+)
+from .monitoring.service import (
+    BacktestRequest,
+    BacktestResult,
+    CheckRequest,
+    LabelRequest,
+    MonitoringService,
+    RampResult,
+    ReportRequest,
+)
 from .progress import NULL_PROGRESS, Progress
 from .registry.aliases import CHAMPION, AliasMove
 from .registry.decisions import Decision, Evidence
@@ -49,6 +67,8 @@ if TYPE_CHECKING:
     from .experiments.model import Model
     from .experiments.query import Fields
     from .experiments.training import IterationObserver
+    from .monitoring.labels import LabelReport
+    from .monitoring.verdict import Verdict
     from .objects import ObjectStore
     from .registry.lineage import LineageNode
     from .snapshots.contract import Contract
@@ -62,7 +82,19 @@ __all__ = [
     "WORKBENCH_DIR",
     # records and requests the facade takes and returns
     "AddResult",
+    "Alert",
     "AliasMove",
+    "BacktestRequest",
+    "BacktestResult",
+    "CheckRequest",
+    "CheckResult",
+    "DeploymentSetting",
+    "LabelRequest",
+    "MonitorReport",
+    "Notification",
+    "RampResult",
+    "ReportRequest",
+    "Silence",
     "Decision",
     "DriftRequest",
     "Evidence",
@@ -88,6 +120,7 @@ class Services:
         self.experiments = ExperimentService(ctx, self.snapshots)
         self.drift = DriftService(ctx, self.snapshots)
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
+        self.monitoring = MonitoringService(ctx, self.snapshots, self.drift, self.registry)
         self.integrity = IntegrityService(ctx)
 
 
@@ -101,6 +134,7 @@ class Workspace:
         self._experiments = self.services.experiments
         self._drift = self.services.drift
         self._registry = self.services.registry
+        self._monitoring = self.services.monitoring
         self._integrity = self.services.integrity
 
     def __repr__(self) -> str:
@@ -721,3 +755,174 @@ class Workspace:
         return self._registry.retrain(
             from_ref, data, reason=reason, to_alias=to_alias, progress=progress
         )
+
+    # -- monitoring --------------------------------------------------------------------------
+
+    def import_labels(
+        self,
+        path: Path | str | LabelRequest,
+        key: str | None = None,
+        *,
+        label: str | None = None,
+        time: str | None = None,
+        model: str | None = None,
+    ) -> LabelReport:
+        """Join late ground truth (CSV or Parquet) to logged predictions by ``key``: the same
+        file twice changes nothing, a changed label is a new version; the report gives
+        coverage, label lag and unmatched keys. ``label`` defaults to the model's target."""
+        if isinstance(path, LabelRequest):
+            request = path
+        else:
+            if key is None:
+                raise InputError("name the key column", hint="import_labels(path, key='id')")
+            request = LabelRequest(path, key, label, time, model)
+        return self._monitoring.import_labels(request)
+
+    def log_batch(
+        self,
+        ref: str,
+        frame: pl.DataFrame,
+        *,
+        role: str = "champion",
+        key: str | None = None,
+        time_column: str | None = None,
+        at: datetime | None = None,
+        route: str | None = None,
+        request_prefix: str = "batch",
+    ) -> int:
+        """Score a frame with a model version and write each answer to the prediction log,
+        as batch scoring does (times from ``time_column`` or ``at``); the rows logged."""
+        return self._monitoring.log_batch(ref, frame, role=role, key=key,
+                                          time_column=time_column, at=at, route=route,
+                                          request_prefix=request_prefix)  # fmt: skip
+
+    def monitor_report(
+        self,
+        model: str | ReportRequest | None = None,
+        by: str | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> MonitorReport:
+        """Each window of the prediction log (``by``: hour, day, week, month, batch): volume,
+        data quality, drift against training, prediction drift, realized and estimated
+        performance, latency, errors; every serving version and role side by side."""
+        request = (
+            model if isinstance(model, ReportRequest) else ReportRequest(model, by, since, until)
+        )
+        return self._monitoring.report(request, progress)
+
+    def monitor_check(
+        self,
+        model: str | CheckRequest | None = None,
+        *,
+        tick: str | None = None,
+        deliver: bool = True,
+        progress: Progress = NULL_PROGRESS,
+    ) -> CheckResult:
+        """Judge new windows, fire and resolve alerts, file a retraining proposal when a
+        retraining policy fires, guard a ramping canary, deliver notifications."""
+        request = model if isinstance(model, CheckRequest) else CheckRequest(model, tick, deliver)
+        return self._monitoring.check(request, progress)
+
+    def monitor_watch(
+        self,
+        every: str | None = None,
+        model: str | None = None,
+        *,
+        wait: Callable[[float], bool],
+        on_check: Callable[[CheckResult], None] = lambda r: None,
+        max_ticks: int | None = None,
+    ) -> int:
+        """``monitor_check`` on a schedule until ``wait(seconds)`` returns True."""
+        return self._monitoring.watch(
+            every, model, wait=wait, on_check=on_check, max_ticks=max_ticks
+        )
+
+    def monitor_backtest(
+        self,
+        model: str | BacktestRequest | None = None,
+        by: str | None = None,
+        progress: Progress = NULL_PROGRESS,
+        **overrides: Any,
+    ) -> BacktestResult:
+        """Replay the policies (the settings', changed by ``overrides`` such as
+        ``drift_share=0.3``) over the logged history: when they would have fired, and how
+        many retrainings they would have caused."""
+        request = (
+            model if isinstance(model, BacktestRequest) else BacktestRequest(model, by, overrides)
+        )
+        return self._monitoring.backtest(request, progress)
+
+    def alerts(self, status: str | None = None, model: str | None = None) -> list[Alert]:
+        """Alerts, newest first (``status``: firing or resolved)."""
+        return self._monitoring.alerts(status, model)
+
+    def alert(self, alert_id: int | str) -> Alert:
+        """One alert with its evidence."""
+        return self._monitoring.alert(alert_id)
+
+    def alert_events(self, alert_id: int | str) -> list[dict[str, Any]]:
+        """An alert's transitions (fired, notifications, acknowledged, resolved)."""
+        return self._monitoring.alert_events(alert_id)
+
+    def acknowledge_alert(self, alert_id: int | str, comment: str | None = None) -> Alert:
+        """Acknowledge a firing alert."""
+        return self._monitoring.acknowledge(alert_id, comment)
+
+    def silence_alerts(
+        self,
+        alert_id: int | str | None = None,
+        *,
+        model: str | None = None,
+        policy: str | None = None,
+        subject: str | None = None,
+        duration: str = "1d",
+        comment: str | None = None,
+    ) -> Silence:
+        """Stop notifications of an alert's kind (or a model's, a policy's) for ``duration``."""
+        return self._monitoring.silence(alert_id, model=model, policy=policy, subject=subject,
+                                        duration=duration, comment=comment)  # fmt: skip
+
+    def silences(self) -> list[Silence]:
+        """Silences in force now."""
+        return self._monitoring.silences()
+
+    def test_notification(self) -> list[Notification]:
+        """Send a test message on every configured channel now."""
+        return self._monitoring.test_notification()
+
+    def deliver_notifications(self) -> int:
+        """Send the notifications that are due (retries included); how many got through."""
+        return self._monitoring.deliver()
+
+    def notifications(self, status: str | None = None, limit: int = 100) -> list[Notification]:
+        """The notification outbox, newest first (``status``: pending, delivered, dead)."""
+        return self._monitoring.notifications(status, limit)
+
+    def verdicts(self, model: str | None = None) -> list[Verdict]:
+        """Champion against each shadow and canary version: agreement, metric difference
+        with its bootstrap interval, McNemar's test, labelled rows still needed."""
+        return self._monitoring.verdicts(model)
+
+    def deployment(self, model: str | None = None) -> DeploymentSetting | None:
+        """The canary setting the scoring server follows (version, share, ramp step)."""
+        return self._monitoring.deployment(model)
+
+    def deployment_history(self, model: str | None = None) -> list[DeploymentSetting]:
+        """Every canary setting a model had, oldest first."""
+        return self._monitoring.deployment_history(model)
+
+    def start_canary(self, ref: str, reason: str | None = None) -> DeploymentSetting:
+        """Make a version the canary and start its ramp at the first step (approver)."""
+        return self._monitoring.start_canary(ref, reason)
+
+    def stop_canary(self, model: str | None = None, reason: str = "stopped") -> DeploymentSetting:
+        """Send no more traffic to the canary."""
+        return self._monitoring.stop_canary(model, reason)
+
+    def canary_step(self, model: str | None = None, *, advance: bool = True) -> RampResult:
+        """Check the canary's guards; a breach stops it and files a rollback proposal, and
+        with ``advance`` a clean step moves the ramp on (past the last: a promotion proposal)."""
+        return self._monitoring.guard_canary(model, advance=advance)

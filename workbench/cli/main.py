@@ -184,6 +184,8 @@ LAZY_COMMANDS = {
     "decisions": ".decisions:decisions",
     "retrain": ".decisions:retrain",
     "drift": ".drift:drift",
+    "monitor": ".monitor:monitor",
+    "alerts": ".monitor:alerts",
 }
 
 

@@ -803,7 +803,9 @@ class MonitoringService:
             active = set(now_firing)
             retrain = False
             when = starts.get(key)
-            if any(p in settings.retrain_on for p, _ in now_firing) and when is not None:
+            # A proposal stays open while its cause keeps firing: a new one needs a new
+            # episode of a retraining policy (and the cooldown since the last).
+            if any(p in settings.retrain_on for p, _ in fired) and when is not None:
                 cooldown = timedelta(hours=settings.retrain_cooldown_hours)
                 if last_retrain is None or when - last_retrain >= cooldown:
                     retrain, last_retrain = True, when

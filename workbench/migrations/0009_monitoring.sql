@@ -145,7 +145,7 @@ create table outbox (
 create table outbox_attempts (
     id          integer primary key default nextval('outbox_attempt_id_seq'),
     outbox_id   integer not null,
-    event_at    timestamp not null,
+    attempted_at timestamp not null,
     status_code integer,
     error       text,
     retry_after double,

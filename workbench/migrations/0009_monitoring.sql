@@ -28,7 +28,8 @@ create table label_imports (
     created_at    timestamp not null
 );
 
--- Ground truth per entity; a correction is a new version, the newest version counts.
+-- Ground truth per entity; a correction is a new version, the newest version counts and is
+-- the one marked current (reading millions of labels must not rank versions each time).
 create table labels (
     model         text not null,
     entity_key    text not null,
@@ -36,7 +37,7 @@ create table labels (
     label         text,
     label_time    timestamptz,
     import_id     integer not null,
-    primary key (model, entity_key, version)
+    current       boolean not null default true
 );
 
 -- What monitoring fitted once per model version (CBPE/DLE, prediction statistics): a cache,

@@ -82,23 +82,23 @@ def current_labels(con: duckdb.DuckDBPyConnection, model: str, keys: pl.DataFram
     try:
         return con.sql(
             "select l.entity_key, l.label, l.version from labels l "
-            "join __incoming_keys k using (entity_key) where l.model = ? "
-            "qualify row_number() over (partition by l.entity_key order by l.version desc) = 1",
+            "join __incoming_keys k using (entity_key) where l.model = ? and l.current",
             params=[model],
         ).pl()
     finally:
         con.unregister("__incoming_keys")
 
 
-def labels_frame(con: duckdb.DuckDBPyConnection, model: str) -> pl.DataFrame:
-    """Every labelled key of ``model`` with its newest label and label time (UTC)."""
+def labels_frame(con: duckdb.DuckDBPyConnection, model: str, *, times: bool = True) -> pl.DataFrame:
+    """Every labelled key of ``model`` with its newest label (and label time, UTC)."""
     import polars as pl
 
+    columns = "entity_key, label" + (", label_time" if times else "")
     frame = con.sql(
-        "select entity_key, label, label_time from labels where model = ? "
-        "qualify row_number() over (partition by entity_key order by version desc) = 1",
-        params=[model],
+        f"select {columns} from labels where model = ? and current", params=[model]
     ).pl()
+    if not times:
+        return frame
     return frame.with_columns(pl.col("label_time").dt.convert_time_zone("UTC"))
 
 
@@ -129,6 +129,11 @@ def insert_labels(
     """Store label rows (``entity_key``, ``version``, ``label``, ``label_time``)."""
     con.register("__new_labels", rows.select("entity_key", "version", "label", "label_time"))
     try:
+        con.execute(
+            "update labels set current = false where model = ? and current and entity_key in "
+            "(select entity_key from __new_labels where version > 1)",
+            [model],
+        )
         con.execute(
             "insert into labels (model, entity_key, version, label, label_time, import_id) "
             "select ?, entity_key, version, label, label_time, ? from __new_labels",

@@ -456,11 +456,11 @@ class MonitoringService:
         names = lazy.collect_schema().names()
         wanted = [c for c in names if c in _LOG_COLUMNS or c.startswith("in_")]
         frame = lazy.select(wanted).collect()
-        with self.ctx.store.read() as con:
-            labels = repo.labels_frame(con, model)
         if frame.height == 0:
             return frame.with_columns(pl.lit(None, pl.String).alias("label"))
-        return frame.join(labels.select("entity_key", "label"), on="entity_key", how="left")
+        with self.ctx.store.read() as con:
+            labels = repo.labels_frame(con, model, times=False)
+        return frame.join(labels, on="entity_key", how="left")
 
     def _window_size(self, by: str | None) -> str:
         from .windows import check_window
@@ -501,43 +501,47 @@ class MonitoringService:
     ) -> list[WindowFigures]:
         """Figures of every (window, role, version) group of ``frame`` (or of the windows
         ``only`` names), oldest window first, champion first within a window."""
-        from .windows import assign_windows, column_types, drift_options, window_figures
+        from .windows import split_windows
 
-        settings = self._settings()
-        cut = assign_windows(frame, size, settings.batch_gap_minutes)
+        parts = split_windows(frame, size, self._settings().batch_gap_minutes)
         if only is not None:
-            import polars as pl
+            parts = [p for p in parts if p[0] in only]
+        return self._part_figures(str(frame["model"][0]), parts, progress)
 
-            cut = cut.filter(pl.col("window_key").is_in(sorted(only)))
-        model = str(frame["model"][0])
-        options = drift_options(settings.drift_share)
-        groups = cut.partition_by(["window_key", "role", "version"], as_dict=True)
-        progress.start("windows", total=len(groups))
+    def _part_figures(
+        self, model: str, parts: list[tuple], progress: Progress = NULL_PROGRESS
+    ) -> list[WindowFigures]:
+        from .windows import column_types, drift_options, window_figures
+
+        options = drift_options(self._settings().drift_share)
+        progress.start("windows", total=len(parts))
         out = []
         order = {"champion": 0, "canary": 1, "shadow": 2}
-        for (key, role, version), part in sorted(
-            groups.items(),
-            key=lambda kv: (
-                kv[1]["window_start"][0],
-                order.get(kv[0][1], 3),
-                kv[0][2],
-            ),  # fmt: skip
-        ):
+        for key, start, end, rows in parts:
             progress.check_cancelled()
-            ref = self.reference(model, int(version))
-            types = column_types(ref.stats, ref.features)
-            out.append(
-                window_figures(
-                    part,
-                    ref,
-                    options=options,
-                    types=types,
-                    key=str(key),
-                    start=part["window_start"][0],
-                    end=part["window_end"][0],
-                    role=str(role),
-                )  # fmt: skip
+            single = rows["role"].n_unique() == 1 and rows["version"].n_unique() == 1
+            groups = (
+                {(rows["role"][0], rows["version"][0]): rows}
+                if single
+                else rows.partition_by(["role", "version"], as_dict=True)
             )
+            for (role, version), part in sorted(
+                groups.items(), key=lambda kv: (order.get(str(kv[0][0]), 3), kv[0][1])
+            ):
+                ref = self.reference(model, int(version))  # type: ignore[call-overload]
+                types = column_types(ref.stats, ref.features)
+                out.append(
+                    window_figures(
+                        part,
+                        ref,
+                        options=options,
+                        types=types,
+                        key=key,
+                        start=start,
+                        end=end,
+                        role=str(role),
+                    )  # fmt: skip
+                )
             progress.advance()
         return out
 
@@ -589,7 +593,7 @@ class MonitoringService:
         """(history of (window, breaches) oldest first, windows judged now, rows to save)."""
         import polars as pl
 
-        from .windows import assign_windows
+        from .windows import split_windows
 
         frame = self._log_frame(model)
         with self.ctx.store.read() as con:
@@ -597,27 +601,19 @@ class MonitoringService:
         if frame.height == 0:
             return [(k, [Breach.from_dict(b) for b in v[2]]) for k, v in stored.items()], 0, []
         champ = frame.filter(pl.col("role") == "champion")
-        cut = assign_windows(champ, size, self._settings().batch_gap_minutes)
-        digests = (
-            cut.group_by("window_key", maintain_order=True)
-            .agg(
-                pl.len().alias("rows"),
-                pl.col("label").is_not_null().sum().alias("labelled"),
-                pl.col("time").max().alias("newest"),
-                pl.col("version").unique().sort(),
-                pl.col("window_start").first(),
-                pl.col("window_end").first(),
-            )  # fmt: skip
-            .sort("window_start")
-        )
-        changed = set()
+        parts = split_windows(champ, size, self._settings().batch_gap_minutes)
+        changed = []
         meta = {}
-        for row in digests.iter_rows(named=True):
-            digest = _digest(row, policy)
-            meta[row["window_key"]] = (digest, (row["window_start"], row["window_end"]))
-            if stored.get(row["window_key"], ("",))[0] != digest:
-                changed.add(row["window_key"])
-        figures = self._figures(champ, size, progress, only=changed) if changed else []
+        for key, start, end, rows in parts:
+            summary = {
+                "rows": rows.height, "labelled": rows["label"].is_not_null().sum(),
+                "newest": rows["time"].max(), "version": rows["version"].unique().sort(),
+            }  # fmt: skip
+            digest = _digest(summary, policy)
+            meta[key] = (digest, (start, end))
+            if stored.get(key, ("",))[0] != digest:
+                changed.append((key, start, end, rows))
+        figures = self._part_figures(model, changed, progress) if changed else []
         fresh: dict[str, tuple[list[dict], list[Breach]]] = {}
         for fig in figures:
             rows, found = fresh.setdefault(fig.window_key, ([], []))

@@ -819,11 +819,15 @@ class Workspace:
         *,
         tick: str | None = None,
         deliver: bool = True,
+        now: datetime | None = None,
         progress: Progress = NULL_PROGRESS,
     ) -> CheckResult:
         """Judge new windows, fire and resolve alerts, file a retraining proposal when a
-        retraining policy fires, guard a ramping canary, deliver notifications."""
-        request = model if isinstance(model, CheckRequest) else CheckRequest(model, tick, deliver)
+        retraining policy fires, guard a ramping canary, deliver notifications (``now``:
+        judge as of that time, when replaying history)."""
+        request = (
+            model if isinstance(model, CheckRequest) else CheckRequest(model, tick, deliver, now)
+        )
         return self._monitoring.check(request, progress)
 
     def monitor_watch(

@@ -106,10 +106,12 @@ def breaches(fig: WindowFigures, policy: Policy, ref: VersionReference) -> list[
     """Every policy ``fig`` breaches (statistical ones only with at least ``min_rows``)."""
     found: list[Breach] = []
 
-    def add(name: str, subject: str, value: float | None, limit: float, message: str) -> None:
-        found.append(
-            Breach(name, subject, value, limit, message, fig.window_key, policy.severity_of(name))
-        )
+    def add(
+        name: str, subject: str, value: float | None, limit: float, message: str,
+        source: str | None = None,
+    ) -> None:  # fmt: skip
+        found.append(Breach(name, subject, value, limit, message, fig.window_key,
+                            policy.severity_of(name), source))  # fmt: skip
 
     if policy.min_volume is not None and fig.rows < policy.min_volume:
         add("volume", "rows", fig.rows, policy.min_volume,
@@ -161,12 +163,22 @@ def _performance(fig: WindowFigures, policy: Policy, ref: VersionReference, add)
     drop = value - baseline if metric in LOWER_IS_BETTER else baseline - value
     if drop >= policy.performance_drop and drop > 0:
         add("performance", metric, value, baseline,
-            f"{source} {metric} {value:.3f} vs holdout {baseline:.3f} (drop {drop:.3f})")  # fmt: skip
+            f"{source} {metric} {value:.3f} vs holdout {baseline:.3f} (drop {drop:.3f})",
+            source)  # fmt: skip
 
 
-def firing(history: Sequence[Sequence[Breach]], policy: Policy) -> dict[tuple[str, str], Breach]:
+def firing(
+    history: Sequence[Sequence[Breach]],
+    policy: Policy,
+    labelled: Sequence[bool] | None = None,
+) -> dict[tuple[str, str], Breach]:
     """(policy, subject) -> newest breach, for the pairs that breached in at least
-    ``fire_after`` of the last ``of_last`` windows of ``history`` (oldest first)."""
+    ``fire_after`` of the last ``of_last`` windows of ``history`` (oldest first).
+
+    Labels come late: the newest window with labels (``labelled``) may be older than the
+    last ``of_last`` windows, yet its realized performance is the newest evidence of how the
+    model does. Its performance breach counts as one more recent breach.
+    """
     recent = list(history)[-policy.of_last :]
     counts: dict[tuple[str, str], int] = {}
     newest: dict[tuple[str, str], Breach] = {}
@@ -175,6 +187,14 @@ def firing(history: Sequence[Sequence[Breach]], policy: Policy) -> dict[tuple[st
             key = (b.policy, b.subject)
             counts[key] = counts.get(key, 0) + 1
             newest[key] = b
+    if labelled:
+        last = max((i for i, has in enumerate(labelled) if has), default=None)
+        if last is not None and last < len(history) - policy.of_last:
+            for b in history[last]:
+                if b.policy == "performance" and b.source == "realized":
+                    key = (b.policy, b.subject)
+                    counts[key] = counts.get(key, 0) + 1
+                    newest.setdefault(key, b)
     return {k: newest[k] for k, n in counts.items() if n >= policy.fire_after}
 
 

@@ -69,6 +69,8 @@ class Breach:
     message: str
     window_key: str
     severity: str = "warning"
+    #: for performance: "realized" (labels) or "estimated" (CBPE/DLE)
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

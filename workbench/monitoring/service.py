@@ -117,6 +117,8 @@ class CheckRequest:
     model: str | None = None
     tick: str | None = None
     deliver: bool = True
+    #: judge as of this time (replaying history, as the demo does); default: the clock
+    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -552,17 +554,17 @@ class MonitoringService:
         same transaction), file a retraining proposal when a retraining policy fires, guard
         the canary, and deliver what is due."""
         model = self.model_name(request.model)
-        now = self.clock()
+        now = request.now or self.clock()
         if request.tick:
             with self.ctx.store.read() as con:
                 if repo.tick_done(con, model, request.tick):
                     return CheckResult(model, None, 0, 0, skipped=f"tick {request.tick} ran")
         size = self._window_size(None)
         policy = self.policy()
-        history, count, saved = self._judge(model, size, policy, progress)
+        history, count, saved, labelled = self._judge(model, size, policy, progress)
         from .policies import firing
 
-        firing_now = firing([h[1] for h in history], policy)
+        firing_now = firing([h[1] for h in history], policy, labelled)
         result = CheckResult(model, None, len(history), count)
         judged = _Judgement(model, history, firing_now, now, result)
         with self.ctx.store.write() as con:
@@ -589,8 +591,9 @@ class MonitoringService:
 
     def _judge(
         self, model: str, size: str, policy: Policy, progress: Progress
-    ) -> tuple[list[tuple[str, list[Breach]]], int, list[tuple]]:
-        """(history of (window, breaches) oldest first, windows judged now, rows to save)."""
+    ) -> tuple[list[tuple[str, list[Breach]]], int, list[tuple], list[bool]]:
+        """(history of (window, breaches) oldest first, windows judged now, rows to save,
+        whether each window has labels)."""
         import polars as pl
 
         from .windows import split_windows
@@ -599,11 +602,13 @@ class MonitoringService:
         with self.ctx.store.read() as con:
             stored = repo.stored_windows(con, model, size)
         if frame.height == 0:
-            return [(k, [Breach.from_dict(b) for b in v[2]]) for k, v in stored.items()], 0, []
+            kept = [(k, [Breach.from_dict(b) for b in v[2]]) for k, v in stored.items()]
+            return kept, 0, [], [False] * len(kept)
         champ = frame.filter(pl.col("role") == "champion")
         parts = split_windows(champ, size, self._settings().batch_gap_minutes)
         changed = []
         meta = {}
+        has_labels: list[bool] = []
         for key, start, end, rows in parts:
             summary = {
                 "rows": rows.height, "labelled": rows["label"].is_not_null().sum(),
@@ -611,6 +616,7 @@ class MonitoringService:
             }  # fmt: skip
             digest = _digest(summary, policy)
             meta[key] = (digest, (start, end))
+            has_labels.append(bool(summary["labelled"]))
             if stored.get(key, ("",))[0] != digest:
                 changed.append((key, start, end, rows))
         figures = self._part_figures(model, changed, progress) if changed else []
@@ -628,7 +634,7 @@ class MonitoringService:
             else:
                 found = [Breach.from_dict(b) for b in stored[key][2]]
             history.append((key, found))
-        return history, len(changed), saved
+        return history, len(changed), saved, has_labels
 
     def _transitions(self, con: duckdb.DuckDBPyConnection, judged: _Judgement) -> None:
         """Fire alerts for newly firing pairs and resolve those that stopped (caller's

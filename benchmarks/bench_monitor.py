@@ -46,7 +46,7 @@ def build(root: Path, rows: int, seed: int = 0) -> None:
 
     ws = Workspace.init(root)
     (ws.dir / "workbench.toml").write_text(
-        'actor = "bench"\ndefault_role = "admin"\n[registry]\nmlflow = false\n', encoding="utf-8"
+        'default_role = "admin"\n[registry]\nmlflow = false\n', encoding="utf-8"
     )
     ws = Workspace(root)
     demo = generate(seed=7)

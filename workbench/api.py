@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from .monitoring.verdict import Verdict
     from .objects import ObjectStore
     from .registry.lineage import LineageNode
+    from .settings_file import SettingsFileState
     from .snapshots.contract import Contract
     from .snapshots.diff import SnapshotDiff
     from .store import Store
@@ -127,8 +128,8 @@ class Services:
 class Workspace:
     """A project's workbench: snapshots, runs, drift, models and decisions in one place."""
 
-    def __init__(self, root: Path | str) -> None:
-        self.ctx = Context(root)
+    def __init__(self, root: Path | str, *, actor: str | None = None) -> None:
+        self.ctx = Context(root, actor)
         self.services = Services(self.ctx)
         self._snapshots = self.services.snapshots
         self._experiments = self.services.experiments
@@ -159,12 +160,16 @@ class Workspace:
             settings.write_text(default_settings_text(), encoding="utf-8")
         ws = cls(root)
         ws.store.migrate()
+        ws.ctx.check_settings()  # and remember the file as checked: the next command is fast
         return ws
 
     @classmethod
-    def open(cls, path: Path | str | None = None) -> Workspace:
-        """Open the workspace at ``path``, from ``WORKBENCH_WORKSPACE``, or found walking up."""
-        return cls(find_workspace(path))
+    def open(cls, path: Path | str | None = None, *, actor: str | None = None) -> Workspace:
+        """Open the workspace at ``path``, from ``WORKBENCH_WORKSPACE``, or found walking up,
+        checking its settings; ``actor`` acts under another name (see ``workbench.identity``)."""
+        ws = cls(find_workspace(path), actor=actor)
+        ws.ctx.check_settings()
+        return ws
 
     @property
     def root(self) -> Path:
@@ -193,8 +198,27 @@ class Workspace:
 
     @property
     def actor(self) -> str:
-        """Who is acting (settings or the OS user)."""
+        """The name acting (a claimed name this OS account may use, else the account's)."""
         return self.ctx.actor
+
+    @property
+    def os_account(self) -> str:
+        """The operating-system account running this process (from its uid)."""
+        from .processes import os_account
+
+        return os_account()
+
+    def settings_file(self) -> SettingsFileState:
+        """The settings file's path, owner and permissions."""
+        from .settings_file import file_state
+
+        return file_state(self.dir)
+
+    def pin_settings(self, pinned: bool = True) -> SettingsFileState:
+        """Make the settings file read-only (``pinned``) or writable by its owner again."""
+        from .settings_file import pin
+
+        return pin(self.dir, pinned)
 
     def change_token(self) -> int:
         """Changes whenever any process writes to this workspace (cheap: one stat)."""

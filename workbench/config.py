@@ -6,13 +6,21 @@ defaults. Nested fields use ``__`` (``WORKBENCH_DRIFT__DRIFT_SHARE=0.3``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
-from .settings_file import SETTINGS_FILE, os_user, read_settings
+from .settings_file import (
+    SETTINGS_FILE,
+    env_overrides,
+    merge,
+    read_settings,
+    read_settings_file,
+)
+from .validation import check_keys, input_error
 
 __all__ = [
     "Settings",
@@ -22,9 +30,11 @@ __all__ = [
     "MonitoringSettings",
     "WebhookChannel",
     "CanarySettings",
+    "AuditSettings",
     "Role",
     "SETTINGS_FILE",
     "load_settings",
+    "validate_settings",
     "default_settings_text",
 ]
 
@@ -62,8 +72,9 @@ class GateSettings(BaseModel):
     (auc for binary, rmse for regression, logloss for multiclass)."""
     min_improvement: float = Field(0.0, ge=0)
     """How much better than the champion the challenger must be (0: not required)."""
-    segment_columns: list[str] = ["gender"]
-    """Sensitive or business columns checked segment by segment (skipped when absent)."""
+    segment_columns: list[str] = []
+    """Sensitive or business columns checked segment by segment; none until named (a column
+    the holdout lacks is reported as not checked)."""
     max_segment_gap: float = Field(0.10, ge=0)
     """Largest allowed gap between the best and worst segment's primary metric."""
     max_parity_difference: float = Field(0.10, ge=0)
@@ -195,6 +206,14 @@ class MonitoringSettings(BaseModel):
     """The canary ramp and its guards."""
 
 
+class AuditSettings(BaseModel):
+    """The audit log (``[audit]``)."""
+
+    key_file: str | None = None
+    """A key file outside the project (``workbench audit keygen FILE``): every audit entry is
+    then signed, so a chain recomputed after an edit fails ``audit verify``."""
+
+
 class Settings(BaseModel):
     """Everything a workspace can configure."""
 
@@ -220,11 +239,13 @@ class Settings(BaseModel):
     """Model registry options."""
     monitoring: MonitoringSettings = MonitoringSettings()
     """Monitoring policies, alerts and notification channels."""
-
-    @property
-    def actor_name(self) -> str:
-        """The acting user's name: settings first, then the OS user."""
-        return self.actor or os_user()
+    accounts: dict[str, list[str]] = {}
+    """Which names each operating-system account may act under (``[accounts]`` table:
+    ``ana = ["alice"]``, or ``["*"]`` for any name: a teaching machine where one person plays
+    every role). Without an entry, an account acts only under its own name, so setting
+    ``actor`` (or ``WORKBENCH_ACTOR``) to someone else's name is refused."""
+    audit: AuditSettings = AuditSettings()
+    """The audit log's options."""
 
 
 def load_settings(workbench_dir: Path) -> Settings:
@@ -239,13 +260,53 @@ def load_settings(workbench_dir: Path) -> Settings:
         raise InputError(f"invalid setting {where}: {first['msg']}", hint=str(path)) from None
 
 
-def default_settings_text() -> str:
-    """The commented settings file ``workbench init`` writes."""
-    return """\
+def validate_settings(workbench_dir: Path) -> Settings:
+    """The workspace's settings, checked whole; one InputError naming the file and the key.
+
+    Every key of ``workbench.toml`` must be known (the error's hint names the closest known
+    key) and every value must have its field's type as written in TOML: ``lock_timeout =
+    "abc"`` and ``four_eyes = "no"`` are refused. ``WORKBENCH_*`` variables are text, so
+    they are read as ``load_settings`` reads them, and their unknown names are left alone
+    (other tools' ``WORKBENCH_TUI_TIMING``, say).
+    """
+    path = workbench_dir / SETTINGS_FILE
+    from_file = read_settings_file(workbench_dir)
+    check_keys(Settings, from_file, path)
+    try:
+        Settings.model_validate(from_file, strict=True)
+    except ValidationError as exc:
+        raise input_error(exc, path, Settings) from None
+    env = env_overrides()
+    try:
+        return Settings.model_validate(merge(from_file, env))
+    except ValidationError as exc:
+        loc = [str(p) for p in exc.errors()[0]["loc"]]
+        source = "WORKBENCH_" + "__".join(loc).upper() if _holds(env, loc) else path
+        raise input_error(exc, source, Settings) from None
+
+
+def _holds(data: dict, loc: list[str]) -> bool:
+    """Whether ``data`` has a value at the key path ``loc``."""
+    for key in loc:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+def default_settings_text(segment_columns: list[str] | None = None) -> str:
+    """The commented settings file ``workbench init`` writes; ``segment_columns`` fills in
+    the gates' segment columns (a fresh workspace has none; the demo names its own)."""
+    if segment_columns:
+        segments = f"segment_columns = {json.dumps(segment_columns)}"
+    else:
+        segments = '# segment_columns = ["gender", "region"]'
+    return f"""\
 # Workbench settings. Environment variables WORKBENCH_<NAME> override these
 # (nested: WORKBENCH_DRIFT__DRIFT_SHARE=0.3). Every field is documented in workbench/config.py.
 
-# Who is acting (defaults to the OS user).
+# Who is acting (defaults to the OS account). Acting under another name needs an [accounts]
+# entry for your OS account below.
 # actor = "alice"
 
 # Seconds to retry when another process holds the store's write lock.
@@ -262,6 +323,13 @@ default_role = "developer"
 # alice = "approver"
 # bob = "admin"
 
+[accounts]
+# Names an OS account may act under (its own name always): ana = ["alice"].
+# On a teaching machine where one person plays every role: student = ["*"].
+# Roles, accounts and four eyes are read from this file only, never from WORKBENCH_* variables;
+# make the file read-only for others (`workbench settings pin`) for them to mean more than a
+# convention.
+
 [drift]
 # Share of drifted columns at which the dataset counts as drifted.
 drift_share = 0.5
@@ -269,7 +337,8 @@ drift_share = 0.5
 [gates]
 # Limits of the promotion gates (see workbench/config.py GateSettings for all of them).
 tolerance = 0.01              # challenger may be this much worse than the champion (AUC)
-segment_columns = ["gender"]  # fairness / business segments checked one by one
+# Fairness / business columns checked segment by segment (none until you name them):
+{segments}
 max_segment_gap = 0.10
 max_parity_difference = 0.10
 
@@ -292,4 +361,8 @@ of_last = 1
 # [monitoring.webhook]
 # url = "http://127.0.0.1:9000/hooks/workbench"
 # secret = "whsec_..."     # better: WORKBENCH_MONITORING__WEBHOOK__SECRET
+
+[audit]
+# A key kept outside the project signs every audit entry (`workbench audit keygen FILE`).
+# key_file = "~/.config/workbench/audit.key"
 """

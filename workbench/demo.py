@@ -27,9 +27,11 @@ from pathlib import Path
 import polars as pl
 
 from .api import ImportRequest, Workspace
+from .config import default_settings_text
 from .demo_data import DEFAULT_SEED, generate
 from .presentation import batch_name
 from .progress import NULL_PROGRESS, Progress
+from .settings_file import SETTINGS_FILE
 
 __all__ = ["create_demo", "TRAIN_NAME", "MODEL_NAME", "batch_name"]
 
@@ -39,6 +41,19 @@ ROLES = {"target": "churn", "time_column": "observed_at", "key": "customer_id"}
 #: small and quick: the demo's first command must stay well under a minute on two cores
 CHAMPION_PARAMS = {"num_leaves": 15, "num_iterations": 80, "num_threads": 2}
 DEMO_MARK = "# the demo's user approves (a one-person workbench)"
+#: columns the demo's promotion gates check segment by segment
+SEGMENT_COLUMNS = ["gender"]
+
+
+def _name_segment_columns(ws: Workspace) -> None:
+    """The demo's gates check fairness by gender; a fresh workspace names no segment columns.
+
+    Only a settings file as ``init`` wrote it is changed: a demo folder whose settings were
+    edited keeps them.
+    """
+    path = ws.dir / SETTINGS_FILE
+    if path.read_text(encoding="utf-8") == default_settings_text():
+        path.write_text(default_settings_text(SEGMENT_COLUMNS), encoding="utf-8")
 
 
 def create_demo(
@@ -47,6 +62,7 @@ def create_demo(
     """Create (or refresh) a demo workspace at ``path`` and return it."""
     root = Path(path)
     ws = Workspace.init(root)
+    _name_segment_columns(ws)
     data_dir = root / "data"
     data_dir.mkdir(exist_ok=True)
     demo = generate(seed)

@@ -3,47 +3,72 @@
 Kept apart from ``config`` (the pydantic models, ~0.1 s of import) so that finding out who is
 acting, which every recorded change needs, does not load pydantic: ``Workspace.actor`` reads
 ``actor`` from here and validates through ``config`` only when the value is not a string.
+
+Governance settings (roles, the default role, the accounts that may act under other names, and
+four eyes) come from the file only: a ``WORKBENCH_*`` variable for one of them is refused, or
+anyone could make themselves an approver for one command.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
+import stat
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .processes import os_account
 
-__all__ = ["SETTINGS_FILE", "read_settings", "os_user"]
+__all__ = [
+    "SETTINGS_FILE",
+    "GOVERNANCE",
+    "read_settings",
+    "read_settings_file",
+    "env_overrides",
+    "os_user",
+    "SettingsFileState",
+    "file_state",
+    "pin",
+]
 
 SETTINGS_FILE = "workbench.toml"
+#: setting paths that only the settings file may set (see the module doc)
+GOVERNANCE = (("roles",), ("default_role",), ("accounts",), ("registry", "four_eyes"))
 
 
 def read_settings(workbench_dir: Path) -> dict:
     """``<workbench_dir>/workbench.toml`` merged with ``WORKBENCH_*`` variables (which win)."""
+    return merge(read_settings_file(workbench_dir), env_overrides())
+
+
+def read_settings_file(workbench_dir: Path) -> dict:
+    """``<workbench_dir>/workbench.toml`` as plain data (empty when there is no file)."""
     path = workbench_dir / SETTINGS_FILE
     try:
-        from_file = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid TOML: {exc}") from None
-    return _merge(from_file, _env_overrides())
 
 
 def os_user() -> str:
-    """The operating-system user's name."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return os.environ.get("USER", "unknown")
+    """The operating-system account running this process (from its uid, not ``USER``)."""
+    return os_account()
 
 
-def _env_overrides(prefix: str = "WORKBENCH_") -> dict:
+def env_overrides(prefix: str = "WORKBENCH_") -> dict:
+    """Settings from ``WORKBENCH_*`` variables, nested at ``__`` (values are text)."""
     # pydantic-settings does this too, but costs 0.4 s of import on every CLI call.
     data: dict = {}
     for key, value in os.environ.items():
         if not key.startswith(prefix) or key == "WORKBENCH_WORKSPACE":
             continue
         path = key[len(prefix) :].lower().split("__")
+        if any(tuple(path[: len(g)]) == g for g in GOVERNANCE):
+            raise InputError(
+                f"{key}: roles, accounts and four eyes cannot be set from the environment",
+                hint=f"unset it; an admin sets them in .workbench/{SETTINGS_FILE}",
+            )
         node = data
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -51,8 +76,60 @@ def _env_overrides(prefix: str = "WORKBENCH_") -> dict:
     return data
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge(base: dict, over: dict) -> dict:
+    """``base`` with ``over``'s values put in, tables merged key by key."""
     out = dict(base)
     for key, value in over.items():
-        out[key] = _merge(out.get(key, {}), value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            below = out.get(key)
+            out[key] = merge(below if isinstance(below, dict) else {}, value)
+        else:
+            out[key] = value
     return out
+
+
+@dataclass(frozen=True)
+class SettingsFileState:
+    """Who owns the settings file and who may change it."""
+
+    path: Path
+    owner: str
+    mode: int
+
+    @property
+    def pinned(self) -> bool:
+        """Read-only for everyone (its owner can unpin it)."""
+        return not self.mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+    @property
+    def writable_by_others(self) -> bool:
+        """Group or others may write it: anyone in them can give themselves a role."""
+        return bool(self.mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def file_state(workbench_dir: Path) -> SettingsFileState:
+    """The settings file's owner and permissions."""
+    import pwd
+
+    path = workbench_dir / SETTINGS_FILE
+    st = path.stat()
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = f"uid:{st.st_uid}"
+    return SettingsFileState(path, owner, stat.S_IMODE(st.st_mode))
+
+
+def pin(workbench_dir: Path, pinned: bool = True) -> SettingsFileState:
+    """Make the settings file read-only for everyone (``pinned``) or writable by its owner
+    again; only its owner may do either (roles live there)."""
+    from .errors import PermissionDenied
+
+    state = file_state(workbench_dir)
+    if state.path.stat().st_uid != os.getuid() and os.getuid() != 0:
+        raise PermissionDenied(
+            f"{state.path} belongs to {state.owner}; only its owner can pin or unpin it"
+        )
+    mode = 0o444 if pinned else 0o644
+    os.chmod(state.path, mode)
+    return file_state(workbench_dir)

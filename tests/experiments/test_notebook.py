@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_experiments.ipynb"
 
 
@@ -18,12 +15,17 @@ def _text(nb) -> str:
 
 
 def test_committed_without_outputs():
+    import nbformat
+
     nb = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(not c.outputs and c.execution_count is None for c in code)
 
 
 def test_runs_top_to_bottom(tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
     from workbench.api import Workspace
     from workbench.demo import create_demo
 

@@ -40,8 +40,11 @@ def build(root: Path, n_train: int = 2000, per_month: int = 400, settings: str =
     from workbench.api import Workspace
     from workbench.demo_data import generate
 
+    from tests.helpers import allow_any_actor
+
     ws = Workspace.init(root)
     (ws.dir / "workbench.toml").write_text(settings, encoding="utf-8")
+    allow_any_actor(ws.dir / "workbench.toml")  # the tests act as alice and bob
     ws = Workspace(root)
     data = root / "data"
     data.mkdir(exist_ok=True)

@@ -20,8 +20,9 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from ..errors import WorkbenchError
-from .areas import AREAS, screen_factory
+from .areas import AREA_COMMANDS, AREAS, screen_factory
 from .messages import WorkspaceFailed, WorkspaceOpened
+from .palette import command_provider
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -38,13 +39,6 @@ EXIT_WHEN_READY_ENV = "WORKBENCH_TUI_EXIT_WHEN_READY"
 _AREAS_GROUP = Binding.Group("Areas", compact=True)
 
 
-def _area_commands():
-    # textual.command costs ~0.1 s to import; the palette loads it when first opened.
-    from .commands import AreaCommands
-
-    return AreaCommands
-
-
 class WorkbenchApp(App[None]):
     """The workbench terminal UI over one workspace."""
 
@@ -52,7 +46,7 @@ class WorkbenchApp(App[None]):
     CSS_PATH = "app.tcss"
     MODES = {area.mode: screen_factory(area) for area in AREAS}
     DEFAULT_MODE = "data"
-    COMMANDS = App.COMMANDS | {_area_commands}
+    COMMANDS = App.COMMANDS | {command_provider(AREA_COMMANDS)}
     BINDINGS = [
         *(
             Binding(
@@ -70,8 +64,12 @@ class WorkbenchApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit the workbench"),
     ]  # fmt: skip
 
-    def __init__(self, root: Path, poll_interval: float | None = None) -> None:
+    def __init__(
+        self, root: Path, poll_interval: float | None = None, actor: str | None = None
+    ) -> None:
         super().__init__()
+        self.actor = actor
+        """The name to act under (``workbench --as NAME``); None: the OS account's."""
         self.root = Path(root)
         self.workspace: Workspace | None = None
         """Set once the workspace has loaded (screens wait for ``workspace_ready``)."""
@@ -105,7 +103,7 @@ class WorkbenchApp(App[None]):
         try:
             from ..api import Workspace
 
-            ws = Workspace.open(self.root)
+            ws = Workspace.open(self.root, actor=self.actor)
             token = ws.change_token()
             # Warm the table widget's import (pyarrow) here rather than on the UI thread.
             import textual_fastdatatable.data_table  # noqa: F401
@@ -133,8 +131,8 @@ class WorkbenchApp(App[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         # Workers catch WorkbenchError themselves; anything reaching here is a bug, but the
         # app keeps running and says so.
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
+        error = event.worker.error
+        if event.state == WorkerState.ERROR and error is not None:
             self.show_error(error, title=f"Failed: {event.worker.description or event.worker.name}")
 
     def _poll_changes(self) -> None:
@@ -181,6 +179,6 @@ class WorkbenchApp(App[None]):
         self.notify(str(error), title=title, severity="error", timeout=10)
 
 
-def run_app(root: Path) -> None:
-    """Open the terminal UI on the workspace at ``root``."""
-    WorkbenchApp(root).run()
+def run_app(root: Path, actor: str | None = None) -> None:
+    """Open the terminal UI on the workspace at ``root`` (acting as ``actor``, if given)."""
+    WorkbenchApp(root, actor=actor).run()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
-__all__ = ["Area", "AREAS", "screen_factory"]
+__all__ = ["Area", "AREAS", "AREA_COMMANDS", "screen_factory"]
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,28 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area("data", "1", "Data", "workbench.tui.screens.data:DataScreen"),
-    Area("experiments", "2", "Experiments", "workbench.tui.screens.experiments:ExperimentsScreen"),
+    Area(
+        "experiments",
+        "2",
+        "Experiments",
+        "workbench.tui.screens.experiments.screen:ExperimentsScreen",
+    ),
     Area("compare", "3", "Compare", "workbench.tui.screens.compare:CompareScreen"),
-    Area("drift", "4", "Drift", "workbench.tui.screens.drift:DriftScreen"),
+    Area("drift", "4", "Drift", "workbench.tui.screens.drift.screen:DriftScreen"),
     Area("models", "5", "Models", "workbench.tui.screens.models:ModelsScreen"),
     Area("monitor", "6", "Monitor", "workbench.tui.screens.monitor:MonitorScreen"),
     Area("decisions", "7", "Decisions", "workbench.tui.screens.decisions:DecisionsScreen"),
 )
+
+AREA_COMMANDS = tuple(
+    (
+        f"Go to {area.title}",
+        f"Switch to the {area.title} area (key {area.key})",
+        f"app.switch_area('{area.mode}')",
+    )
+    for area in AREAS
+)
+"""Command-palette entries (title, help, action) that go to each area."""
 
 
 def screen_factory(area: Area):

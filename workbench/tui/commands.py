@@ -1,48 +1,38 @@
-"""Command-palette providers: each lists (title, help, action) and runs the action."""
+"""The command-palette provider over a fixed list of (title, help, action) entries.
+
+Imported only when the palette opens: ``palette.command_provider`` makes one subclass per
+list of entries.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import partial
+from typing import ClassVar
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .areas import AREAS
+from .palette import PaletteEntry
 
-__all__ = ["ActionCommands", "AreaCommands"]
+__all__ = ["ActionCommands"]
 
 
 class ActionCommands(Provider):
-    """A provider over a fixed list of actions run on the screen (or the app)."""
+    """A provider over ``ENTRIES``; each entry's action runs on the screen (or the app)."""
 
-    def commands(self) -> Iterable[tuple[str, str, str]]:
-        """(title, help, action) for each command; actions run on the screen."""
-        return ()
+    ENTRIES: ClassVar[tuple[PaletteEntry, ...]] = ()
 
     async def _run(self, action: str) -> None:
         await self.screen.run_action(action)
 
     async def discover(self) -> Hits:
-        for title, help_text, action in self.commands():
+        for title, help_text, action in self.ENTRIES:
             yield DiscoveryHit(title, partial(self._run, action), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, action in self.commands():
+        for title, help_text, action in self.ENTRIES:
             score = matcher.match(title)
             if score > 0:
                 yield Hit(
                     score, matcher.highlight(title), partial(self._run, action), help=help_text
                 )
-
-
-class AreaCommands(ActionCommands):
-    """Go to any area."""
-
-    def commands(self) -> Iterable[tuple[str, str, str]]:
-        for area in AREAS:
-            yield (
-                f"Go to {area.title}",
-                f"Switch to the {area.title} area (key {area.key})",
-                f"app.switch_area('{area.mode}')",
-            )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,7 +11,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-__all__ = ["AreaScreen", "PlaceholderScreen"]
+if TYPE_CHECKING:
+    from ...api import Workspace
+    from ..app import WorkbenchApp
+
+__all__ = ["AreaScreen", "PlaceholderScreen", "ScreenMixin"]
 
 
 class AreaScreen(Screen[None]):
@@ -33,8 +37,44 @@ class AreaScreen(Screen[None]):
     _select_on_load: int | None = None
     """A row (by id) the next table reload must land on; cursor echoes wait until then."""
 
+    loaded_token: int | None = None
+    """The workspace's change token when what the screen shows was read (None: not yet)."""
+
     def on_mount(self) -> None:
         self.title = self.AREA_TITLE
+
+    # -- the app and its workspace -----------------------------------------------------------
+
+    @property
+    def workbench(self) -> WorkbenchApp:
+        """The app, typed: every area screen runs in ``WorkbenchApp`` (``self.app`` is only
+        an ``App`` to the type checker)."""
+        return cast("WorkbenchApp", self.app)
+
+    @property
+    def workspace(self) -> Workspace | None:
+        """The open workspace (None while it loads)."""
+        return self.workbench.workspace
+
+    def reload(self) -> None:
+        """Read what the screen shows again (screens that follow the workspace override)."""
+
+    def follow_workspace(self) -> None:
+        """Reload when the workspace is ready, and again whenever any process changes it."""
+        app = self.workbench
+        app.workspace_ready.subscribe(self, lambda _ws: self.reload())
+        app.workspace_changed.subscribe(self, self._workspace_changed)
+        if app.workspace is not None:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        # A change made while another area was showing.
+        if self.loaded_token is not None and self.workbench.change_token != self.loaded_token:
+            self.reload()
+
+    def _workspace_changed(self, token: int) -> None:
+        if token != self.loaded_token:
+            self.reload()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -52,6 +92,7 @@ class AreaScreen(Screen[None]):
 class PlaceholderScreen(AreaScreen):
     """An area a later feature will build; says what will appear here."""
 
+    CSS_PATH = "placeholder.tcss"
     COMING: ClassVar[str] = ""
     """One or two sentences on what this area will show."""
 
@@ -60,3 +101,12 @@ class PlaceholderScreen(AreaScreen):
             yield Static(f"[b]{self.AREA_TITLE}[/b]", classes="placeholder-title")
             yield Static(self.COMING, classes="placeholder-text")
             yield Static("Not built yet. Press 1 for Data, ? for help.", classes="placeholder-hint")
+
+
+if TYPE_CHECKING:
+    ScreenMixin = AreaScreen
+else:
+    ScreenMixin = object
+"""Base of a class mixed into an ``AreaScreen`` (its workers, shared actions): the screen to
+the type checker, so ``self.post_message`` and ``self.workbench`` check; ``object`` at run
+time."""

@@ -8,8 +8,6 @@ comparison; the handlers own which runs are shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -21,6 +19,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ...errors import WorkbenchError
+from ..palette import command_provider
 from .base import AreaScreen
 
 if TYPE_CHECKING:
@@ -36,20 +35,6 @@ COMPARE_COMMANDS = (
     ("Refresh comparison", "Reload the compared runs", "refresh"),
 )
 """(title, help, action) of the Compare screen's command-palette entries."""
-
-
-@cache
-def compare_commands():
-    """The Compare screen's command provider (textual.command loads with the palette)."""
-    from ..commands import ActionCommands
-
-    class CompareCommands(ActionCommands):
-        """Compare actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return COMPARE_COMMANDS
-
-    return CompareCommands
 
 
 def parse_run_ids(text: str) -> list[int]:
@@ -95,8 +80,9 @@ class CompareScreen(AreaScreen):
     """Two or more runs: parameters, metrics with deltas, curves, feature importance."""
 
     AREA_TITLE = "Compare"
+    CSS_PATH = "compare.tcss"
     AUTO_FOCUS = "#compare-left"  # never the run field: it would swallow the area keys
-    COMMANDS = {compare_commands}
+    COMMANDS = {command_provider(COMPARE_COMMANDS)}
     HELP = """\
 ## Compare
 
@@ -130,7 +116,7 @@ newest runs to tick).
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="runs to compare: 3 5 8   (enter compares; p picks from a list)",
                     id="compare-ids")  # fmt: skip
-        with Vertical(id="compare-pane"):
+        with Vertical(id="compare-pane", classes="pane"):
             yield Static(
                 "No runs chosen. Mark runs with space in Experiments (2) and press c, "
                 "type run ids above, or press p to pick from the newest runs.",
@@ -139,12 +125,7 @@ newest runs to tick).
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.app.workspace_ready.subscribe(self, lambda _ws: self._reload())
-        self.app.workspace_changed.subscribe(self, lambda _token: self._reload())
-
-    @property
-    def workspace(self) -> Workspace | None:
-        return self.app.workspace
+        self.follow_workspace()  # no loaded token: every change reloads the comparison
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -152,9 +133,10 @@ newest runs to tick).
         """Compare these runs (the first is the baseline)."""
         self.run_ids = list(run_ids)
         self.query_one("#compare-ids", Input).value = " ".join(str(i) for i in run_ids)
-        self._reload()
+        self.reload()
 
-    def _reload(self) -> None:
+    def reload(self) -> None:
+        """Compare the chosen runs again (two or more)."""
         if self.workspace is not None and len(self.run_ids) >= 2:
             self.load_comparison(self.workspace, list(self.run_ids))
 
@@ -162,7 +144,7 @@ newest runs to tick).
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="comparison",
           description="comparing runs")  # fmt: skip
-    def load_comparison(self, ws: Workspace, run_ids: list[int]) -> None:
+    def load_comparison(self, ws: Workspace, run_ids: list[int | str]) -> None:
         try:
             comparison = ws.compare_runs(run_ids)
         except WorkbenchError as exc:
@@ -274,4 +256,4 @@ newest runs to tick).
 
     def action_refresh(self) -> None:
         """Reload the compared runs."""
-        self._reload()
+        self.reload()

@@ -29,6 +29,8 @@ class DecisionInput:
 class ConfirmDecision(ModalScreen["DecisionInput | None"]):
     """Confirm a decision with a comment; escape cancels."""
 
+    CSS_PATH = "confirm_decision.tcss"
+
     HELP = """\
 ## Confirm a decision
 

@@ -6,9 +6,7 @@ screen's state (which rows are marked, which snapshot is highlighted, the loaded
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from ..palette import command_provider
 from ..widgets.loading import Spinner
 from ..widgets.snapshot_detail import SnapshotDetail
 from .base import AreaScreen
@@ -38,20 +37,6 @@ DATA_COMMANDS = (
     ("Refresh snapshots", "Reload the snapshot table from the workspace", "refresh"),
 )
 """(title, help, action) of the Data screen's command-palette entries."""
-
-
-@cache
-def data_commands():
-    """The Data screen's command provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class DataCommands(ActionCommands):
-        """Data actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return DATA_COMMANDS
-
-    return DataCommands
 
 
 class SnapshotsLoaded(Message):
@@ -83,7 +68,8 @@ class DataScreen(AreaScreen):
     """Snapshots: list, inspect, diff and import."""
 
     AREA_TITLE = "Data"
-    COMMANDS = {data_commands}
+    CSS_PATH = "data.tcss"
+    COMMANDS = {command_provider(DATA_COMMANDS)}
     HELP = """\
 ## Data
 
@@ -118,44 +104,28 @@ a couple of seconds.
         """Ids of marked snapshots, oldest mark first (two at most)."""
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="snapshot-pane") as pane:
+        with Vertical(id="snapshot-pane", classes="pane") as pane:
             pane.border_title = "Snapshots"
             yield Spinner("Loading the workspace…", id="snapshot-loading")
         yield Static("", id="mark-status")
-        yield SnapshotDetail(id="snapshot-detail")
+        yield SnapshotDetail(id="snapshot-detail", classes="pane")
 
     def on_mount(self) -> None:
         super().on_mount()
-        app = self.app
-        app.workspace_ready.subscribe(self, lambda _ws: self.refresh_snapshots())
-        app.workspace_changed.subscribe(self, self._workspace_changed)
-        if app.workspace is not None:
-            self.refresh_snapshots()
-
-    def on_screen_resume(self) -> None:
-        # A change that happened while another area was showing.
-        if self.loaded_token is not None and self.app.change_token != self.loaded_token:
-            self.refresh_snapshots()
-
-    def _workspace_changed(self, token: int) -> None:
-        if token != self.loaded_token:
-            self.refresh_snapshots()
-
-    @property
-    def workspace(self) -> Workspace | None:
-        return self.app.workspace
+        self.follow_workspace()
 
     @property
     def table(self) -> SnapshotTable | None:
         tables = self.query("#snapshot-table")
-        return tables.first() if tables else None
+        # Only the SnapshotTable has this id (its class is imported once the workspace loads).
+        return cast("SnapshotTable", tables.first()) if tables else None
 
     # -- workers -----------------------------------------------------------------------------
 
-    def refresh_snapshots(self) -> None:
+    def reload(self) -> None:
         """Reload the table (keeps the cursor on the same snapshot)."""
         if self.workspace is not None:
-            self.load_snapshots(self.workspace, self.app.change_token)
+            self.load_snapshots(self.workspace, self.workbench.change_token)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="snapshot-table",
           description="loading snapshots")  # fmt: skip
@@ -197,7 +167,7 @@ a couple of seconds.
         await pane.mount(table)
         pane.border_title = f"Snapshots ({len(rows.ids):,})"
         for snapshot_id in self.marked:
-            table.set_mark(rows.row_of(snapshot_id), True)
+            table.mark_snapshot(snapshot_id, True)
         if self._select_on_load is not None:
             self.highlighted_id, self._select_on_load = self._select_on_load, None
         row = rows.row_of(self.highlighted_id)
@@ -249,8 +219,9 @@ a couple of seconds.
             status.update(f"marked [b]{refs[0]}[/b] and [b]{refs[1]}[/b]: press d to diff")
 
     def _ref_of(self, snapshot_id: int) -> str:
-        assert self.rows is not None
-        return self.rows.refs[self.rows.row_of(snapshot_id)]
+        row = None if self.rows is None else self.rows.row_of(snapshot_id)
+        assert self.rows is not None and row is not None, snapshot_id  # marked or highlighted
+        return self.rows.refs[row]
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -264,13 +235,13 @@ a couple of seconds.
         snapshot_id = rows.ids[table.cursor_row]
         if snapshot_id in self.marked:
             self.marked.remove(snapshot_id)
-            table.set_mark(rows.row_of(snapshot_id), False)
+            table.mark_snapshot(snapshot_id, False)
         else:
             if len(self.marked) == 2:
                 dropped = self.marked.pop(0)
-                table.set_mark(rows.row_of(dropped), False)
+                table.mark_snapshot(dropped, False)
             self.marked.append(snapshot_id)
-            table.set_mark(rows.row_of(snapshot_id), True)
+            table.mark_snapshot(snapshot_id, True)
         self._show_marks()
 
     def action_clear_marks(self) -> None:
@@ -278,7 +249,7 @@ a couple of seconds.
         table, rows = self.table, self.rows
         if table is not None and rows is not None:
             for snapshot_id in self.marked:
-                table.set_mark(rows.row_of(snapshot_id), False)
+                table.mark_snapshot(snapshot_id, False)
         self.marked = []
         self._show_marks()
 
@@ -307,9 +278,10 @@ a couple of seconds.
             return
         self.notify(result.detail, title="Import")
         self.highlighted_id = self._select_on_load = result.snapshot.id
-        self.app.change_token = self.workspace.change_token()
-        self.refresh_snapshots()
+        if self.workspace is not None:
+            self.workbench.change_token = self.workspace.change_token()
+        self.reload()
 
     def action_refresh(self) -> None:
         """Reload the snapshot table now."""
-        self.refresh_snapshots()
+        self.reload()

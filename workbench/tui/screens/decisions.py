@@ -7,8 +7,6 @@ through the shared confirmation flow (``widgets.registry_actions``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -19,6 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from ..palette import command_provider
 from ..widgets.registry_actions import RegistryActions, error_text
 from ..widgets.registry_views import (
     DECISION_COLUMNS,
@@ -50,20 +49,6 @@ DECISIONS_COMMANDS = (
 AUDIT_ROWS = 200
 
 
-@cache
-def decisions_commands():
-    """The Decisions screen's provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class DecisionsCommands(ActionCommands):
-        """Decisions actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return DECISIONS_COMMANDS
-
-    return DecisionsCommands
-
-
 class DecisionsLoaded(Message):
     """Proposals (pending only, or all) were read, newest first."""
 
@@ -92,7 +77,8 @@ class DecisionsScreen(RegistryActions, AreaScreen):
     """Proposals and their evidence, the decisions on them, and the audit log."""
 
     AREA_TITLE = "Decisions"
-    COMMANDS = {decisions_commands}
+    CSS_PATH = ["registry.tcss", "decisions.tcss"]
+    COMMANDS = {command_provider(DECISIONS_COMMANDS)}
     HELP = """\
 ## Decisions
 
@@ -143,7 +129,7 @@ Actions refused for your role say so and change nothing.
         self.audit_problems: list[str] | None = None
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="decisions-pane") as pane:
+        with Vertical(id="decisions-pane", classes="pane") as pane:
             pane.border_title = "Pending proposals"
             yield DataTable(id="decisions-table", cursor_type="row")
             yield Static("Loading the workspace…", id="decisions-empty")
@@ -178,7 +164,7 @@ Actions refused for your role say so and change nothing.
     def reload(self) -> None:
         """Reload the proposals and the audit log."""
         if self.workspace is not None:
-            self.load_decisions(self.workspace, self.show_all, self.app.change_token)
+            self.load_decisions(self.workspace, self.show_all, self.workbench.change_token)
             self.load_audit(self.workspace)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="decisions",
@@ -286,15 +272,15 @@ Actions refused for your role say so and change nothing.
 
     def action_approve(self) -> None:
         """Confirm and approve the selected pending proposal."""
-        d = self._pending_selected("approve")
-        if d is not None:
-            self.ask_approve(self.workspace, d)
+        d, ws = self._pending_selected("approve"), self.workspace
+        if d is not None and ws is not None:
+            self.ask_approve(ws, d)
 
     def action_reject(self) -> None:
         """Confirm and reject the selected pending proposal."""
-        d = self._pending_selected("reject")
-        if d is not None:
-            self.ask_reject(self.workspace, d)
+        d, ws = self._pending_selected("reject"), self.workspace
+        if d is not None and ws is not None:
+            self.ask_reject(ws, d)
 
     def action_rollback(self) -> None:
         """Confirm and roll back the selected proposal's model (or the only model)."""
@@ -316,7 +302,7 @@ Actions refused for your role say so and change nothing.
         """Show every decision, or only pending proposals."""
         self.show_all = not self.show_all
         if self.workspace is not None:
-            self.load_decisions(self.workspace, self.show_all, self.app.change_token)
+            self.load_decisions(self.workspace, self.show_all, self.workbench.change_token)
 
     def action_show_tab(self, tab: str) -> None:
         """Show one of the tabs."""

@@ -28,6 +28,8 @@ class KeyHelp:
 class HelpScreen(ModalScreen[None]):
     """Context help over the screen it was opened from."""
 
+    CSS_PATH = "help.tcss"
+
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close",
                 tooltip="Close the help screen"),

@@ -15,7 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar
 
 from ...errors import Cancelled, WorkbenchError
-from ...progress import CallbackProgress, CancelToken
+from ...progress import CancelToken
+from ..worker_progress import posting_progress
 
 if TYPE_CHECKING:
     from ...api import AddResult, Workspace
@@ -67,6 +68,8 @@ def _optional(text: str) -> str | None:
 
 class ImportScreen(ModalScreen["AddResult | None"]):
     """Import a CSV or Parquet file as a snapshot; escape cancels."""
+
+    CSS_PATH = "import_snapshot.tcss"
 
     HELP = """\
 ## Import a file
@@ -174,11 +177,7 @@ existing version makes no new version.
     @work(thread=True, exclusive=True, exit_on_error=False, group="import",
           description="importing a file")  # fmt: skip
     def run_import(self, request: ImportRequest, token: CancelToken) -> None:
-        progress = CallbackProgress(
-            on_start=lambda task, total: self.post_message(PhaseStarted(task, total)),
-            on_advance=lambda amount: self.post_message(Advanced(amount)),
-            cancel=token,
-        )
+        progress = posting_progress(self.post_message, PhaseStarted, Advanced, token)
         try:
             result = self.workspace.add_snapshot(
                 request.path, request.name, target=request.target,

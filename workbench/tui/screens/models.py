@@ -7,8 +7,6 @@ through the shared confirmation flow (``widgets.registry_actions``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -20,6 +18,7 @@ from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane,
 from textual.worker import get_current_worker
 
 from ...errors import InputError
+from ..palette import command_provider
 from ..widgets.registry_actions import RegistryActions, error_text
 from ..widgets.registry_views import (
     VERSION_COLUMNS,
@@ -45,20 +44,6 @@ MODELS_COMMANDS = (
     ("Show model card", "The highlighted version's model card", "show_tab('models-card')"),
 )  # fmt: skip
 """(title, help, action) of the Models screen's command-palette entries."""
-
-
-@cache
-def models_commands():
-    """The Models screen's command provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class ModelsCommands(ActionCommands):
-        """Models actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return MODELS_COMMANDS
-
-    return ModelsCommands
 
 
 class VersionsLoaded(Message):
@@ -105,7 +90,8 @@ class ModelsScreen(RegistryActions, AreaScreen):
     """Registered model versions: aliases, alias history, lineage and model cards."""
 
     AREA_TITLE = "Models"
-    COMMANDS = {models_commands}
+    CSS_PATH = ["registry.tcss", "models.tcss"]
+    COMMANDS = {command_provider(MODELS_COMMANDS)}
     HELP = """\
 ## Models
 
@@ -156,7 +142,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         reuses it until anything in the workspace changes."""
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="models-pane") as pane:
+        with Vertical(id="models-pane", classes="pane") as pane:
             pane.border_title = "Model versions"
             yield DataTable(id="models-table", cursor_type="row")
             yield Static("Loading the workspace…", id="models-empty")
@@ -184,7 +170,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
     def reload(self) -> None:
         """Reload the versions table (keeps the cursor on the same version)."""
         if self.workspace is not None:
-            self.load_versions(self.workspace, self.app.change_token)
+            self.load_versions(self.workspace, self.workbench.change_token)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="model-versions",
           description="loading model versions")  # fmt: skip
@@ -265,7 +251,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         if row is None or self.workspace is None:
             return
         self.load_detail(self.workspace, ref, row.name)
-        token = self.app.change_token
+        token = self.workbench.change_token
         made = self._cards.get(ref)
         if made is not None and made[0] == token:
             self.post_message(CardLoaded(ref, made[1]))

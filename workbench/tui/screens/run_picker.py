@@ -29,6 +29,8 @@ class RunChoice:
 class RunPicker(ModalScreen["list[int] | None"]):
     """Choose two or more runs; enter compares them, escape closes."""
 
+    CSS_PATH = "run_picker.tcss"
+
     HELP = """\
 ## Pick runs
 

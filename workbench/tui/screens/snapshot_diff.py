@@ -101,6 +101,8 @@ def _profile(diff: SnapshotDiff) -> Table | Text:
 class SnapshotDiffScreen(Screen[None]):
     """What changed from one snapshot to another."""
 
+    CSS_PATH = "snapshot_diff.tcss"
+
     HELP = """\
 ## Snapshot diff
 

@@ -72,6 +72,8 @@ def parse_params(text: str) -> dict[str, Any]:
 class TrainForm(ModalScreen["TrainRequest | None"]):
     """Choose a snapshot and parameters and start a training; escape closes."""
 
+    CSS_PATH = "train_form.tcss"
+
     HELP = """\
 ## Train a model
 

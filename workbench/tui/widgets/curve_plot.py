@@ -90,6 +90,6 @@ iteration. Lower is better for losses (logloss, l2); early stopping keeps the be
         end = xmax or max((len(v) for v in series.values()), default=0)
         if end > 1:
             plt.xlim(1, end)
-            ticks = iteration_ticks(end)
+            ticks: list[float] = list(iteration_ticks(end))  # plotext's stub takes floats
             plt.xticks(ticks, [f"{t:,}" for t in ticks])
         self.refresh()

@@ -58,9 +58,10 @@ categorical columns show one pair of bars per category (the rarest folded into "
         plt.ylabel("share of rows")
         if dist.categories is not None:
             labels = [short_label(c) for c in dist.categories]
-            plt.multiple_bar(
+            # textual-plotext's stub lacks plotext's labels= and a colour per series
+            plt.multiple_bar(  # type: ignore[call-arg]
                 labels, [dist.ref_shares, dist.cur_shares], labels=["reference", "current"],
-                color=[ref_color, cur_color],
+                color=[ref_color, cur_color],  # type: ignore[arg-type]
             )  # fmt: skip
             plt.title(f"{dist.column} (categories)")
         else:

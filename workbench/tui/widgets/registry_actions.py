@@ -16,7 +16,9 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
 from ...errors import PermissionDenied, WorkbenchError
-from ...progress import CallbackProgress, CancelToken
+from ...progress import CancelToken
+from ..screens.base import ScreenMixin
+from ..worker_progress import posting_progress
 
 if TYPE_CHECKING:
     from ...api import Decision, Workspace
@@ -75,43 +77,15 @@ def _decided(verb: str, d: Decision) -> str:
     return f"#{d.id} {d.title}: {verb}{override} by {d.decided_by}."
 
 
-class RegistryActions:
-    """Mixed into an ``AreaScreen``: following the workspace, and approve, reject, roll back.
+class RegistryActions(ScreenMixin):
+    """Mixed into an ``AreaScreen``: approve, reject, roll back.
 
-    The screen defines ``reload()`` (start its loading workers) and sets ``loaded_token``
-    when what it shows was read.
+    The screen follows the workspace (``AreaScreen.follow_workspace``): it defines
+    ``reload()`` and sets ``loaded_token`` when what it shows was read.
     """
 
-    loaded_token: int | None = None
     action_cancel: CancelToken | None = None
     """Set while an approval runs long work (a retrain) that the user may cancel."""
-
-    # -- following the workspace -------------------------------------------------------------
-
-    @property
-    def workspace(self) -> Workspace | None:
-        """The open workspace (None while it loads)."""
-        return self.app.workspace
-
-    def reload(self) -> None:
-        """Read what the screen shows again (screens override)."""
-
-    def follow_workspace(self) -> None:
-        """Load when the workspace is ready, and again whenever any process changes it."""
-        app = self.app
-        app.workspace_ready.subscribe(self, lambda _ws: self.reload())
-        app.workspace_changed.subscribe(self, self._workspace_changed)
-        if app.workspace is not None:
-            self.reload()
-
-    def on_screen_resume(self) -> None:
-        """Catch up with a change made while another area was showing."""
-        if self.loaded_token is not None and self.app.change_token != self.loaded_token:
-            self.reload()
-
-    def _workspace_changed(self, token: int) -> None:
-        if token != self.loaded_token:
-            self.reload()
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -174,11 +148,10 @@ class RegistryActions:
             post = self.post_message
             self.action_cancel = token = CancelToken()
             self.refresh_bindings()
-            progress = CallbackProgress(
-                on_start=lambda task, total: post(RegistryActionProgress(task, total)),
-                on_advance=lambda amount: post(RegistryActionProgress(None, None, amount)),
-                cancel=token,
-            )
+            progress = posting_progress(
+                post, RegistryActionProgress, lambda amount: RegistryActionProgress(None, None, amount),
+                token,
+            )  # fmt: skip
             call = lambda: _decided("approved", ws.approve(d.id, value.comment or None,  # noqa: E731
                                                            override=value.override,
                                                            progress=progress))  # fmt: skip
@@ -239,5 +212,5 @@ class RegistryActions:
         """Say what changed and reload."""
         self._action_ended()
         self.app.notify(event.message, title=event.title)
-        self.app.change_token = event.token
+        self.workbench.change_token = event.token
         self.reload()

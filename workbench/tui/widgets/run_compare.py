@@ -72,6 +72,16 @@ def importance_lines(comparison: RunComparison, colors: list[str], top: int = 10
 class ComparisonView(Horizontal):
     """Runs side by side (the first run is the baseline)."""
 
+    DEFAULT_CSS = """
+    ComparisonView {
+        #compare-left { width: 1fr; padding: 0 1; }
+        #compare-right { width: 1fr; padding: 0 1; overflow-x: hidden; }
+        #compare-summary, #compare-metrics { margin-bottom: 1; }
+        #compare-curves { height: 16; }
+        #compare-importance { height: auto; margin-top: 1; }
+    }
+    """
+
     HELP = """\
 ## Comparison
 

@@ -35,6 +35,17 @@ def fmt_duration(seconds: float | None) -> str:
 class TrainingPanel(Vertical):
     """Shows one training: what runs, how far it is, and its validation curve."""
 
+    DEFAULT_CSS = """
+    TrainingPanel {
+        #train-body { height: 1fr; }
+        #train-side { width: 46; padding: 0 1; }
+        #train-title { height: 1; color: $text-accent; }
+        #train-bar { height: 1; margin: 1 0; }
+        #train-stats { height: auto; }
+        #train-curve { width: 1fr; height: 1fr; }
+    }
+    """
+
     HELP = """\
 ## Training
 

@@ -8,10 +8,14 @@ Imported only after the workspace has loaded: it pulls Polars and pyarrow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 from textual_fastdatatable import DataTable
 from textual_fastdatatable.backend import DataTableBackend, create_backend
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 __all__ = ["RunRows", "RunTable", "run_rows", "MARK", "MARK_COLUMN", "MAIN_METRICS"]
 
@@ -70,7 +74,8 @@ class RunRows:
 
     frame: pl.DataFrame
     backend: DataTableBackend
-    labels: list[str]
+    labels: list[str | Text]
+    """Column labels, typed as the table takes them (all are ``str``)."""
     fields: list[str | None]
     ids: list[int]
     statuses: list[str]
@@ -107,7 +112,7 @@ def run_rows(runs: pl.DataFrame, marked: set[int], sort: str) -> RunRows:
             .alias("c0")
         )  # fmt: skip
     field, descending = sort_field(sort)
-    labels = [
+    labels: list[str | Text] = [
         f"{c.label} {'▼' if descending else '▲'}" if c.field == field else c.label for c in cols
     ]
     backend = create_backend(display)

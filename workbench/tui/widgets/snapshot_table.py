@@ -6,16 +6,20 @@ Imported only after the workspace has loaded: it pulls Polars and pyarrow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 from textual_fastdatatable import DataTable
 from textual_fastdatatable.backend import create_backend
 
+if TYPE_CHECKING:
+    from rich.text import Text
+
 __all__ = ["SnapshotRows", "SnapshotTable", "snapshot_rows", "MARK", "MARK_COLUMN"]
 
 MARK = "●"
 MARK_COLUMN = 0
-_LABELS = ["", "name", "version", "rows", "columns", "created", "message", "hash"]
+_LABELS: list[str | Text] = ["", "name", "version", "rows", "columns", "created", "message", "hash"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class SnapshotRows:
 
     def row_of(self, snapshot_id: int | None) -> int | None:
         """The row showing ``snapshot_id``, or None."""
+        if snapshot_id is None:
+            return None
         try:
             return self.ids.index(snapshot_id)
         except ValueError:
@@ -77,3 +83,9 @@ The detail pane below follows the highlighted row.
     def set_mark(self, row: int, marked: bool) -> None:
         """Show or hide the mark on ``row``."""
         self.update_cell(row, MARK_COLUMN, MARK if marked else " ")
+
+    def mark_snapshot(self, snapshot_id: int, marked: bool) -> None:
+        """Show or hide the mark on the row of ``snapshot_id`` (if the table shows it)."""
+        row = self.rows.row_of(snapshot_id)
+        if row is not None:
+            self.set_mark(row, marked)

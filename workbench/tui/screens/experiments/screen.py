@@ -1,198 +1,55 @@
-"""The Experiments area: the runs table (filter, sort, marks), the launch form and live training.
+"""The Experiments screen: the runs table (filter, sort, marks), the launch form and training.
 
-Workers call the Workspace in a thread and post messages; the handlers below own the screen's
-state (filter and sort in force, marked runs, the highlighted run, the training's cancel
-token). Training runs in a thread worker too (LightGBM releases the GIL), reporting through
-``CallbackProgress`` and ``on_iteration`` callbacks that post throttled messages, so keys keep
-answering while it trains.
+Workers (``workers.ExperimentsWorkers``, training included) call the Workspace in a thread and
+post messages; the handlers below own the screen's state (filter and sort in force, marked
+runs, the highlighted run, the training's cancel token).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Input, Static
-from textual.worker import get_current_worker
 
-from ...errors import Cancelled, WorkbenchError
-from ...progress import CallbackProgress, CancelToken
-from ..widgets.loading import Spinner
-from ..widgets.run_progress import TrainingPanel, fmt_duration
-from .base import AreaScreen
+from ....progress import CancelToken
+from ...palette import command_provider
+from ...widgets.loading import Spinner
+from ...widgets.run_progress import TrainingPanel, fmt_duration
+from ..base import AreaScreen
+from .commands import EXPERIMENT_COMMANDS
+from .messages import (
+    LaunchReady,
+    RunDetailLoaded,
+    RunsLoaded,
+    RunsRejected,
+    TrainingEnded,
+    TrainingIterations,
+    TrainingPhase,
+)
+from .workers import ExperimentsWorkers
 
 if TYPE_CHECKING:
-    from ...api import RunRecord, Workspace
-    from ..widgets.run_table import RunRows, RunTable
-    from .train_form import SnapshotChoice, TrainRequest
+    from ....api import RunRecord
+    from ...widgets.run_table import RunRows, RunTable
+    from ..train_form import TrainRequest
 
-__all__ = ["ExperimentsScreen", "EXPERIMENT_COMMANDS", "DEFAULT_SORT", "UPDATES_PER_SECOND"]
+__all__ = ["ExperimentsScreen", "DEFAULT_SORT"]
 
 DEFAULT_SORT = "-id"
-#: how often the training worker reports iterations to the UI at most
-UPDATES_PER_SECOND = 5
-
-EXPERIMENT_COMMANDS = (
-    ("Train a model", "Open the launch form: snapshot, target, parameters", "train"),
-    ("Cancel training", "Stop the running training (recorded as cancelled)", "cancel_training"),
-    ("Compare marked runs", "Open Compare with the marked runs", "compare"),
-    ("Mark run", "Mark or unmark the highlighted run for a comparison", "toggle_mark"),
-    ("Clear run marks", "Unmark all runs", "clear_marks"),
-    ("Filter runs", "Type a filter such as auc > 0.8 and num_leaves = 31", "focus_filter"),
-    ("Sort runs by the next column", "Cycle the sort column", "next_sort"),
-    ("Reverse the run order", "Flip the sort direction", "reverse_sort"),
-    ("Refresh runs", "Reload the runs table from the workspace", "refresh"),
-)
-"""(title, help, action) of the Experiments screen's command-palette entries."""
 
 
-@cache
-def experiment_commands():
-    """The Experiments screen's command provider (textual.command loads with the palette)."""
-    from ..commands import ActionCommands
-
-    class ExperimentCommands(ActionCommands):
-        """Experiment actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return EXPERIMENT_COMMANDS
-
-    return ExperimentCommands
-
-
-# -- messages (posted by workers, handled on the UI thread) ---------------------------------
-
-
-class RunsLoaded(Message):
-    """The runs table was read with a filter and sort."""
-
-    bubble = False  # for this screen only
-
-    def __init__(self, rows: RunRows, token: int, where: str, sort: str) -> None:
-        super().__init__()
-        self.rows = rows
-        self.token = token
-        self.where = where
-        self.sort = sort
-
-
-class RunsRejected(Message):
-    """The filter or sort could not be used (the parser's one-line reason)."""
-
-    bubble = False  # for this screen only
-
-    def __init__(self, error: str, where: str, sort: str) -> None:
-        super().__init__()
-        self.error = error
-        self.where = where
-        self.sort = sort
-
-
-class RunDetailLoaded(Message):
-    """One run's record (for the line under the table)."""
-
-    bubble = False  # for this screen only
-
-    def __init__(self, run: RunRecord) -> None:
-        super().__init__()
-        self.run = run
-
-
-class LaunchReady(Message):
-    """The snapshots the launch form offers were read."""
-
-    bubble = False  # for this screen only
-
-    def __init__(self, snapshots: list[SnapshotChoice]) -> None:
-        super().__init__()
-        self.snapshots = snapshots
-
-
-class TrainingPhase(Message):
-    """The training began a phase (loading, train, logging to MLflow)."""
-
-    bubble = False  # for this screen only
-
-    def __init__(self, task: str, total: float | None) -> None:
-        super().__init__()
-        self.task = task
-        self.total = total
-
-
-class TrainingIterations(Message):
-    """Iterations done up to ``iteration``; ``valid`` holds the new validation values."""
-
-    bubble = False  # for this screen only
-
-    def __init__(self, iteration: int, valid: list[float]) -> None:
-        super().__init__()
-        self.iteration = iteration
-        self.valid = valid
-
-
-class TrainingEnded(Message):
-    """The training ended: finished (``run``), cancelled or failed (``error``)."""
-
-    bubble = False  # for this screen only
-
-    def __init__(
-        self,
-        status: str,
-        run: RunRecord | None = None,
-        error: str | None = None,
-        run_id: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.status = status
-        self.run = run
-        self.error = error
-        self.run_id = run_id
-
-
-class _IterationReporter:
-    """``on_iteration`` for the worker thread: batches points, posts a few times a second."""
-
-    def __init__(self, post, per_second: float = UPDATES_PER_SECOND) -> None:
-        self._post = post
-        self._interval = 1.0 / per_second
-        self._last = 0.0
-        self._iteration = 0
-        self._pending: list[float] = []
-
-    def __call__(self, iteration: int, train: float | None, valid: float | None) -> None:
-        # Hand the GIL to the UI thread once per iteration. On small data an iteration is
-        # mostly Python (callbacks, evaluation), and without this the UI thread waits up to
-        # the 5 ms switch interval each time its event loop wakes: keys took seconds.
-        time.sleep(0)
-        self._iteration = iteration
-        if valid is not None:
-            self._pending.append(valid)
-        now = time.monotonic()
-        if now - self._last >= self._interval:
-            self._last = now
-            self.flush()
-
-    def flush(self) -> None:
-        """Post what is pending (at the end, so the last iterations are not lost)."""
-        if self._iteration:
-            self._post(TrainingIterations(self._iteration, self._pending))
-            self._pending = []
-
-
-class ExperimentsScreen(AreaScreen):
+class ExperimentsScreen(ExperimentsWorkers, AreaScreen):
     """Training runs: list, filter, sort, mark for compare, launch, follow and cancel."""
 
     AREA_TITLE = "Experiments"
+    CSS_PATH = "experiments.tcss"
     AUTO_FOCUS = ".runs-table"  # never the filter: it would swallow the area keys (1-7)
-    COMMANDS = {experiment_commands}
+    COMMANDS = {command_provider(EXPERIMENT_COMMANDS)}
     HELP = """\
 ## Experiments
 
@@ -240,6 +97,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
     def __init__(self) -> None:
         super().__init__()
         self.rows: RunRows | None = None
+        self._table: RunTable | None = None
         self.loaded_token: int | None = None
         self.where = ""
         """The filter in force (the last one that parsed)."""
@@ -258,7 +116,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter: auc > 0.8 and num_leaves = 31   (/ to type, enter applies)",
                     id="runs-filter")  # fmt: skip
-        with Vertical(id="runs-pane") as pane:
+        with Vertical(id="runs-pane", classes="pane") as pane:
             pane.border_title = "Runs"
             yield Spinner("Loading the workspace…", id="runs-loading")
         yield Static("", id="runs-status")
@@ -270,11 +128,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
 
     def on_mount(self) -> None:
         super().on_mount()
-        app = self.app
-        app.workspace_ready.subscribe(self, lambda _ws: self.refresh_runs())
-        app.workspace_changed.subscribe(self, self._workspace_changed)
-        if app.workspace is not None:
-            self.refresh_runs()
+        self.follow_workspace()
         self._show_status()
 
     def on_unmount(self) -> None:
@@ -282,22 +136,10 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         if self.cancel_token is not None:
             self.cancel_token.cancel()
 
-    def on_screen_resume(self) -> None:
-        if self.loaded_token is not None and self.app.change_token != self.loaded_token:
-            self.refresh_runs()
-
-    def _workspace_changed(self, token: int) -> None:
-        if token != self.loaded_token:
-            self.refresh_runs()
-
-    @property
-    def workspace(self) -> Workspace | None:
-        return self.app.workspace
-
     @property
     def table(self) -> RunTable | None:
-        tables = self.query(".runs-table")
-        return tables.last() if tables else None
+        """The runs table in place (during a reload, the new one is mounted beside it)."""
+        return self._table
 
     @property
     def training(self) -> bool:
@@ -309,107 +151,47 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
             return self.training
         return True
 
-    # -- workers -----------------------------------------------------------------------------
+    # -- starting workers (they are in ``workers.ExperimentsWorkers``) -----------------------
+
+    def reload(self) -> None:
+        """Reload the table with the filter and sort in force."""
+        self.refresh_runs()
 
     def refresh_runs(self, where: str | None = None, sort: str | None = None) -> None:
         """Reload the table with a filter and sort (default: the ones in force)."""
         if self.workspace is not None:
             where = self.where if where is None else where
             sort = self.sort if sort is None else sort
-            self.load_runs(self.workspace, self.app.change_token, where, sort, set(self.marked))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="runs-table",
-          description="loading runs")  # fmt: skip
-    def load_runs(self, ws: Workspace, token: int, where: str, sort: str, marked: set[int]) -> None:
-        from ..widgets.run_table import run_rows
-
-        try:
-            frame = ws.runs(where=where or None, sort=sort)
-        except WorkbenchError as exc:
-            self.post_message(RunsRejected(str(exc), where, sort))
-            return
-        rows = run_rows(frame, marked, sort)
-        if not get_current_worker().is_cancelled:
-            self.post_message(RunsLoaded(rows, token, where, sort))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="run-detail",
-          description="loading the run")  # fmt: skip
-    def load_detail(self, ws: Workspace, run_id: int) -> None:
-        try:
-            run = ws.run(run_id)
-        except WorkbenchError:
-            return  # deleted meanwhile; the next reload drops the row
-        if not get_current_worker().is_cancelled:
-            self.post_message(RunDetailLoaded(run))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="train-form",
-          description="reading snapshots")  # fmt: skip
-    def load_launch(self, ws: Workspace) -> None:
-        from .train_form import SnapshotChoice
-
-        choices = [
-            SnapshotChoice(s.ref, s.target, list(s.schema), s.time_column) for s in ws.snapshots()
-        ]
-        self.post_message(LaunchReady(choices))
-
-    @work(thread=True, exit_on_error=False, group="preload",
-          description="loading LightGBM and MLflow")  # fmt: skip
-    def preload_training(self, ws: Workspace) -> None:
-        """While the user fills the launch form: the first training then starts at once."""
-        ws.preload_training()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="training",
-          description="training")  # fmt: skip
-    def run_training(self, ws: Workspace, request: TrainRequest, token: CancelToken) -> None:
-        post = self.post_message
-        reporter = _IterationReporter(post)
-        progress = CallbackProgress(
-            on_start=lambda task, total: post(TrainingPhase(task, total)), cancel=token
-        )
-        try:
-            run = ws.train(
-                request.ref, request.target, task=request.task, params=request.params,
-                split=request.split, test_size=request.test_size, seed=request.seed,
-                note=request.note, progress=progress, on_iteration=reporter,
-                mlflow=request.mlflow,
-            )  # fmt: skip
-        except Cancelled as exc:
-            reporter.flush()
-            post(TrainingEnded("cancelled", run_id=getattr(exc, "run_id", None)))
-        except WorkbenchError as exc:
-            reporter.flush()
-            post(TrainingEnded("failed", error=str(exc), run_id=getattr(exc, "run_id", None)))
-        except Exception as exc:  # a bug in the core must not take the UI down
-            first = (str(exc).strip().splitlines() or [""])[0]
-            post(TrainingEnded("failed", error=f"{type(exc).__name__}: {first}",
-                               run_id=getattr(exc, "run_id", None)))  # fmt: skip
-        else:
-            reporter.flush()
-            post(TrainingEnded("finished", run=run, run_id=run.id))
+            self.load_runs(
+                self.workspace, self.workbench.change_token, where, sort, set(self.marked)
+            )
 
     # -- handlers: table ---------------------------------------------------------------------
 
     @on(RunsLoaded)
     async def _runs_loaded(self, event: RunsLoaded) -> None:
-        from ..widgets.run_table import RunTable
+        from ...widgets.run_table import RunTable
 
-        old = self.table
+        # Mount the new table beside the old one (the pane never flickers empty), then swap
+        # them with no await in between: while it mounts, the old table keeps its rows and
+        # the focus; after, the new one has both, so focus never passes through the filter,
+        # where a key typed during a reload would land.
+        rows = event.rows
+        table = RunTable(rows, classes="runs-table")
+        pane = self.query_one("#runs-pane")
+        await pane.mount(table)
+        old, self._table = self._table, table
         # `self.focused`, not `old.has_focus`: under a modal (the launch form closing, help)
         # the table has no focus but is still the screen's focused widget to return to.
-        had_focus = old is None or self.focused in (None, old)
-        rows = event.rows
+        # `set_focus` at once: `table.focus()` waits for the app's next turn, and removing the
+        # focused old table before then hands the focus to the filter.
+        if old is None or self.focused in (None, old):
+            self.set_focus(table)
         self.rows, self.loaded_token = rows, event.token
         self.where, self.sort = event.where, event.sort
         self.filter_error = None
         known = set(rows.ids)
         self.marked = [i for i in self.marked if i in known or self.where]
-        # Mount the new table before removing the old one: focus never falls to the filter
-        # (where a key typed during a reload would land) and the pane never flickers empty.
-        table = RunTable(rows, classes="runs-table")
-        pane = self.query_one("#runs-pane")
-        await pane.mount(table)
-        if had_focus:
-            table.focus()
         await pane.remove_children([w for w in pane.children if w is not table])
         pane.border_title = f"Runs ({len(rows.ids):,})"
         pane.border_subtitle = f"sort {self.sort}" + (
@@ -467,10 +249,10 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         detail = self.query_one("#run-detail", Static)
         if run is not None:
             self._reasons[run.id] = run.reason
-        reason = self._reasons.get(self.highlighted_id)
         if self.highlighted_id is None or self.rows is None:
             detail.update("No runs yet. Press n to train a model." if not self.where else "")
             return
+        reason = self._reasons.get(self.highlighted_id)
         row = self.rows.row_of(self.highlighted_id)
         status = self.rows.statuses[row] if row is not None else "?"
         text = Text(f"run {self.highlighted_id} ", style="bold")
@@ -504,7 +286,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
 
     @on(LaunchReady)
     def _launch_ready(self, event: LaunchReady) -> None:
-        from .train_form import TrainForm
+        from ..train_form import TrainForm
 
         if not event.snapshots:
             self.notify("No snapshots yet: import data in the Data area first.", severity="warning")
@@ -560,7 +342,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         if event.run_id is not None:
             self.highlighted_id = self._select_on_load = event.run_id
         if self.workspace is not None:
-            self.app.change_token = self.workspace.change_token()
+            self.workbench.change_token = self.workspace.change_token()
         self.refresh_runs()
 
     # -- actions -----------------------------------------------------------------------------
@@ -618,7 +400,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
         if len(self.marked) < 2:
             self.notify("Mark two or more runs with space first.", severity="warning")
             return
-        from .compare import CompareScreen
+        from ..compare import CompareScreen
 
         ids = list(self.marked)
         await self.app.switch_mode("compare")
@@ -673,7 +455,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
 
 def _metric_summary(run: RunRecord) -> str:
     """The run's main metrics in one short line."""
-    from ..widgets.run_table import MAIN_METRICS
+    from ...widgets.run_table import MAIN_METRICS
 
     shown = [f"{m} {run.metrics[m]:.4f}" for m in MAIN_METRICS if m in run.metrics][:3]
     return "  ".join(shown)

@@ -1,23 +1,20 @@
-"""The Drift area: compare a reference snapshot with a current one, column by column.
+"""The Drift screen: compare a reference snapshot with a current one, column by column.
 
-Workers call the Workspace in a thread and post messages; the handlers below own the screen's
-state (which pair is shown, the report, the highlighted column, the running computation).
-A computation reports progress through ``CallbackProgress`` and stops at its next check when
-the user presses escape; a newer request cancels an older one.
+Workers (``workers.DriftWorkers``) call the Workspace in a thread and post messages; the
+handlers below own the screen's state (which pair is shown, the report, the highlighted column,
+the running computation). A computation reports progress through ``CallbackProgress`` and
+stops at its next check when the user presses escape; a newer request cancels an older one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import (
     DataTable,
     Label,
@@ -28,130 +25,38 @@ from textual.widgets import (
     TabPane,
 )
 
-from ...errors import Cancelled, WorkbenchError
-from ...presentation import batch_label, default_pair
-from ...progress import CallbackProgress, CancelToken
-from ..widgets.drift_charts import DistributionPlot, DriftSharePlot
-from .base import AreaScreen
+from ....presentation import batch_label, default_pair
+from ....progress import CancelToken
+from ...palette import command_provider
+from ...widgets.drift_charts import DistributionPlot, DriftSharePlot
+from ..base import AreaScreen
+from .commands import DRIFT_COMMANDS
+from .messages import (
+    BatchesComputed,
+    DistributionLoaded,
+    DriftAdvanced,
+    DriftComputed,
+    DriftPhase,
+    DriftStopped,
+    ExportFinished,
+    RefsLoaded,
+    ReportSaved,
+    WindowsComputed,
+)
+from .workers import DriftWorkers
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from ...api import Workspace
-    from ...presentation import ColumnDistribution, ColumnDrift, DriftReport
+    from ....presentation import ColumnDrift, DriftReport
 
-__all__ = ["DriftScreen", "DRIFT_COMMANDS", "export_path"]
-
-DRIFT_COMMANDS = (
-    ("Compare again", "Recompute drift for the chosen reference and current", "recompute"),
-    ("Drift by batch (months)", "Compare the reference with every prod-* batch", "batches"),
-    ("Export Evidently HTML", "Write Evidently's drift report for the chosen pair", "export"),
-    ("Save drift report", "Store the shown report in the workspace", "save"),
-    ("Cancel drift computation", "Stop the running computation", "cancel"),
-)
-"""(title, help, action) of the Drift screen's command-palette entries."""
-
-
-@cache
-def drift_commands():
-    """The Drift screen's command provider (textual.command is imported when the palette opens)."""
-    from ..commands import ActionCommands
-
-    class DriftCommands(ActionCommands):
-        """Drift actions for the command palette."""
-
-        def commands(self) -> Iterable[tuple[str, str, str]]:
-            return DRIFT_COMMANDS
-
-    return DriftCommands
+__all__ = ["DriftScreen", "export_path"]
 
 
 def export_path(root: Path, reference: str, current: str) -> Path:
     """Where the Evidently report for a pair goes: ``<project>/reports/drift_<a>_vs_<b>.html``."""
     safe = [s.replace("@", "_").replace("/", "_") for s in (reference, current)]
     return root / "reports" / f"drift_{safe[0]}_vs_{safe[1]}.html"
-
-
-# -- messages (posted by workers, handled on the UI thread) ------------------------------------
-class RefsLoaded(Message):
-    """The snapshot references (newest first) were read."""
-
-    def __init__(self, refs: list[tuple[str, str]], time_columns: dict[str, bool]) -> None:
-        super().__init__()
-        self.refs = refs
-        self.time_columns = time_columns
-
-
-class DriftPhase(Message):
-    """A computation began a phase (``total`` None when its size is unknown)."""
-
-    def __init__(self, run: int, task: str, total: float | None) -> None:
-        super().__init__()
-        self.run, self.task, self.total = run, task, total
-
-
-class DriftAdvanced(Message):
-    """Work done in the current phase."""
-
-    def __init__(self, run: int, amount: float) -> None:
-        super().__init__()
-        self.run, self.amount = run, amount
-
-
-class DriftComputed(Message):
-    """The report for the chosen pair is ready."""
-
-    def __init__(self, run: int, report: DriftReport) -> None:
-        super().__init__()
-        self.run, self.report = run, report
-
-
-class DriftStopped(Message):
-    """A computation ended without a result: cancelled, or with an error to show."""
-
-    def __init__(self, run: int, what: str, error: str | None = None) -> None:
-        super().__init__()
-        self.run, self.what, self.error = run, what, error
-
-
-class DistributionLoaded(Message):
-    """One column's distributions were computed for the detail pane."""
-
-    def __init__(self, column: str, dist: ColumnDistribution | None, error: str | None) -> None:
-        super().__init__()
-        self.column, self.dist, self.error = column, dist, error
-
-
-class WindowsComputed(Message):
-    """Drift per time window of the current snapshot."""
-
-    def __init__(self, run: int, pair: tuple[str, str], frame: pl.DataFrame, every: str):
-        super().__init__()
-        self.run, self.pair, self.frame, self.every = run, pair, frame, every
-
-
-class BatchesComputed(Message):
-    """Drift of every batch against the reference (the months view)."""
-
-    def __init__(self, run: int, reference: str, frame: pl.DataFrame) -> None:
-        super().__init__()
-        self.run, self.reference, self.frame = run, reference, frame
-
-
-class ExportFinished(Message):
-    """The Evidently HTML report was written (or failed)."""
-
-    def __init__(self, path: Path | None, error: str | None = None) -> None:
-        super().__init__()
-        self.path, self.error = path, error
-
-
-class ReportSaved(Message):
-    """The shown report was stored."""
-
-    def __init__(self, report_id: int | None, error: str | None = None) -> None:
-        super().__init__()
-        self.report_id, self.error = report_id, error
 
 
 def _fmt(value: float | None) -> str:
@@ -176,11 +81,12 @@ def _mark(c: ColumnDrift) -> str:
     return ""
 
 
-class DriftScreen(AreaScreen):
+class DriftScreen(DriftWorkers, AreaScreen):
     """Drift between a reference and a current snapshot, per column and over time."""
 
     AREA_TITLE = "Drift"
-    COMMANDS = {drift_commands}
+    CSS_PATH = "drift.tcss"
+    COMMANDS = {command_provider(DRIFT_COMMANDS)}
     HELP = """\
 ## Drift
 
@@ -267,124 +173,19 @@ the method, score and threshold, and what they mean.
         batches = self.query_one("#drift-batches", DataTable)
         batches.add_columns(" ", "batch", "rows", "drifted", "share", "strongest", "flags")
         self.query_one("#drift-progress-row").display = False
-        app = self.app
-        app.workspace_ready.subscribe(self, lambda _ws: self.refresh_refs())
-        app.workspace_changed.subscribe(self, lambda _token: self.refresh_refs())
-        if app.workspace is not None:
-            self.refresh_refs()
-
-    @property
-    def workspace(self) -> Workspace | None:
-        return self.app.workspace
+        self.follow_workspace()  # no loaded token: every change reloads the pickers
 
     @property
     def running(self) -> bool:
         """True while a drift computation (not an export) is running."""
         return bool(self.tokens)
 
-    # -- workers -----------------------------------------------------------------------------
+    # -- starting and stopping (the workers are in ``workers.DriftWorkers``) ------------------
 
-    def refresh_refs(self) -> None:
+    def reload(self) -> None:
         """Reload the snapshot references for the pickers."""
         if self.workspace is not None:
             self.load_refs(self.workspace)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-refs",
-          description="loading snapshots")  # fmt: skip
-    def load_refs(self, ws: Workspace) -> None:
-        try:
-            snaps = ws.snapshots()
-        except WorkbenchError as exc:
-            self.post_message(DriftStopped(-1, "loading snapshots", str(exc)))
-            return
-        refs = [(s.ref, s.name) for s in snaps]
-        times = {s.ref: bool(s.time_column) for s in snaps}
-        self.post_message(RefsLoaded(refs, times))
-
-    def _progress(self, run: int, token: CancelToken) -> CallbackProgress:
-        return CallbackProgress(
-            on_start=lambda task, total: self.post_message(DriftPhase(run, task, total)),
-            on_advance=lambda amount: self.post_message(DriftAdvanced(run, amount)),
-            cancel=token,
-        )
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-compute",
-          description="computing drift")  # fmt: skip
-    def compute(self, ws: Workspace, run: int, token: CancelToken, ref: str, cur: str,
-                with_windows: bool) -> None:  # fmt: skip
-        progress = self._progress(run, token)
-        what = f"drift {ref} → {cur}"
-        try:
-            report = ws.drift(ref, cur, save=False, progress=progress)
-            self.post_message(DriftComputed(run, report))
-            if with_windows:
-                frame = ws.drift_windows(ref, cur, every="auto", progress=progress)
-                every = _window_size(frame)
-                self.post_message(WindowsComputed(run, (ref, cur), frame, every))
-        except Cancelled:
-            self.post_message(DriftStopped(run, what))
-            return
-        except WorkbenchError as exc:
-            self.post_message(DriftStopped(run, what, str(exc)))
-            return
-        except Exception as exc:  # never crash the screen: show it
-            self.post_message(DriftStopped(run, what, f"{type(exc).__name__}: {exc}"))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-batches",
-          description="comparing batches")  # fmt: skip
-    def compute_batches(self, ws: Workspace, run: int, token: CancelToken, ref: str) -> None:
-        what = f"drift of every batch against {ref}"
-        try:
-            frame = ws.drift_batches(ref, progress=self._progress(run, token))
-        except Cancelled:
-            self.post_message(DriftStopped(run, what))
-            return
-        except Exception as exc:  # WorkbenchError or a bug: shown, never raised
-            text = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-            self.post_message(DriftStopped(run, what, text))
-            return
-        self.post_message(BatchesComputed(run, ref, frame))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-distribution",
-          description="loading the column's distribution")  # fmt: skip
-    def load_distribution(self, ws: Workspace, ref: str, cur: str, column: str,
-                          column_type: str) -> None:  # fmt: skip
-        from ...presentation import column_distribution
-
-        try:
-            stats = ws.reference_stats(ref, None)
-            if column not in stats:
-                stats = ws.reference_stats(ref, [column])
-            dist = column_distribution(stats, ws.scan(cur), column, column_type)
-        except Exception as exc:  # a column that cannot be drawn is not an error of the app
-            self.post_message(DistributionLoaded(column, None, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(DistributionLoaded(column, dist, None))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-export",
-          description="exporting the Evidently report")  # fmt: skip
-    def export_html(self, ws: Workspace, ref: str, cur: str, path: Path) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            written = ws.drift_html(ref, cur, path)
-        except Exception as exc:
-            text = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-            self.post_message(ExportFinished(None, text))
-            return
-        self.post_message(ExportFinished(written))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drift-save",
-          description="saving the drift report")  # fmt: skip
-    def save_report(self, ws: Workspace, ref: str, cur: str) -> None:
-        try:
-            report = ws.drift(ref, cur, save=True)
-        except Exception as exc:
-            text = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-            self.post_message(ReportSaved(None, text))
-            return
-        self.post_message(ReportSaved(report.id))
-
-    # -- starting and stopping ---------------------------------------------------------------
 
     def _new_run(self) -> tuple[int, CancelToken]:
         for token in self.tokens.values():
@@ -556,7 +357,7 @@ the method, score and threshold, and what they mean.
     # -- drawing -----------------------------------------------------------------------------
 
     def _show_report(self, report: DriftReport) -> None:
-        from ...presentation import by_severity, quality_flags
+        from ....presentation import by_severity, quality_flags
 
         self.rows = by_severity(report.columns)
         if report.target is not None:
@@ -592,7 +393,7 @@ the method, score and threshold, and what they mean.
             self._show_column(self.rows[0])
 
     def _show_column(self, c: ColumnDrift) -> None:
-        from ...presentation import explain
+        from ....presentation import explain
 
         if self.column == c.column:
             return
@@ -620,14 +421,14 @@ the method, score and threshold, and what they mean.
         chart = self.query_one("#drift-time-chart", DriftSharePlot)
         note = self.query_one("#drift-time-note", Static)
         threshold = self.report.options.drift_share if self.report else 0.5
+        cur = self.pair[1] if self.pair else "the current snapshot"
         if frame is None or frame.is_empty():
-            cur = self.pair[1] if self.pair else "the current snapshot"
             chart.show([], [], threshold, "Drift share over time")
             note.update(f"{cur} has no time column: compare batches with m instead.")
             return
         labels = [str(v)[:10] for v in frame["window_start"].to_list()]
         shares = frame["drift_share"].to_list()
-        chart.show(labels, shares, threshold, f"Drift share per {every} of {self.pair[1]}")
+        chart.show(labels, shares, threshold, f"Drift share per {every} of {cur}")
         worst = max(range(len(shares)), key=shares.__getitem__)
         note.update(f"{len(labels)} {every} windows; highest share {shares[worst]:.2f} "
                     f"from {labels[worst]}.")  # fmt: skip
@@ -709,12 +510,3 @@ the method, score and threshold, and what they mean.
         for token in self.tokens.values():
             token.cancel()
         self.query_one("#drift-task", Label).update("cancelling…")
-
-
-def _window_size(frame: Any) -> str:
-    """The window size of a windows frame, from the gap between its first two windows."""
-    starts = frame["window_start"].to_list() if frame.height else []
-    if len(starts) < 2:
-        return "window"
-    days = (starts[1] - starts[0]).days
-    return "day" if days <= 1 else "week" if days <= 7 else "month"

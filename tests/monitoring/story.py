@@ -37,10 +37,9 @@ max_parity_difference = 0.3
 
 def build(root: Path, n_train: int = 2000, per_month: int = 400, settings: str = SETTINGS):
     """The workspace at ``root`` (see the module doc); returns it."""
+    from tests.helpers import allow_any_actor
     from workbench.api import Workspace
     from workbench.demo_data import generate
-
-    from tests.helpers import allow_any_actor
 
     ws = Workspace.init(root)
     (ws.dir / "workbench.toml").write_text(settings, encoding="utf-8")

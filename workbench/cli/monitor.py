@@ -51,9 +51,10 @@ def labels(ctx: Context, path: Path, key: str, label, time_column, model, as_jso
     coverage = "-" if report.coverage is None else f"{report.coverage:.1%}"
     plain(f"  coverage: {report.labelled_predictions:,} of {report.predictions:,} logged "
           f"predictions labelled ({coverage})")  # fmt: skip
-    if report.lag_hours_p50 is not None:
-        plain(f"  label lag: median {report.lag_hours_p50 / 24:.1f} days, "
-              f"p90 {report.lag_hours_p90 / 24:.1f}, max {report.lag_hours_max / 24:.1f}")  # fmt: skip
+    lags = (report.lag_hours_p50, report.lag_hours_p90, report.lag_hours_max)
+    if None not in lags:
+        p50, p90, top = (h / 24 for h in lags if h is not None)
+        plain(f"  label lag: median {p50:.1f} days, p90 {p90:.1f}, max {top:.1f}")
     if report.unmatched:
         examples = ", ".join(report.unmatched_examples[:5])
         plain(f"  {report.unmatched:,} keys match no logged prediction (e.g. {examples})")
@@ -155,10 +156,13 @@ def watch(ctx: Context, every: str | None, model: str | None) -> None:
         plain("stopping after the current check (Ctrl-C again to stop now)", stderr=True)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_check(result: Any) -> None:
+        _stamp()
+        _print_check(result)
+
     try:
-        ticks = ctx.ws.monitor_watch(
-            every, model, wait=stop.wait, on_check=lambda r: (_stamp(), _print_check(r))
-        )
+        ticks = ctx.ws.monitor_watch(every, model, wait=stop.wait, on_check=on_check)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -530,7 +530,7 @@ class MonitoringService:
             for (role, version), part in sorted(
                 groups.items(), key=lambda kv: (order.get(str(kv[0][0]), 3), kv[0][1])
             ):
-                ref = self.reference(model, int(version))  # type: ignore[call-overload]
+                ref = self.reference(model, int(version))
                 types = column_types(ref.stats, ref.features)
                 out.append(
                     window_figures(
@@ -622,8 +622,8 @@ class MonitoringService:
         figures = self._part_figures(model, changed, progress) if changed else []
         fresh: dict[str, tuple[list[dict], list[Breach]]] = {}
         for fig in figures:
-            rows, found = fresh.setdefault(fig.window_key, ([], []))
-            rows.append(fig.to_dict())
+            dicts, found = fresh.setdefault(fig.window_key, ([], []))
+            dicts.append(fig.to_dict())
             found.extend(self._breaches(fig, policy))
         history = []
         saved = []

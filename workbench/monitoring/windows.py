@@ -267,8 +267,8 @@ def split_windows(
         "__window", as_dict=True, include_key=False
     )
     for (i,), part in sorted(parts.items()):
-        start = starts[int(i)]  # type: ignore[call-overload]
-        out.append((start.strftime(_key_format(size)), start, starts[int(i) + 1], part))  # type: ignore[call-overload]
+        start = starts[int(i)]
+        out.append((start.strftime(_key_format(size)), start, starts[int(i) + 1], part))
     return out
 
 

@@ -33,6 +33,7 @@ from .integrity import IntegrityService, VerifyReport
 from .locate import WORKBENCH_DIR, find_workspace
 from .monitoring.records import (
     Alert,
+    Breach,
     CheckResult,
     DeploymentSetting,
     MonitorReport,
@@ -87,6 +88,7 @@ __all__ = [
     "AliasMove",
     "BacktestRequest",
     "BacktestResult",
+    "Breach",
     "CheckRequest",
     "CheckResult",
     "DeploymentSetting",

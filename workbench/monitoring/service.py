@@ -23,10 +23,7 @@ What is stored (``0009_monitoring.sql``), and why:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +44,8 @@ from .records import (
 )
 
 if TYPE_CHECKING:
+    import random
+
     import duckdb
     import polars as pl
 
@@ -1232,6 +1231,8 @@ def _seconds(times: pl.Series) -> list[float]:
 
 
 def _digest(row: dict[str, Any], policy: Policy) -> str:
+    import hashlib
+
     text = json.dumps([row["rows"], row["labelled"], str(row["newest"]), list(row["version"]),
                        repr(policy)], default=str)  # fmt: skip
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
@@ -1252,6 +1253,8 @@ def fingerprint(model: str, policy: str, subject: str) -> str:
 
 def new_event_id() -> str:
     """A Standard Webhooks message id (``msg_`` + 32 hex digits)."""
+    import uuid
+
     return f"msg_{uuid.uuid4().hex}"
 
 

@@ -92,7 +92,9 @@ def test_canary_ramp_advances_then_a_breached_guard_files_a_rollback(served, tmp
     step = ws.canary_step()
     assert step.action == "advanced" and step.fraction == 25.0
     assert all(g["passed"] for g in step.guards)
-    assert ws.deployment().value["fraction"] == 25.0
+    setting = ws.deployment().value
+    assert setting["fraction"] == 25.0 and setting["canary_fraction"] == 0.25
+    assert setting["canary"] == mv.ref
     # A guard that cannot pass: a p99 latency of a nanosecond.
     (ws.dir / "workbench.toml").write_text(
         (ws.dir / "workbench.toml").read_text()
@@ -107,10 +109,39 @@ def test_canary_ramp_advances_then_a_breached_guard_files_a_rollback(served, tmp
     ws.log_batch("churn-model@v1", batch.tail(100), key="customer_id",
                  at=later + timedelta(minutes=5), request_prefix="champ2")  # fmt: skip
     result = ws.canary_step()
-    assert result.action == "aborted" and ws.deployment().value["fraction"] == 0.0
+    assert result.action == "aborted" and ws.deployment().value["canary_fraction"] == 0.0
     decision = ws.decision(result.decision_id)
     assert decision.kind == "rollback" and decision.alias == "canary"
     assert decision.evidence.monitoring["guards"]
     ws.approve(decision.id, "agreed")
     assert "canary" not in ws.aliases("churn-model")
     assert ws.verify().audit == []
+
+
+def test_a_ramp_past_its_last_share_files_a_promotion(served, tmp_path):
+    import shutil
+
+    from workbench.api import Workspace
+    from workbench.demo_data import generate
+
+    ws, mv = served
+    root = tmp_path / "ramp"
+    shutil.copytree(ws.root, root)
+    ws = Workspace(root)
+    batch = generate(seed=7, n_train=2000, n_per_batch=400).batches["2025-12"]
+    ws.start_canary(mv.ref)
+    actions = []
+    for i in range(3):  # 5% -> 25% -> 50% -> the 100% step is the promotion
+        value = ws.deployment().value
+        since = datetime.fromisoformat(value.get("step_started_at") or value["started_at"])
+        ws.log_batch(mv.ref, batch.head(300), role="canary", key="customer_id",
+                     at=since + timedelta(minutes=5), request_prefix=f"c{i}")  # fmt: skip
+        ws.log_batch("churn-model@v1", batch.tail(100), key="customer_id",
+                     at=since + timedelta(minutes=5), request_prefix=f"h{i}")  # fmt: skip
+        actions.append(ws.canary_step())
+    assert [a.action for a in actions] == ["advanced", "advanced", "completed"]
+    final = ws.deployment().value
+    assert final["state"] == "completed" and final["canary_fraction"] == 0.5
+    decision = ws.decision(actions[-1].decision_id)
+    assert decision.kind == "promote" and decision.alias == "champion"
+    assert decision.version == mv.version

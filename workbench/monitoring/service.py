@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "alert_payload",
+    "canary_value",
     "fingerprint",
     "new_event_id",
     "BacktestRequest",
@@ -1051,8 +1052,8 @@ class MonitoringService:
         steps = self._settings().canary.steps
         if self.registry.aliases(mv.name).get("canary") != mv.version:
             self.registry.set_alias(mv.ref, "canary", reason or "canary ramp")
-        value = {"version": mv.version, "fraction": steps[0], "step": 0, "state": "ramping",
-                 "started_at": self.clock().isoformat()}  # fmt: skip
+        value = canary_value(mv.name, mv.version, steps[0], 0, "ramping")
+        value["started_at"] = self.clock().isoformat()
         return self._set_canary(mv.name, value, reason or f"canary {mv.ref} at {steps[0]:g}%")
 
     def stop_canary(self, model: str | None = None, reason: str = "stopped") -> DeploymentSetting:
@@ -1061,8 +1062,7 @@ class MonitoringService:
         name = self.model_name(model)
         current = self.deployment(name)
         version = (current.value or {}).get("version") if current else None
-        value = {"version": version, "fraction": 0.0, "step": None, "state": "stopped"}
-        return self._set_canary(name, value, reason)
+        return self._set_canary(name, canary_value(name, version, 0.0, None, "stopped"), reason)
 
     def guard_canary(self, model: str | None = None, *, advance: bool = False) -> RampResult:
         """Check the canary's guards on the rows served since its step began. A breached
@@ -1096,9 +1096,11 @@ class MonitoringService:
             result.message = f"{rows} of {settings.min_rows} canary rows needed at this step"
             return result
         steps = settings.steps
-        if step + 1 < len(steps):
+        # A step of 100% is the promotion itself: the champion alias moves (a canary share of
+        # 1 is not a canary, and the server refuses it).
+        if step + 1 < len(steps) and steps[step + 1] < 100:
             self.registry.require("move_alias")
-            value = {**state, "fraction": steps[step + 1], "step": step + 1,
+            value = {**state, **canary_value(name, version, steps[step + 1], step + 1, "ramping"),
                      "step_started_at": self.clock().isoformat()}  # fmt: skip
             self._set_canary(name, value, f"ramp to {steps[step + 1]:g}%: guards pass")
             result.action, result.fraction = "advanced", float(steps[step + 1])
@@ -1107,7 +1109,8 @@ class MonitoringService:
         decision = self.registry.propose_promotion(
             f"{name}@v{version}", "champion", f"canary ramp completed: {rows} rows, guards pass"
         )
-        value = {**state, "state": "completed"}
+        value = {**state, **canary_value(name, version, float(state["fraction"]), step,
+                                          "completed")}  # fmt: skip
         self._set_canary(name, value, f"ramp completed; promotion proposal {decision.id}",
                          decision.id)  # fmt: skip
         result.action, result.decision_id = "completed", decision.id
@@ -1244,6 +1247,20 @@ def _was_notified(con: duckdb.DuckDBPyConnection, alert_id: int) -> bool:
             "select 1 from outbox where alert_id = ? and kind = 'alert.firing'", [alert_id]
         ).fetchall()
     )
+
+
+def canary_value(
+    model: str, version: int | None, percent: float, step: int | None, state: str
+) -> dict[str, Any]:
+    """The ``canary`` deployment setting: the version (``canary``: its ref) and its share of
+    traffic, as a percent (``fraction``, for people) and as the 0-1 fraction a scoring
+    server's deployment takes (``canary_fraction``). A stopped canary gets 0; a completed ramp
+    keeps its last share while its promotion proposal waits for an approver."""
+    share = percent if state in ("ramping", "completed") else 0.0
+    return {
+        "canary": f"{model}@v{version}" if version is not None else None, "version": version,
+        "fraction": share, "canary_fraction": share / 100, "step": step, "state": state,
+    }  # fmt: skip
 
 
 def fingerprint(model: str, policy: str, subject: str) -> str:

@@ -8,6 +8,7 @@ The facade is thin: each method names what a user does and delegates to one doma
     drift       DriftService(ctx, snapshots)
     registry    RegistryService(ctx, snapshots, experiments, drift)
     integrity   IntegrityService(ctx)
+    remote      RemoteService(ctx)
 
 Each call is one unit of work: it opens the store, does its work in a transaction and closes,
 so any number of processes can use the same workspace side by side. The record types and
@@ -35,6 +36,7 @@ from .registry.aliases import CHAMPION, AliasMove
 from .registry.decisions import Decision, Evidence
 from .registry.models import ModelVersion
 from .registry.service import RegistryService, RollbackPlan
+from .remote import PullResult, PushResult, RemoteInfo, RemoteService, RemoteVersion
 from .snapshots.importer import AddResult
 from .snapshots.records import Snapshot
 from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
@@ -68,6 +70,10 @@ __all__ = [
     "Evidence",
     "ImportRequest",
     "ModelVersion",
+    "PullResult",
+    "PushResult",
+    "RemoteInfo",
+    "RemoteVersion",
     "RollbackPlan",
     "RunInput",
     "RunRecord",
@@ -89,6 +95,7 @@ class Services:
         self.drift = DriftService(ctx, self.snapshots)
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
         self.integrity = IntegrityService(ctx)
+        self.remote = RemoteService(ctx)
 
 
 class Workspace:
@@ -102,6 +109,7 @@ class Workspace:
         self._drift = self.services.drift
         self._registry = self.services.registry
         self._integrity = self.services.integrity
+        self._remote = self.services.remote
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -721,3 +729,42 @@ class Workspace:
         return self._registry.retrain(
             from_ref, data, reason=reason, to_alias=to_alias, progress=progress
         )
+
+    # -- remotes -----------------------------------------------------------------------------
+
+    def remotes(self) -> list[RemoteInfo]:
+        """The configured remotes (``[remotes.NAME]`` in the settings, or the environment)."""
+        return self._remote.remotes()
+
+    def remote(self, name: str | None = None) -> RemoteInfo:
+        """A remote by name; without one, ``origin`` or the only remote."""
+        return self._remote.get(name)
+
+    def add_remote(self, name: str, url: str, endpoint_url: str | None = None) -> RemoteInfo:
+        """Add a remote: a folder or ``s3://bucket/prefix`` (with ``endpoint_url`` for an
+        S3-compatible server); written to the settings file, nothing is contacted."""
+        return self._remote.add(name, url, endpoint_url)
+
+    def remove_remote(self, name: str) -> None:
+        """Forget a remote (the remote's files are left alone)."""
+        self._remote.remove(name)
+
+    def remote_head(self, name: str | None = None) -> RemoteVersion | None:
+        """The remote's newest version (None: nothing pushed yet)."""
+        return self._remote.head(name)
+
+    def remote_versions(
+        self, name: str | None = None, limit: int | None = 20
+    ) -> list[RemoteVersion]:
+        """The remote's versions (who pushed what, when), newest first."""
+        return self._remote.versions(name, limit)
+
+    def push(self, remote: str | None = None, progress: Progress = NULL_PROGRESS) -> PushResult:
+        """Send objects, prediction files and metadata to a remote; refused (``Conflict``) when
+        the remote holds changes this workspace has not pulled."""
+        return self._remote.push(remote, progress)
+
+    def pull(self, remote: str | None = None, progress: Progress = NULL_PROGRESS) -> PullResult:
+        """Bring a remote's newest version here; refused (``Conflict``) when local changes the
+        remote lacks would be lost."""
+        return self._remote.pull(remote, progress)

@@ -19,6 +19,7 @@ __all__ = [
     "DriftSettings",
     "GateSettings",
     "RegistrySettings",
+    "RemoteSettings",
     "Role",
     "SETTINGS_FILE",
     "load_settings",
@@ -84,6 +85,18 @@ class RegistrySettings(BaseModel):
     is the only approver. A direct rollback by an approver stays possible either way."""
 
 
+class RemoteSettings(BaseModel):
+    """A remote the workspace pushes to and pulls from (``[remotes.NAME]``; ``workbench
+    remote add`` writes it). Credentials never go here: boto3 reads them from
+    ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE`` or ``~/.aws``."""
+
+    url: str
+    """A folder (``/srv/workbench/churn``) or ``s3://bucket/prefix``."""
+    endpoint_url: str | None = None
+    """The S3 endpoint of an S3-compatible server (MinIO, Ceph, R2); None: boto3's default
+    (AWS, or ``AWS_ENDPOINT_URL``)."""
+
+
 class Settings(BaseModel):
     """Everything a workspace can configure."""
 
@@ -107,6 +120,8 @@ class Settings(BaseModel):
     """Promotion gates and their limits."""
     registry: RegistrySettings = RegistrySettings()
     """Model registry options."""
+    remotes: dict[str, RemoteSettings] = {}
+    """Remotes by name (``[remotes.origin]``, or ``WORKBENCH_REMOTES__ORIGIN__URL`` in CI)."""
 
     @property
     def actor_name(self) -> str:

@@ -9,6 +9,7 @@ The facade is thin: each method names what a user does and delegates to one doma
     registry    RegistryService(ctx, snapshots, experiments, drift)
     integrity   IntegrityService(ctx)
     remote      RemoteService(ctx)
+    ci          CiService(ctx, registry, remote)
 
 Each call is one unit of work: it opens the store, does its work in a transaction and closes,
 so any number of processes can use the same workspace side by side. The record types and
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audit
+from .ci.report import CiReport
+from .ci.service import CiDefaults, CiService
 from .context import Context
 from .drift.service import DriftRequest, DriftService
 from .errors import InputError
@@ -44,6 +47,9 @@ from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
 if TYPE_CHECKING:
     import polars as pl
 
+    from .ci.local import LocalRun, LocalStep
+    from .ci.setup import CiFiles
+    from .ci.steps import CiConfig
     from .config import Settings
     from .drift.results import DriftOptions, DriftReport
     from .drift.stats import ReferenceStats
@@ -61,10 +67,17 @@ __all__ = [
     "Workspace",
     "Services",
     "find_workspace",
+    "init_ci",
+    "run_ci_locally",
+    "ci_config",
+    "gitlab_note",
+    "gitlab_issue",
     "WORKBENCH_DIR",
     # records and requests the facade takes and returns
     "AddResult",
     "AliasMove",
+    "CiDefaults",
+    "CiReport",
     "Decision",
     "DriftRequest",
     "Evidence",
@@ -96,6 +109,7 @@ class Services:
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
         self.integrity = IntegrityService(ctx)
         self.remote = RemoteService(ctx)
+        self.ci = CiService(ctx, self.registry, self.remote)
 
 
 class Workspace:
@@ -110,6 +124,7 @@ class Workspace:
         self._registry = self.services.registry
         self._integrity = self.services.integrity
         self._remote = self.services.remote
+        self._ci = self.services.ci
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -768,3 +783,81 @@ class Workspace:
         """Bring a remote's newest version here; refused (``Conflict``) when local changes the
         remote lacks would be lost."""
         return self._remote.pull(remote, progress)
+
+    # -- CI ----------------------------------------------------------------------------------
+
+    def ci_report(
+        self,
+        decision: int | str | None = None,
+        *,
+        max_bytes: int | None = None,
+        marker: str | None = None,
+    ) -> CiReport:
+        """A proposal's gate results as Markdown (default: the newest promotion proposal filed
+        since this workspace's newest pull), cut to ``max_bytes`` with ``<details>``."""
+        return self._ci.report(decision, max_bytes=max_bytes, marker=marker)
+
+    def ci_comment_body(self, decision: int | str | None = None) -> CiReport:
+        """The report as the pull-request comment: with the marker the workflow updates it
+        by, under GitHub's 65,536-character limit."""
+        return self._ci.comment_body(decision)
+
+    def ci_defaults(self) -> CiDefaults:
+        """What ``ci init`` can take from this workspace: the model and its training data."""
+        return self._ci.defaults()
+
+
+def ci_config(
+    model: str,
+    data: str,
+    batch: str,
+    training_data: str,
+    contract: str | None = None,
+    **options: str,
+) -> CiConfig:
+    """The settings of the CI pipelines (``install``, ``python`` and ``cron`` in ``options``)."""
+    from .ci.steps import CiConfig
+
+    return CiConfig(model, data, batch, training_data, contract, **options)
+
+
+def init_ci(
+    repo: Path | str, platforms: list[str], config: CiConfig, force: bool = False
+) -> CiFiles:
+    """Write the CI workflows (``github``, ``gitlab``) into the repository at ``repo``."""
+    from .ci.setup import write_ci_files
+
+    return write_ci_files(Path(repo), platforms, config, force)
+
+
+def run_ci_locally(
+    repo: Path | str,
+    *,
+    platform: str | None = None,
+    remote_url: str | None = None,
+    endpoint_url: str | None = None,
+    out: Path | str | None = None,
+    keep: bool = False,
+    on_step: Callable[[LocalStep], None] | None = None,
+) -> LocalRun:
+    """Run the pull-request pipeline's workbench commands here, in a fresh workspace."""
+    from .ci.local import run_locally
+
+    return run_locally(
+        Path(repo), platform=platform, remote_url=remote_url, endpoint_url=endpoint_url,
+        out=Path(out) if out else None, keep=keep, on_step=on_step,
+    )  # fmt: skip
+
+
+def gitlab_note(body: str) -> str:
+    """Create or update the merge request's report note (inside a GitLab job)."""
+    from .ci.gitlab import upsert_note
+
+    return upsert_note(body)
+
+
+def gitlab_issue(body: str, title: str) -> str:
+    """Create or update the open alert issue (inside a GitLab job)."""
+    from .ci.gitlab import upsert_issue
+
+    return upsert_issue(body, title)

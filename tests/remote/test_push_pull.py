@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.remote.conftest import PREDICTIONS, ROLES
 from tests.remote.helpers import RemoteView, object_names, prediction_files, table_rows
+from tests.remote.story import PREDICTIONS, ROLES
 from workbench.api import Workspace
 from workbench.errors import Conflict, IntegrityError
 

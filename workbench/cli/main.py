@@ -188,6 +188,7 @@ LAZY_COMMANDS = {
     "remote": ".remote:remote",
     "push": ".remote:push",
     "pull": ".remote:pull",
+    "ci": ".ci:ci",
 }
 
 

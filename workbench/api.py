@@ -811,7 +811,7 @@ def ci_config(
     model: str,
     data: str,
     batch: str,
-    training_data: str,
+    training_data: str | None,
     contract: str | None = None,
     **options: str,
 ) -> CiConfig:

@@ -140,6 +140,9 @@ def test_pull_fast_forwards_and_keeps_local_files(story, remote, tmp_path):
     local_seg.write_bytes(b"PAR1 bob's own rows PAR1")  # opaque to a remote
 
     _add_batch(alice, "prod-2025-08", 3)
+    ahead = alice.pull()  # alice holds more than the remote: nothing to take
+    assert ahead.up_to_date and ahead.ahead and not ahead.replaced
+    assert alice.snapshot("prod-2025-08").version == 1
     alice.push()
     pulled = bob.pull()
     assert pulled.replaced and pulled.version == 2 and pulled.objects_downloaded == 1

@@ -117,7 +117,7 @@ def run_locally(
     platform, values = pipeline_env(repo, platform)
     contract = values.get("WB_CONTRACT") or None
     config = CiConfig(values["WB_MODEL"], values.get("WB_DATA", ""), values.get("WB_BATCH", ""),
-                      values.get("WB_TRAINING_DATA", ""), contract)  # fmt: skip
+                      values.get("WB_TRAINING_DATA") or None, contract)  # fmt: skip
     if remote_url is None:
         remote_url, endpoint_url = _remote_of(repo)
     base = Path(tempfile.mkdtemp(prefix="workbench-ci-"))

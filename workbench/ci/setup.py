@@ -75,7 +75,7 @@ def write_ci_files(
         result.written.append(ignore)
     if config.contract and not (repo / config.contract).is_file():
         result.notes.append(f"{config.contract} does not exist yet: `workbench data contract "
-                            f"{config.training_data} --out {config.contract}` writes one")  # fmt: skip
+                            f"REF --out {config.contract}` writes one")  # fmt: skip
     if not (repo / config.data).exists():
         result.notes.append(f"{config.data} does not exist yet; the workflows read it")
     return result

@@ -48,7 +48,7 @@ class CiConfig:
     #: the snapshot name that file is recorded under (a production batch, ``prod-...``)
     batch: str
     #: the snapshot whose inferred contract new data must meet
-    training_data: str
+    training_data: str | None
     #: a contract file (TOML, in the repository) to use instead
     contract: str | None = None
     #: what ``pip install`` installs: the workbench, pinned
@@ -59,13 +59,14 @@ class CiConfig:
 
     def __post_init__(self) -> None:
         for what, value in (("model", self.model), ("snapshot", self.batch),
-                            ("snapshot", self.training_data)):  # fmt: skip
-            if not _NAME.match(value):
+                            ("snapshot", self.training_data or "x")):  # fmt: skip
+            if not _NAME.match(value or ""):
                 raise InputError(f"invalid {what} name {value!r}")
-        if not self.data or self.data.startswith(("/", "..")) or "\n" in self.data:
-            raise InputError(
-                f"the data file must be a path inside the repository, not {self.data!r}"
-            )
+        if not self.training_data and not self.contract:
+            raise InputError("say what new data must meet: a snapshot or a contract file")
+        for path in (self.data, self.contract):
+            if path is not None and (not path or path.startswith(("/", "..")) or "\n" in path):
+                raise InputError(f"files must be paths inside the repository, not {path!r}")
         if len(self.cron.split()) != 5:
             raise InputError(f"invalid cron schedule {self.cron!r} (five fields)")
 
@@ -75,7 +76,7 @@ class CiConfig:
             "WB_MODEL": self.model,
             "WB_DATA": self.data,
             "WB_BATCH": self.batch,
-            "WB_TRAINING_DATA": self.training_data,
+            "WB_TRAINING_DATA": self.training_data or "",
             "WB_CONTRACT": self.contract or "",
             "WB_INSTALL": self.install,
         }

@@ -86,18 +86,18 @@ def init(
     force: bool,
 ) -> None:
     """Write pull-request, main-branch and monitoring workflows into your repository."""  # fmt: skip
-    from ..api import ci_config, init_ci
+    from ..api import Workspace, ci_config, init_ci
 
     root = _repo_root(repo).resolve()
     if model is None or (training_data is None and contract is None):
-        try:
-            found = ctx.ws.ci_defaults()
+        try:  # the repository's own workspace, or the one named with --workspace
+            found = Workspace.open(ctx.workspace_path or root).ci_defaults()
         except WorkspaceNotFound:
             found = None
         model = model or (found.model if found else None)
         training_data = training_data or (found.training_data if found else None)
-    if not model or not training_data:
-        missing = "--model" if not model else "--training-data"
+    if not model or not (training_data or contract):
+        missing = "--model" if not model else "--training-data or --contract"
         raise click.UsageError(f"say {missing} (no workspace here to take it from)")
     stem = re.sub(r"[^a-z0-9-]+", "-", Path(data).stem.lower()).strip("-") or "data"
     options = {"python": python_version, "cron": cron, **({"install": install} if install else {})}

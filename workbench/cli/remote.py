@@ -130,8 +130,9 @@ def pull(ctx: Context, name: str | None) -> None:
     changes the remote lacks would be lost."""
     with RichProgress() as progress:
         result = ctx.ws.pull(name, progress=progress)
+    ahead = "; this workspace has changes to push" if result.ahead else ""
     if result.up_to_date:
-        plain(f"up to date with {result.remote} (version {result.version})")
+        plain(f"up to date with {result.remote} (version {result.version}){ahead}")
         return
     what = ["metadata replaced"] if result.replaced else []
     what.append(f"{result.objects_downloaded} objects downloaded")
@@ -139,5 +140,5 @@ def pull(ctx: Context, name: str | None) -> None:
         what.append(f"{result.files_downloaded} prediction files")
     plain(
         f"pulled version {result.version} from {result.remote}: {', '.join(what)} "
-        f"({_size(result.bytes_downloaded)})"
+        f"({_size(result.bytes_downloaded)}){ahead}"
     )

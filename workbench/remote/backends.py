@@ -102,7 +102,10 @@ class FolderBackend:
             raise InputError(f"remote folder {self.root} does not exist")
         if not self.root.parent.is_dir():
             raise InputError(f"cannot create the remote: folder {self.root.parent} does not exist")
-        self.root.mkdir(exist_ok=True)
+        try:
+            self.root.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the remote {self.root}: {exc.strerror}") from None
 
     def _temp(self) -> Path:
         tmp = self.root / "tmp"
@@ -145,6 +148,8 @@ class FolderBackend:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise WorkbenchError(f"cannot read {key} from the remote {self.root}: {exc}") from exc
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._write(key, lambda p: p.write_bytes(data), exclusive=False)
@@ -172,7 +177,10 @@ class FolderBackend:
         source = self._path(key)
         if not source.is_file():
             raise WorkbenchError(f"the remote {self.root} lacks {key} (damaged remote)")
-        _copy(source, dest, report)
+        try:
+            _copy(source, dest, report)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot read {key} from the remote {self.root}: {exc}") from exc
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

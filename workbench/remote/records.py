@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ..errors import IntegrityError
@@ -54,10 +54,14 @@ class RemoteVersion:
         """Parse a version file (one clear error when it is damaged)."""
         try:
             raw: dict[str, Any] = json.loads(data)
-            raw.pop("format", None)
-            return cls(**raw)
+            known = {f.name for f in fields(cls)}
+            version = cls(**{k: v for k, v in raw.items() if k in known})  # newer fields: kept out
         except (ValueError, TypeError) as exc:
             raise IntegrityError(f"the remote's {key} is damaged: {exc}") from None
+        # the digests name files to fetch: nothing else may reach a path
+        if not (_DIGEST.match(str(version.bundle)) and _DIGEST.match(str(version.contents))):
+            raise IntegrityError(f"the remote's {key} names an invalid digest")
+        return version
 
     @property
     def cache_key(self) -> str:
@@ -126,6 +130,8 @@ class PullResult:
     objects_downloaded: int = 0
     files_downloaded: int = 0
     bytes_downloaded: int = 0
+    #: this workspace holds changes the remote lacks (the remote's history is part of ours)
+    ahead: bool = False
 
 
 @dataclass(frozen=True)

@@ -236,8 +236,13 @@ class RemoteService:
     def _save_state(self, state: dict[str, dict]) -> None:
         path = self.ctx.dir / _STATE_FILE
         temp = path.with_name(f".{_STATE_FILE}.{uuid.uuid4().hex[:8]}")
-        temp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(temp, path)
+        try:
+            temp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(temp, path)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot write {path}: {exc.strerror}") from None
+        finally:
+            temp.unlink(missing_ok=True)
 
     def _remember(self, name: str, version: int, head: str | None, direction: str) -> None:
         state = self._state()
@@ -389,12 +394,15 @@ class RemoteService:
         with self.ctx.store.read() as con:
             head = audit.head(con)
             local_rows = _governed_rows(con)
+            # the remote's history is part of ours: nothing to take, perhaps something to push
+            ahead = latest.audit_head is None or _chain_holds(con, latest.audit_head)
         head_text = str(head) if head else None
+        ahead = ahead and head_text != latest.audit_head
         objects = self.ctx.objects
         work = self._work_dir()
         try:
             new_db = None
-            if head_text != latest.audit_head:
+            if head_text != latest.audit_head and not ahead:
                 new_db = self._build(backend, latest, contents, work, progress)
                 self._refuse_losing_work(new_db, info.name, latest, head_text, local_rows)
             missing = [d for d in contents.objects if not objects.exists(d)]
@@ -404,8 +412,9 @@ class RemoteService:
                 if not (self.ctx.dir / rel).exists()
             }
             if new_db is None and not missing and not files:
-                self._remember(info.name, latest.version, head_text, "pull")
-                return PullResult(info.name, latest.version, True)
+                if not ahead:
+                    self._remember(info.name, latest.version, head_text, "pull")
+                return PullResult(info.name, latest.version, True, ahead=ahead)
             with objects.writing():  # objects first, then the records that name them
                 got = self._download_objects(backend, contents, missing, progress)
                 if new_db is not None:
@@ -414,10 +423,10 @@ class RemoteService:
             got += self._download_files(backend, files, work, progress)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        self._remember(info.name, latest.version, latest.audit_head, "pull")
-        return PullResult(
-            info.name, latest.version, False, new_db is not None, len(missing), len(files), got
-        )
+        if not ahead:
+            self._remember(info.name, latest.version, latest.audit_head, "pull")
+        return PullResult(info.name, latest.version, False, new_db is not None, len(missing),
+                          len(files), got, ahead)  # fmt: skip
 
     def _build(
         self,

@@ -9,6 +9,8 @@ The facade is thin: each method names what a user does and delegates to one doma
     registry    RegistryService(ctx, snapshots, experiments, drift)
     monitoring  MonitoringService(ctx, snapshots, drift, registry)
     integrity   IntegrityService(ctx)
+    remote      RemoteService(ctx)
+    ci          CiService(ctx, registry, remote)
 
 Each call is one unit of work: it opens the store, does its work in a transaction and closes,
 so any number of processes can use the same workspace side by side. The record types and
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audit
+from .ci.report import CiReport
+from .ci.service import CiDefaults, CiService
 from .context import Context
 from .drift.service import DriftRequest, DriftService
 from .errors import InputError
@@ -54,6 +58,7 @@ from .registry.aliases import CHAMPION, AliasMove
 from .registry.decisions import Decision, Evidence
 from .registry.models import ModelVersion
 from .registry.service import RegistryService, RollbackPlan
+from .remote import PullResult, PushResult, RemoteInfo, RemoteService, RemoteVersion
 from .snapshots.importer import AddResult
 from .snapshots.records import Snapshot
 from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
@@ -61,6 +66,9 @@ from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
 if TYPE_CHECKING:
     import polars as pl
 
+    from .ci.local import LocalRun, LocalStep
+    from .ci.setup import CiFiles
+    from .ci.steps import CiConfig
     from .config import Settings
     from .drift.results import DriftOptions, DriftReport
     from .drift.stats import ReferenceStats
@@ -81,6 +89,11 @@ __all__ = [
     "Workspace",
     "Services",
     "find_workspace",
+    "init_ci",
+    "run_ci_locally",
+    "ci_config",
+    "gitlab_note",
+    "gitlab_issue",
     "WORKBENCH_DIR",
     # records and requests the facade takes and returns
     "AddResult",
@@ -98,11 +111,17 @@ __all__ = [
     "RampResult",
     "ReportRequest",
     "Silence",
+    "CiDefaults",
+    "CiReport",
     "Decision",
     "DriftRequest",
     "Evidence",
     "ImportRequest",
     "ModelVersion",
+    "PullResult",
+    "PushResult",
+    "RemoteInfo",
+    "RemoteVersion",
     "RollbackPlan",
     "RunInput",
     "RunRecord",
@@ -125,6 +144,8 @@ class Services:
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
         self.monitoring = MonitoringService(ctx, self.snapshots, self.drift, self.registry)
         self.integrity = IntegrityService(ctx)
+        self.remote = RemoteService(ctx)
+        self.ci = CiService(ctx, self.registry, self.remote)
 
 
 class Workspace:
@@ -139,6 +160,8 @@ class Workspace:
         self._registry = self.services.registry
         self._monitoring = self.services.monitoring
         self._integrity = self.services.integrity
+        self._remote = self.services.remote
+        self._ci = self.services.ci
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -956,3 +979,120 @@ class Workspace:
         """Check the canary's guards; a breach stops it and files a rollback proposal, and
         with ``advance`` a clean step moves the ramp on (past the last: a promotion proposal)."""
         return self._monitoring.guard_canary(model, advance=advance)
+
+    # -- remotes -----------------------------------------------------------------------------
+
+    def remotes(self) -> list[RemoteInfo]:
+        """The configured remotes (``[remotes.NAME]`` in the settings, or the environment)."""
+        return self._remote.remotes()
+
+    def remote(self, name: str | None = None) -> RemoteInfo:
+        """A remote by name; without one, ``origin`` or the only remote."""
+        return self._remote.get(name)
+
+    def add_remote(self, name: str, url: str, endpoint_url: str | None = None) -> RemoteInfo:
+        """Add a remote: a folder or ``s3://bucket/prefix`` (with ``endpoint_url`` for an
+        S3-compatible server); written to the settings file, nothing is contacted."""
+        return self._remote.add(name, url, endpoint_url)
+
+    def remove_remote(self, name: str) -> None:
+        """Forget a remote (the remote's files are left alone)."""
+        self._remote.remove(name)
+
+    def remote_head(self, name: str | None = None) -> RemoteVersion | None:
+        """The remote's newest version (None: nothing pushed yet)."""
+        return self._remote.head(name)
+
+    def remote_versions(
+        self, name: str | None = None, limit: int | None = 20
+    ) -> list[RemoteVersion]:
+        """The remote's versions (who pushed what, when), newest first."""
+        return self._remote.versions(name, limit)
+
+    def push(self, remote: str | None = None, progress: Progress = NULL_PROGRESS) -> PushResult:
+        """Send objects, prediction files and metadata to a remote; refused (``Conflict``) when
+        the remote holds changes this workspace has not pulled."""
+        return self._remote.push(remote, progress)
+
+    def pull(self, remote: str | None = None, progress: Progress = NULL_PROGRESS) -> PullResult:
+        """Bring a remote's newest version here; refused (``Conflict``) when local changes the
+        remote lacks would be lost."""
+        return self._remote.pull(remote, progress)
+
+    # -- CI ----------------------------------------------------------------------------------
+
+    def ci_report(
+        self,
+        decision: int | str | None = None,
+        *,
+        max_bytes: int | None = None,
+        marker: str | None = None,
+    ) -> CiReport:
+        """A proposal's gate results as Markdown (default: the newest promotion proposal filed
+        since this workspace's newest pull), cut to ``max_bytes`` with ``<details>``."""
+        return self._ci.report(decision, max_bytes=max_bytes, marker=marker)
+
+    def ci_comment_body(self, decision: int | str | None = None) -> CiReport:
+        """The report as the pull-request comment: with the marker the workflow updates it
+        by, under GitHub's 65,536-character limit."""
+        return self._ci.comment_body(decision)
+
+    def ci_defaults(self) -> CiDefaults:
+        """What ``ci init`` can take from this workspace: the model and its training data."""
+        return self._ci.defaults()
+
+
+def ci_config(
+    model: str,
+    data: str,
+    batch: str,
+    training_data: str | None,
+    contract: str | None = None,
+    **options: str,
+) -> CiConfig:
+    """The settings of the CI pipelines (``install``, ``python`` and ``cron`` in ``options``)."""
+    from .ci.steps import CiConfig
+
+    return CiConfig(model, data, batch, training_data, contract, **options)
+
+
+def init_ci(
+    repo: Path | str, platforms: list[str], config: CiConfig, force: bool = False
+) -> CiFiles:
+    """Write the CI workflows (``github``, ``gitlab``) into the repository at ``repo``."""
+    from .ci.setup import write_ci_files
+
+    return write_ci_files(Path(repo), platforms, config, force)
+
+
+def run_ci_locally(
+    repo: Path | str,
+    *,
+    platform: str | None = None,
+    remote_url: str | None = None,
+    endpoint_url: str | None = None,
+    out: Path | str | None = None,
+    keep: bool = False,
+    on_step: Callable[[LocalStep], None] | None = None,
+) -> LocalRun:
+    """Run the pull-request pipeline's workbench commands here, in a fresh workspace."""
+    from .ci.local import run_locally
+
+    return run_locally(
+        Path(repo), platform=platform, remote_url=remote_url, endpoint_url=endpoint_url,
+        out=Path(out) if out else None, keep=keep, on_step=on_step,
+    )  # fmt: skip
+
+
+def gitlab_note(body: str) -> str:
+    """Create or update the merge request's report note (inside a GitLab job)."""
+    from .ci.gitlab import upsert_note
+
+    return upsert_note(body)
+
+
+def gitlab_issue(body: str, title: str) -> str:
+    """Create or update the open alert issue (inside a GitLab job)."""
+    from .ci.gitlab import upsert_issue
+
+    return upsert_issue(body, title)

@@ -31,6 +31,7 @@ __all__ = [
     "WebhookChannel",
     "CanarySettings",
     "AuditSettings",
+    "RemoteSettings",
     "Role",
     "SETTINGS_FILE",
     "load_settings",
@@ -214,6 +215,18 @@ class AuditSettings(BaseModel):
     then signed, so a chain recomputed after an edit fails ``audit verify``."""
 
 
+class RemoteSettings(BaseModel):
+    """A remote the workspace pushes to and pulls from (``[remotes.NAME]``; ``workbench
+    remote add`` writes it). Credentials never go here: boto3 reads them from
+    ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE`` or ``~/.aws``."""
+
+    url: str
+    """A folder (``/srv/workbench/churn``) or ``s3://bucket/prefix``."""
+    endpoint_url: str | None = None
+    """The S3 endpoint of an S3-compatible server (MinIO, Ceph, R2); None: boto3's default
+    (AWS, or ``AWS_ENDPOINT_URL``)."""
+
+
 class Settings(BaseModel):
     """Everything a workspace can configure."""
 
@@ -246,6 +259,8 @@ class Settings(BaseModel):
     ``actor`` (or ``WORKBENCH_ACTOR``) to someone else's name is refused."""
     audit: AuditSettings = AuditSettings()
     """The audit log's options."""
+    remotes: dict[str, RemoteSettings] = {}
+    """Remotes by name (``[remotes.origin]``, or ``WORKBENCH_REMOTES__ORIGIN__URL`` in CI)."""
 
 
 def load_settings(workbench_dir: Path) -> Settings:

@@ -35,8 +35,11 @@ __all__ = ["Manifest", "LOCAL_TABLES", "export_bundle", "read_bundle", "build_st
 
 FORMAT = 1
 #: tables that never travel: the source-file cache names local paths, reference statistics
-#: are a cache each machine rebuilds, and the schema version comes from the reader's migrations
-LOCAL_TABLES = ("source_cache", "drift_reference_stats", "schema_version")
+#: are a cache each machine rebuilds, the schema version comes from the reader's migrations,
+#: and the notification outbox is this machine's delivery work (a clone must not send the
+#: origin's pending messages again)
+LOCAL_TABLES = ("source_cache", "drift_reference_stats", "schema_version", "outbox",
+                "outbox_attempts")  # fmt: skip
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _TYPE = re.compile(
     r"^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers import allow_any_actor
+
 FAST = {"num_threads": 2, "num_iterations": 30, "early_stopping_round": 10, "verbosity": -1}
 ROLES = {"target": "churn", "time_column": "observed_at", "key": "customer_id"}
 SETTINGS = """\
@@ -34,6 +36,7 @@ def build_story(root: Path) -> Path:
 
     ws = Workspace.init(root)
     (ws.dir / "workbench.toml").write_text(SETTINGS, encoding="utf-8")
+    allow_any_actor(ws.dir / "workbench.toml")  # acts as alice
     ws = Workspace(root)
     demo = generate(seed=7, n_train=1500, n_per_batch=300)
     data = root / "data"

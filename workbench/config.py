@@ -373,9 +373,8 @@ performance_drop = 0.05    # primary metric below the champion's holdout value
 fire_after = 1             # hysteresis: breaches among the last `of_last` windows
 of_last = 1
 # file = "alerts.jsonl"    # a file channel
-# [monitoring.webhook]
-# url = "http://127.0.0.1:9000/hooks/workbench"
-# secret = "whsec_..."     # better: WORKBENCH_MONITORING__WEBHOOK__SECRET
+# A webhook channel; its secret is best kept in WORKBENCH_MONITORING__WEBHOOK__SECRET:
+# webhook = {{ url = "http://127.0.0.1:9000/hooks/workbench" }}
 
 [audit]
 # A key kept outside the project signs every audit entry (`workbench audit keygen FILE`).

@@ -13,15 +13,21 @@ setup:
 demo path="workbench-demo":
     {{venv}}/bin/workbench demo {{path}}
 
-# The whole test suite (what CI runs).
+# The whole test suite (what CI runs). One tier: `just test -m cli` (unit, cli, tui, notebook).
 test *args:
     {{py}} -m pytest -n 2 {{args}}
 
-# Lint, format check and import-layer contracts.
+# The fast tier: the core's unit tests without the slow ones (25-32 s on two cores when nothing
+# else runs).
+test-fast *args:
+    {{py}} -m pytest -n 2 -m "unit and not slow" {{args}}
+
+# Lint, format check, import-layer contracts and types.
 lint:
     {{venv}}/bin/ruff check workbench tests benchmarks
     {{venv}}/bin/ruff format --check workbench tests benchmarks
     {{venv}}/bin/lint-imports
+    {{venv}}/bin/mypy
 
 # Benchmarks against the anchor tools (slow; prints ratios).
 bench:

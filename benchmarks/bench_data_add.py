@@ -34,12 +34,15 @@ BARE_DEFAULTS = "import sys, polars as pl; pl.read_csv(sys.argv[1]).write_parque
 OURS = "from workbench.cli.main import entry; entry()"
 
 
-def make_csv(rows: int, cols: int) -> Path:
-    """A seeded CSV: mostly floats, some ints and categories, like a wide feature table."""
+def make_csv(rows: int, cols: int, decimals: int | None = None) -> Path:
+    """A seeded CSV: mostly floats, some ints and categories, like a wide feature table.
+
+    ``decimals`` rounds the floats (a smaller file for the same shape)."""
     import numpy as np
     import polars as pl
 
-    path = DATA / f"wide_{rows}x{cols}.csv"
+    rounded = "" if decimals is None else f"_{decimals}dp"
+    path = DATA / f"wide_{rows}x{cols}{rounded}.csv"
     if path.exists():
         return path
     DATA.mkdir(exist_ok=True)
@@ -51,14 +54,17 @@ def make_csv(rows: int, cols: int) -> Path:
         elif i % 10 == 9:
             columns[f"int{i}"] = rng.integers(0, 1000, rows)
         else:
-            columns[f"num{i}"] = rng.normal(100, 25, rows)
-    pl.DataFrame(columns).write_csv(path)
+            values = rng.normal(100, 25, rows)
+            columns[f"num{i}"] = values if decimals is None else np.round(values, decimals)
+    part = path.with_suffix(".part")  # an interrupted run leaves no half-written input
+    pl.DataFrame(columns).write_csv(part)
+    part.rename(path)
     return path
 
 
-def timed(args: list[str]) -> float:
+def timed(args: list[str], env: dict | None = None, cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(args, check=True, capture_output=True)
+    subprocess.run(args, check=True, capture_output=True, env=env, cwd=cwd)
     return time.perf_counter() - start
 
 

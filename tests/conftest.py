@@ -1,8 +1,15 @@
-"""Shared fixtures: real workspaces in temporary folders, the real CLI in subprocesses."""
+"""Shared fixtures: real workspaces in temporary folders, the real CLI in subprocesses.
+
+Also the test tiers (docs/architecture.md, "Tests"): every test gets one of the markers
+``unit``, ``cli``, ``tui`` or ``notebook`` here, from where it lives and what it runs, so no
+test file has to remember it; ``slow`` is set by hand on the long ones.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from types import CodeType
 
 import pytest
 
@@ -46,3 +53,56 @@ def telco_csv():
     if not TELCO.exists():
         pytest.skip("../shared/datasets/telco_churn is not present")
     return TELCO
+
+
+# -- tiers -----------------------------------------------------------------------------------
+
+#: names of the helpers that run the real entry point in a subprocess
+_CLI_HELPERS = frozenset({"run_cli", "run_cli_tty"})
+
+
+def _runs_the_cli(code: CodeType, module: dict, seen: set[CodeType]) -> bool:
+    """Whether ``code`` (or a function or helper of its module that it calls) starts the real
+    CLI: it calls ``run_cli``/``run_cli_tty`` or holds a ``workbench.cli`` command line."""
+    if code in seen:
+        return False
+    seen.add(code)
+    if _CLI_HELPERS.intersection(code.co_names):
+        return True
+    for const in code.co_consts:
+        if isinstance(const, str) and "workbench.cli" in const:
+            return True
+        if isinstance(const, CodeType) and _runs_the_cli(const, module, seen):
+            return True
+    for name in code.co_names:
+        helper = module.get(name)
+        if (
+            inspect.isfunction(helper)
+            and helper.__module__ == module.get("__name__")
+            and _runs_the_cli(helper.__code__, module, seen)
+        ):
+            return True
+    return False
+
+
+def _tier(item: pytest.Item) -> str:
+    """The tier of a test: tui, notebook or cli by where it lives and what it runs, else unit."""
+    path = Path(str(item.path))
+    if "tui" in path.relative_to(REPO / "tests").parts:
+        return "tui"
+    if "notebook" in path.stem:
+        return "notebook"
+    function = getattr(item, "function", None)
+    if "cli" in getattr(item, "fixturenames", ()) or (
+        function is not None and _runs_the_cli(function.__code__, function.__globals__, set())
+    ):
+        return "cli"
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, unless it is marked with one already."""
+    tiers = ("unit", "cli", "tui", "notebook")
+    for item in items:
+        if not any(item.get_closest_marker(t) for t in tiers):
+            item.add_marker(_tier(item))

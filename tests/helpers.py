@@ -67,3 +67,17 @@ def record_fixture_edits(ws, con, *tables: str) -> None:
         for r in con.execute(f'select id from "{table}"').fetchall()  # fixed table names
     ]
     ws.ctx.audit(con, "fixture.edited", None, {"tables": list(tables)}, rows=rows)
+
+
+def allow_any_actor(settings_path: Path) -> None:
+    """Let this process's OS account act under any name in a test workspace (``[accounts]
+    ACCOUNT = ["*"]``), as a teaching machine would: tests play alice, bob and carol."""
+    from workbench.processes import os_account
+
+    line = f'"{os_account()}" = ["*"]\n'
+    text = settings_path.read_text(encoding="utf-8") if settings_path.exists() else ""
+    if "\n[accounts]\n" in f"\n{text}":
+        text = f"\n{text}".replace("\n[accounts]\n", f"\n[accounts]\n{line}", 1)[1:]
+    else:
+        text += f"\n[accounts]\n{line}"
+    settings_path.write_text(text, encoding="utf-8")

@@ -48,8 +48,10 @@ def read_audit_key(path: Path, project: Path) -> bytes:
 class Context:
     """One workspace's shared parts: folders, metadata store, object store, settings, actor."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, actor: str | None = None) -> None:
         self.root = Path(root)
+        #: a name this process claims to act under (checked against ``[accounts]``)
+        self.claim = actor
         self.dir = self.root / WORKBENCH_DIR
         # Settings (pydantic, ~0.2 s of import) load on first use: the store asks for its lock
         # timeout only when another process holds the lock, so an unchanged `data add` or a
@@ -73,21 +75,61 @@ class Context:
 
     @property
     def actor(self) -> str:
-        """Who is acting (settings or the OS user).
+        """The name acting: a claimed name (given to the context, or ``actor`` in the settings
+        or ``WORKBENCH_ACTOR``) that this OS account may use, else the OS account itself (see
+        ``workbench.identity``).
 
         Until the settings are loaded, read without validating the rest of them (pydantic's
-        import is ~0.1 s of every recorded change); a value that is not a string goes through
-        the full settings, which refuse it with one clear line. Once they are loaded, taken
-        from them, so the actor and the roles always come from the same reading.
+        import is ~0.1 s of every recorded change); once they are loaded, taken from them, so
+        the actor and the roles always come from the same reading.
         """
-        if "settings" in self.__dict__:
-            return self.settings.actor_name
-        from .settings_file import os_user, read_settings
+        from .identity import acting_name
+        from .processes import os_account
 
-        actor = read_settings(self.dir).get("actor")
-        if actor is None or isinstance(actor, str):
-            return actor or os_user()
-        return self.settings.actor_name
+        if "settings" in self.__dict__:
+            settings = self.settings
+            return acting_name(self.claim or settings.actor, settings.accounts, os_account())
+        from .settings_file import read_settings
+
+        raw = read_settings(self.dir)
+        claimed = self.claim or raw.get("actor")
+        if claimed is not None and not isinstance(claimed, str):
+            claimed = self.settings.actor  # the full settings refuse it with one clear line
+        return acting_name(claimed, raw.get("accounts") or {}, os_account())
+
+    def check_settings(self) -> None:
+        """Validate the whole settings file (and ``WORKBENCH_*`` variables) once per content.
+
+        A workspace opening with a mistyped key or a wrong value says so at once, whatever the
+        command, instead of when the setting is first used. The check costs pydantic's import
+        (~0.1 s), so its outcome is remembered beside the file (``settings.checked``: a digest
+        of the file and the variables) and repeated only when one of them changed.
+        """
+        import hashlib
+        import os
+
+        from .settings_file import SETTINGS_FILE
+
+        path = self.dir / SETTINGS_FILE
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            content = b""
+        env = sorted((k, v) for k, v in os.environ.items() if k.startswith("WORKBENCH_"))
+        digest = hashlib.blake2b(content + repr(env).encode(), digest_size=16).hexdigest()
+        marker = self.dir / "settings.checked"
+        try:
+            if marker.read_text(encoding="ascii") == digest:
+                return
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        from .config import validate_settings
+
+        self.__dict__["settings"] = validate_settings(self.dir)
+        try:
+            marker.write_text(digest, encoding="ascii")
+        except OSError:  # a read-only workspace: check again next time
+            pass
 
     @functools.cached_property
     def audit_key(self) -> bytes | None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers import run_cli
 
 
+@pytest.mark.slow
 def test_whole_flow(tmp_path):
     proj = tmp_path / "proj"
     assert run_cli("init", str(proj)).returncode == 0

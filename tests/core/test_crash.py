@@ -46,6 +46,7 @@ def _start_add(ws, src, name):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_kill_at_random_moments(ws, big_csv):
     # Time one whole import, then kill others at moments spread across it.
     start = time.monotonic()

@@ -38,10 +38,14 @@ def test_entry_runs_exit_functions_keeps_output_and_codes_but_skips_teardown():
 
 
 def test_entry_waits_the_usual_way_for_a_running_thread():
+    # The thread ends only once the interpreter shuts down (joining the main thread returns
+    # then), so it is still running when the command has finished, however slow the machine.
+    # (It slept 0.5 s: on a busy machine the command took longer, the thread was done, and the
+    # exit rightly skipped the teardown.)
     code = (
-        PROBE + "import threading, time\n"
-        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done', flush=True)))"
-        ".start()\n"
+        PROBE + "import threading\n"
+        "threading.Thread(target=lambda: (threading.main_thread().join(),"
+        " print('thread done', flush=True))).start()\n"
         "from workbench.cli.main import entry; entry()"
     )
     done = _python(code, "--version")

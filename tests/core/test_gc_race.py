@@ -2,8 +2,8 @@
 reports and the next write (or `gc`) removes. Real processes throughout.
 
 A writer is slowed down deterministically where the race lives: `data add` renames its object
-into place, then waits for its profile before recording it. The child process below wraps the
-profiler so that wait lasts as long as the test needs.
+into place, then checks the columns' roles and records it. The child process below makes that
+check wait for a file to appear, so the window lasts as long as the test needs.
 """
 
 from __future__ import annotations
@@ -21,18 +21,18 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-#: a `data add` whose profiling (after the object is in place) waits for a file to appear
+#: a `data add` that, with its object in place and before recording it, waits for a file
 SLOW_ADD = """
 import sys, time
 from pathlib import Path
-import workbench.snapshots.importer as importer
+import workbench.snapshots.service as service
 release = Path(sys.argv[1])
-real = importer.profile_frame
-def slow(df):
+real = service.check_columns
+def slow(*args):
     while not release.exists():
         time.sleep(0.02)
-    return real(df)
-importer.profile_frame = slow
+    return real(*args)
+service.check_columns = slow
 sys.argv = ["workbench", *sys.argv[2:]]
 from workbench.cli.main import entry
 entry()
@@ -138,7 +138,7 @@ def test_a_killed_add_leaves_a_temp_file_that_verify_reports_and_the_next_write_
     _frame(2).write_csv(src)
     adder = _slow_add(ws, src, "big", tmp_path / "never")
     tmp = ws.objects.tmp
-    # the Parquet is being written or already adopted; kill while profiling waits
+    # the object is in place and not recorded; kill while the add waits
     _wait_for(lambda: any(ws.objects.digests()))
     os.kill(adder.pid, signal.SIGKILL)
     adder.wait(timeout=30)
@@ -160,3 +160,24 @@ def test_a_killed_add_leaves_a_temp_file_that_verify_reports_and_the_next_write_
     res = _gc_process(ws)
     assert res.returncode == 0 and "removed 1 unreferenced objects" in res.stdout
     assert ws.verify().ok
+
+
+def test_exporting_or_loading_a_snapshot_whose_object_is_gone_is_one_clear_error(ws, tmp_path):
+    src = tmp_path / "small.csv"
+    _frame(4, 50).write_csv(src)
+    snap = ws.add_snapshot(src, "small").snapshot
+    path = ws.objects.path(snap.object_hash)
+    path.chmod(0o644)
+    path.unlink()
+    res = subprocess.run(
+        [sys.executable, "-c", "from workbench.cli.main import entry; entry()",
+         "-w", str(ws.root), "data", "export", "small", str(tmp_path / "out.parquet")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    assert "is missing" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "out.parquet").exists()
+    from workbench.errors import IntegrityError
+
+    with pytest.raises(IntegrityError, match="is missing"):
+        ws.load("small")

@@ -30,6 +30,7 @@ def test_core_imports_no_ui_or_heavy_library(module):
     assert res.stdout.strip() == ""
 
 
+@pytest.mark.slow
 def test_evidently_imports_with_installed_pandas():
     """evidently 0.7 fails to import with pandas 3; the pins must keep them compatible."""
     import evidently

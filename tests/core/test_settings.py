@@ -12,6 +12,8 @@ from workbench.api import Workspace
 from workbench.errors import InputError
 from workbench.settings_file import SETTINGS_FILE, os_user
 
+ANYONE = f'[accounts]\n"{os_user()}" = ["*"]\n'
+
 
 def settings_file(ws: Workspace):
     return ws.dir / SETTINGS_FILE
@@ -19,20 +21,20 @@ def settings_file(ws: Workspace):
 
 def test_actor_comes_from_the_file_then_the_environment(ws, monkeypatch):
     assert Workspace.open(ws.root).actor == os_user()
-    settings_file(ws).write_text('actor = "alice"\n')
+    settings_file(ws).write_text('actor = "alice"\n' + ANYONE)
     assert Workspace.open(ws.root).actor == "alice"
     monkeypatch.setenv("WORKBENCH_ACTOR", "bob")
     fresh = Workspace.open(ws.root)
     assert fresh.actor == "bob"
-    assert fresh.settings.actor_name == "bob"  # the validated settings agree
-    settings_file(ws).write_text('actor = ""\n')
+    assert fresh.settings.actor == "bob"  # the validated settings agree
+    settings_file(ws).write_text('actor = ""\n' + ANYONE)
     monkeypatch.delenv("WORKBENCH_ACTOR")
     assert Workspace.open(ws.root).actor == os_user()
 
 
 def test_an_actor_that_is_not_text_is_refused(ws):
     settings_file(ws).write_text("actor = 5\n")
-    with pytest.raises(InputError, match="invalid setting actor"):
+    with pytest.raises(InputError, match="actor: must be text"):
         _ = Workspace.open(ws.root).actor
 
 
@@ -42,7 +44,7 @@ def test_bad_settings_stop_data_add_with_one_line_and_nothing_written(tmp_path):
     src = tmp_path / "d.csv"
     src.write_text("id,x\n1,2\n")
     for text, message in (
-        ("actor = 5\n", "invalid setting actor"),
+        ("actor = 5\n", "actor: must be text"),
         ("[roles]\n[roles]\n", "is not valid TOML"),
     ):
         (proj / ".workbench" / SETTINGS_FILE).write_text(text)
@@ -50,8 +52,8 @@ def test_bad_settings_stop_data_add_with_one_line_and_nothing_written(tmp_path):
         assert res.returncode == 2, res.stderr
         assert message in res.stderr and "Traceback" not in res.stderr
         assert len(res.stderr.strip().splitlines()) <= 2  # the error, and at most a hint
-        assert Workspace.open(proj).snapshots() == []
-        assert list(Workspace.open(proj).objects.digests()) == []
+        assert Workspace(proj).snapshots() == []
+        assert list(Workspace(proj).objects.digests()) == []
 
 
 def test_adding_a_snapshot_does_not_load_pydantic(tmp_path):
@@ -77,11 +79,11 @@ def test_adding_a_snapshot_does_not_load_pydantic(tmp_path):
 
 
 def test_actor_and_roles_come_from_the_same_reading(ws):
-    settings_file(ws).write_text('actor = "alice"\n[roles]\nalice = "approver"\n')
-    opened = Workspace.open(ws.root)
+    settings_file(ws).write_text('actor = "alice"\n[roles]\nalice = "approver"\n' + ANYONE)
+    opened = Workspace(ws.root)
     assert opened.actor == "alice"  # read without the full settings
-    settings_file(ws).write_text('actor = "bob"\n')
+    settings_file(ws).write_text('actor = "bob"\n' + ANYONE)
     assert opened.actor == "bob"  # nothing loaded yet: the file as it is now
     assert opened.settings.roles == {}
-    settings_file(ws).write_text('actor = "carol"\n')
-    assert opened.actor == "bob" == opened.settings.actor_name  # loaded settings win
+    settings_file(ws).write_text('actor = "carol"\n' + ANYONE)
+    assert opened.actor == "bob" == opened.settings.actor  # loaded settings win

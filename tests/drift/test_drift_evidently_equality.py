@@ -18,6 +18,9 @@ from workbench.drift import (
     compute_reference_stats,
 )
 
+# Evidently as the oracle: importing it and running its reports costs ~10 s of CPU.
+pytestmark = pytest.mark.slow
+
 RTOL = 1e-9
 NUM_METHODS = ["ks", "wasserstein", "psi", "kl_div", "jensenshannon", "hellinger"]
 CAT_METHODS = ["chisquare", "z", "psi", "kl_div", "jensenshannon", "hellinger"]

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import polars as pl
+import pytest
 
 from workbench.drift import (
     CATEGORICAL,
@@ -53,6 +54,7 @@ def test_explain_and_outputs() -> None:
     assert "columns drifted" in str(rep) and "DriftReport(" in repr(rep)
 
 
+@pytest.mark.slow  # imports Evidently (~4 s of CPU)
 def test_evidently_html_report(tmp_path, no_evidently_widgets) -> None:
     ref, cur = _frames()
     out = evidently_html_report(ref.head(300), cur.head(300), tmp_path / "drift.html")

@@ -185,6 +185,7 @@ def test_cli_process_does_not_import_scipy(ws):
         assert res.stderr.strip().splitlines()[-1] == "SCIPY=", (args, res.stderr[-500:])
 
 
+@pytest.mark.slow
 def test_cli(ws):
     def cli(*args):
         return run_cli("-w", str(ws.root), "drift", *args)

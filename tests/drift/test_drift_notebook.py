@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
 from tests.drift.workspace import build_drift_workspace
 from tests.notebooks.test_notebooks import run_notebook
 
@@ -15,6 +13,8 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_drift.ipynb"
 
 
 def test_03_drift_notebook(tmp_path, monkeypatch):
+    import nbformat
+
     committed = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.outputs for c in committed.cells if c.cell_type == "code")
     root = build_drift_workspace(tmp_path / "ws")

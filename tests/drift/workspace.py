@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.helpers import record_fixture_edits
+from tests.helpers import allow_any_actor, record_fixture_edits
 
 EPOCH = datetime(2025, 11, 1, 9, 30)
 MONTHS = ("2025-07", "2025-08", "2025-09", "2025-10")
@@ -25,6 +25,7 @@ def build_drift_workspace(root: Path, n_train: int = 2_000, n_per_batch: int = 5
     ws = Workspace.init(root)
     settings = ws.dir / "workbench.toml"
     settings.write_text('actor = "tester"\n' + settings.read_text(), encoding="utf-8")
+    allow_any_actor(settings)
     ws = Workspace(root)
     demo = generate(7, n_train=n_train, n_per_batch=n_per_batch)
     data = root / "data"

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.helpers import run_cli
 
 ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
@@ -22,6 +24,7 @@ def cli(ws, *args: str, ok: bool = True):
     return result
 
 
+@pytest.mark.slow
 def test_sweep_list_compare_tag_show_delete_rerun(demo_ws, tmp_path):
     ws = demo_ws
     config = tmp_path / "train.toml"
@@ -150,6 +153,7 @@ def test_progress_bars_show_an_unknown_size_after_a_known_one():
         assert "0%" not in shown(bar) and "0/400" not in shown(bar)  # no made-up progress
 
 
+@pytest.mark.slow
 def test_first_training_in_a_new_workspace_prints_no_mlflow_set_up_lines(tmp_path):
     """Creating the MLflow store logs its table set-up at INFO; the user sees none of it."""
     from tests.experiments.conftest import churn_frame

@@ -68,6 +68,7 @@ def test_rerun_reproduces_metrics_exactly(demo_ws):
     assert again.model_hash == first.model_hash  # byte-identical model text
 
 
+@pytest.mark.slow
 def test_grid_in_separate_processes(demo_ws):
     ws = demo_ws
     ticks = []

@@ -6,13 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from importlib.util import find_spec
 
 import numpy as np
 import pytest
 
 from tests.experiments.test_cli import ENV, FAST
 
-pytest.importorskip("sklearn")  # without it there is nothing to skip
+# without scikit-learn there is nothing to skip (found, not imported: importing it at
+# collection cost every xdist worker a second)
+pytestmark = pytest.mark.skipif(find_spec("sklearn") is None, reason="scikit-learn is absent")
 
 TRAIN_TINY = """
 import numpy as np
@@ -27,6 +30,7 @@ print(json.dumps({"sklearn_at_import": sklearn_at_import,
 
 
 @pytest.mark.parametrize("lean", [True, False], ids=["lean", "as-usual"])
+@pytest.mark.slow
 def test_lightgbm_import_hides_sklearn_only_when_lean(lean):
     """Lean: LightGBM sees no scikit-learn, which stays importable; otherwise as usual."""
     code = (
@@ -42,6 +46,7 @@ def test_lightgbm_import_hides_sklearn_only_when_lean(lean):
     assert found == {"sklearn_at_import": not lean, "lgb_sees_sklearn": not lean, "trees": 3}
 
 
+@pytest.mark.slow
 def test_cli_training_skips_sklearn_and_its_mlflow_model_predicts_like_ours(demo_ws):
     import mlflow
 

@@ -12,6 +12,7 @@ import pytest
 from tests.experiments.conftest import FAST
 
 
+@pytest.mark.slow
 def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws, monkeypatch):
     import mlflow
 
@@ -76,6 +77,7 @@ def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws, monkeypat
     assert f"mlflow=={mlflow.__version__}" in pins
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_commit_of_the_surrounding_repository_is_recorded(demo_ws):
     import mlflow
@@ -102,6 +104,7 @@ def test_git_commit_of_the_surrounding_repository_is_recorded(demo_ws):
     assert run.data.tags["mlflow.source.git.commit"] == head
 
 
+@pytest.mark.slow
 def test_new_workspace_stores_are_copies_of_one_empty_store_made_by_mlflow(tmp_path, monkeypatch):
     import sqlite3
 
@@ -168,6 +171,7 @@ def _small_csv(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_processes_creating_one_workspace_store_at_once_all_get_it(tmp_path):
     """Three real processes make the same new store at the same moment: one copy wins."""
     import subprocess

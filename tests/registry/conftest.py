@@ -1,7 +1,8 @@
 """Shared fixtures: a small demo workspace (2,000 training rows, 300 per monthly batch).
 
-Registering models in MLflow is slow, so the end-to-end story shares one module-scoped
-workspace; role and gate tests build what they need cheaply.
+Registering models in MLflow is slow, so the end-to-end story plays its steps on a shared
+module-scoped workspace (test_registry_end_to_end.Storyteller); role and gate tests build what
+they need cheaply.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared 2-core CI: do not 
 
 from pathlib import Path
 
-import pytest
+from tests.helpers import allow_any_actor
 
 FAST = {"num_threads": 2, "num_iterations": 40, "early_stopping_round": 10, "verbosity": -1}
 ROLES = {"target": "churn", "time_column": "observed_at", "key": "customer_id"}
@@ -29,6 +30,7 @@ root-admin = "admin"
 
 [gates]
 tolerance = 0.05
+segment_columns = ["gender"]
 max_segment_gap = 0.2
 max_parity_difference = 0.2
 """
@@ -41,6 +43,7 @@ def make_small_demo(root: Path, months: tuple[str, ...] = MONTHS, settings: str 
 
     ws = Workspace.init(root)
     (ws.dir / "workbench.toml").write_text(settings, encoding="utf-8")
+    allow_any_actor(ws.dir / "workbench.toml")  # the tests play alice, bob and others
     data = root / "data"
     data.mkdir(exist_ok=True)
     demo = generate(seed=7, n_train=2000, n_per_batch=300)
@@ -77,19 +80,15 @@ def two_versions(root: Path, actor: str, registry: str = "mlflow = false") -> Pa
     return root
 
 
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory) -> Path:
-    """A fresh small demo workspace per test module."""
-    return make_small_demo(tmp_path_factory.mktemp("registry") / "project")
-
-
 def make_demo_layout(root: Path) -> Path:
     """Small data in the demo's layout: churn@v1, prod-2025-07..12, churn@v2 (plus July)."""
     import polars as pl
 
     from workbench.api import Workspace
+    from workbench.config import default_settings_text
+    from workbench.demo import SEGMENT_COLUMNS
 
-    make_small_demo(root, settings="")
+    make_small_demo(root, settings=default_settings_text(SEGMENT_COLUMNS))  # as the demo's
     ws = Workspace(root)
     data = root / "data"
     combined = pl.concat([pl.read_csv(data / "train.csv"), pl.read_csv(data / "batch_2025-07.csv")])

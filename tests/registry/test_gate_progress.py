@@ -51,6 +51,7 @@ def test_cancelling_during_the_gates_files_nothing(root):
     assert alice.aliases(NAME) == {"champion": 1}
 
 
+@pytest.mark.slow
 def test_the_cli_promotion_still_files_and_reports(root, cli):
     done = cli("models", "promote", f"{NAME}@v2", "--to", "challenger", "-m", "try", cwd=root,
                env={"WORKBENCH_ACTOR": "alice"})  # fmt: skip

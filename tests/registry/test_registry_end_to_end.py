@@ -4,26 +4,79 @@ champion trained and promoted -> retraining on newer data yields a challenger ->
 approval makes it champion (also in MLflow) -> rollback restores the previous champion (also
 in MLflow) -> history and lineage show it -> audit verify passes, and fails after tampering.
 
-One module-scoped workspace: registering in MLflow is slow. Tests run in file order.
+Each test plays one step of the story and needs the steps before it. Registering in MLflow is
+slow, so the steps share one module-scoped workspace: ``Storyteller.play`` runs the steps a
+test needs that this workspace has not run yet, then the test's own. In file order every step
+runs once; a test run alone plays the steps before it first; in any other order, or after a
+step failed half-way, a fresh workspace replays them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.registry.conftest import FAST, open_as
+from tests.helpers import run_cli
+from tests.registry.conftest import FAST, make_small_demo, open_as
 
 NAME = "churn-model"
 
+pytestmark = pytest.mark.slow  # the whole story on the real MLflow registry
+
+
+@dataclass
+class Story:
+    """One workspace along the story, and what its steps produced."""
+
+    root: Path
+    steps_done: int = 0
+    run1: int | None = None
+    promoted_at: datetime | None = None
+    proposal: int | None = None
+    run2: int | None = None
+    approved_at: datetime | None = None
+
+
+STEPS: list[Callable[[Story], None]] = []
+
+
+def step(play: Callable[[Story], None]) -> Callable[[Story], None]:
+    """A step of the story, in the order of this file."""
+    STEPS.append(play)
+    return play
+
+
+class Storyteller:
+    """Plays the story's steps on a shared workspace, each once, as far as a test needs."""
+
+    def __init__(self, new_root: Callable[[], Path]) -> None:
+        self._new_root = new_root
+        self._story: Story | None = None
+
+    def play(self, last: Callable[[Story], None]) -> Story:
+        """Bring a workspace to the step before ``last`` (reusing this one when it can), then
+        play ``last``."""
+        until = STEPS.index(last) + 1
+        story = self._story
+        if story is None or story.steps_done >= until:
+            story = Story(self._new_root())
+        self._story = None  # a step that fails half-way leaves a workspace nobody reuses
+        for play in STEPS[story.steps_done : until]:
+            play(story)
+            story.steps_done += 1
+        self._story = story
+        return story
+
 
 @pytest.fixture(scope="module")
-def story(small_demo):
-    """State shared along the story: the workspace root and what each step produced."""
-    return {"root": small_demo}
+def story(tmp_path_factory) -> Storyteller:
+    return Storyteller(lambda: make_small_demo(tmp_path_factory.mktemp("registry") / "project"))
 
 
 def _mlflow_champion_predicts_like(ws, run_id: int) -> None:
@@ -39,8 +92,9 @@ def _mlflow_champion_predicts_like(ws, run_id: int) -> None:
     assert np.allclose(np.asarray(loaded.predict(ours.encode(rows))), ours.predict(rows))
 
 
-def test_champion_is_trained_and_promoted(story):
-    ws = open_as(story["root"], "alice")
+@step
+def champion_is_trained_and_promoted(story: Story) -> None:
+    ws = open_as(story.root, "alice")
     run = ws.train("churn@v1", params=FAST)
     mv = ws.register_model(run.id, NAME)
     assert (mv.ref, mv.run_id, mv.snapshot_ref) == (f"{NAME}@v1", run.id, "churn@v1")
@@ -52,12 +106,13 @@ def test_champion_is_trained_and_promoted(story):
     assert decided.status == "approved" and decided.decided_by == "alice"
     assert ws.model(f"{NAME}@champion").version == 1
     _mlflow_champion_predicts_like(ws, run.id)
-    story.update(run1=run.id, promoted_at=datetime.now())
+    story.run1, story.promoted_at = run.id, datetime.now()
     time.sleep(0.01)
 
 
-def test_retraining_yields_a_gated_challenger(story):
-    ws = open_as(story["root"], "alice")
+@step
+def retraining_yields_a_gated_challenger(story: Story) -> None:
+    ws = open_as(story.root, "alice")
     proposal = ws.retrain(f"{NAME}@champion", data=["prod-2025-07", "prod-2025-08"])
     ev = proposal.evidence
     assert proposal.kind == "promote" and proposal.alias == "champion" and proposal.version == 2
@@ -74,47 +129,51 @@ def test_retraining_yields_a_gated_challenger(story):
     assert proposal.gates_passed, [g.summary for g in ev.gates]
     # the challenger used the champion's parameters
     assert ws.run(ws.model(f"{NAME}@v2").run_id).spec["params"] == FAST
-    story.update(proposal=proposal.id, run2=ws.model(f"{NAME}@v2").run_id)
+    story.proposal, story.run2 = proposal.id, ws.model(f"{NAME}@v2").run_id
 
 
-def test_approval_makes_it_champion_also_in_mlflow(story):
-    ws = open_as(story["root"], "alice")
-    ws.approve(story["proposal"], "better on December")
+@step
+def approval_makes_it_champion_also_in_mlflow(story: Story) -> None:
+    ws = open_as(story.root, "alice")
+    ws.approve(story.proposal, "better on December")
     assert ws.aliases(NAME) == {"champion": 2}
-    _mlflow_champion_predicts_like(ws, story["run2"])
-    story["approved_at"] = datetime.now()
+    _mlflow_champion_predicts_like(ws, story.run2)
+    story.approved_at = datetime.now()
     time.sleep(0.01)
 
 
-def test_rollback_restores_the_previous_champion_also_in_mlflow(story):
-    ws = open_as(story["root"], "alice")
+@step
+def rollback_restores_the_previous_champion_also_in_mlflow(story: Story) -> None:
+    ws = open_as(story.root, "alice")
     decision = ws.rollback(NAME, "complaints from the retention team")
     assert decision.kind == "rollback" and decision.status == "approved"
     assert ws.aliases(NAME) == {"champion": 1}
-    _mlflow_champion_predicts_like(ws, story["run1"])
+    _mlflow_champion_predicts_like(ws, story.run1)
     with pytest.raises(Exception, match="first champion"):
         ws.rollback(NAME, "again")  # v1 was promoted first: nothing earlier to go back to
 
 
-def test_history_answers_which_version_held_champion_when(story):
-    ws = open_as(story["root"], "alice")
+@step
+def history_answers_which_version_held_champion_when(story: Story) -> None:
+    ws = open_as(story.root, "alice")
     moves = ws.alias_history(NAME, "champion")
     assert [(m.from_version, m.to_version, m.kind) for m in moves] == [
         (None, 1, "move"), (1, 2, "move"), (2, 1, "rollback"),
     ]  # fmt: skip
     assert [m.actor for m in moves] == ["alice"] * 3
-    assert moves[1].reason == "better on December" and moves[1].decision_id == story["proposal"]
+    assert moves[1].reason == "better on December" and moves[1].decision_id == story.proposal
     assert ws.alias_at(NAME, "champion", datetime(2000, 1, 1)) is None
-    assert ws.alias_at(NAME, "champion", story["promoted_at"]).version == 1
-    assert ws.alias_at(NAME, "champion", story["approved_at"]).version == 2
+    assert ws.alias_at(NAME, "champion", story.promoted_at).version == 1
+    assert ws.alias_at(NAME, "champion", story.approved_at).version == 2
     assert ws.alias_at(NAME, "champion", datetime.now()).version == 1
 
 
-def test_lineage_and_card_show_it(story):
-    ws = open_as(story["root"], "alice")
+@step
+def lineage_and_card_show_it(story: Story) -> None:
+    ws = open_as(story.root, "alice")
     tree = ws.lineage(f"{NAME}@v2")
     nodes = [(n.kind, n.label) for _, n in tree.walk()]
-    assert nodes[:3] == [("model", f"{NAME}@v2"), ("run", f"run {story['run2']}"),
+    assert nodes[:3] == [("model", f"{NAME}@v2"), ("run", f"run {story.run2}"),
                          ("snapshot", "churn@v2")]  # fmt: skip
     assert ("batch", "prod-2025-07@v1") in nodes and ("snapshot", "churn@v1") in nodes
     sources = [n for _, n in tree.walk() if n.kind == "source"]
@@ -129,10 +188,11 @@ def test_lineage_and_card_show_it(story):
     assert "better on December" in card and "(rollback)" in card
 
 
-def test_failed_gates_need_an_override_with_a_comment(story):
+@step
+def failed_gates_need_an_override_with_a_comment(story: Story) -> None:
     from workbench.errors import InputError
 
-    ws = open_as(story["root"], "alice")
+    ws = open_as(story.root, "alice")
     # a model trained without the MLflow mirror is logged to MLflow when registered
     run = ws.train("churn@v1", params={**FAST, "num_iterations": 5}, mlflow=False)
     mv = ws.register_model(run.id, NAME)
@@ -155,10 +215,11 @@ def test_failed_gates_need_an_override_with_a_comment(story):
     assert actions == ["proposal.filed", "decision.override", "decision.approved"]
 
 
-def test_audit_verifies_then_detects_a_tampered_row(story, cli):
+@step
+def audit_verifies_then_detects_a_tampered_row(story: Story) -> None:
     import duckdb
 
-    ws = open_as(story["root"], "alice")
+    ws = open_as(story.root, "alice")
     actions = {e.action for e in ws.audit_log()}
     assert {"model.registered", "proposal.filed", "alias.moved", "decision.approved",
             "model.rolled_back", "decision.override", "model.intended_use"} <= actions  # fmt: skip
@@ -169,5 +230,40 @@ def test_audit_verifies_then_detects_a_tampered_row(story, cli):
     con.close()
     problems = ws.audit_verify()
     assert problems and f"entry {seq}: content does not match its hash (edited)" in problems
-    result = cli("audit", "verify", cwd=story["root"])
+    result = run_cli("audit", "verify", cwd=story.root)
     assert result.returncode == 1 and "audit log damaged" in result.stderr
+
+
+# -- one test per step ----------------------------------------------------------------------
+
+
+def test_champion_is_trained_and_promoted(story):
+    story.play(champion_is_trained_and_promoted)
+
+
+def test_retraining_yields_a_gated_challenger(story):
+    story.play(retraining_yields_a_gated_challenger)
+
+
+def test_approval_makes_it_champion_also_in_mlflow(story):
+    story.play(approval_makes_it_champion_also_in_mlflow)
+
+
+def test_rollback_restores_the_previous_champion_also_in_mlflow(story):
+    story.play(rollback_restores_the_previous_champion_also_in_mlflow)
+
+
+def test_history_answers_which_version_held_champion_when(story):
+    story.play(history_answers_which_version_held_champion_when)
+
+
+def test_lineage_and_card_show_it(story):
+    story.play(lineage_and_card_show_it)
+
+
+def test_failed_gates_need_an_override_with_a_comment(story):
+    story.play(failed_gates_need_an_override_with_a_comment)
+
+
+def test_audit_verifies_then_detects_a_tampered_row(story):
+    story.play(audit_verifies_then_detects_a_tampered_row)

@@ -61,7 +61,11 @@ def test_segment_gate_gap_and_parity():
     # small segments are left out, so the gap is not computed
     few = segment_gate("gender", table, "auc", max_gap=0.1, max_parity=0.1, min_rows=101)
     assert few.passed and "left out" in few.notes[0]
-    assert segment_gate("gender", None, "auc", 0.1, 0.1, 30).passed
+    # a named column the holdout lacks: said so in the result, with what to do
+    absent = segment_gate("gender", None, "auc", 0.1, 0.1, 30)
+    assert absent.passed and absent.summary == "not checked: the holdout has no column 'gender'"
+    assert absent.numbers == {"column": "gender", "checked": False}
+    assert "[gates] segment_columns" in absent.notes[0]
 
 
 def test_sanity_gate():

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from tests.registry.conftest import make_demo_layout
 
@@ -14,6 +12,8 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_registry_and_
 
 
 def test_notebook_is_committed_without_outputs():
+    import nbformat
+
     nb = nbformat.read(NOTEBOOK, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -22,6 +22,9 @@ def test_notebook_is_committed_without_outputs():
 
 @pytest.mark.slow  # a kernel, three trainings, a fresh MLflow store: ~40-70 s
 def test_04_registry_and_decisions(tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
     root = make_demo_layout(tmp_path / "demo")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))

@@ -6,6 +6,7 @@ The workspace mirrors nothing to MLflow ([registry] mlflow = false) to stay fast
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -17,7 +18,7 @@ NAME = "churn-model"
 
 
 @pytest.fixture(scope="module")
-def roles_ws(tmp_path_factory):
+def roles_template(tmp_path_factory):
     """Two registered versions (v1 champion) and one pending proposal for v2, by bob."""
     root = two_versions(tmp_path_factory.mktemp("roles") / "p", "bob")
     bob = open_as(root, "bob")
@@ -25,6 +26,14 @@ def roles_ws(tmp_path_factory):
     open_as(root, "alice").approve(first.id, "ok")
     pending = bob.propose_promotion(f"{NAME}@v2", "champion", "second")
     return {"root": root, "pending": pending.id}
+
+
+@pytest.fixture
+def roles_ws(roles_template, tmp_path):
+    """A private copy of the template: tests approve, roll back and retrain in it."""
+    root = tmp_path / "p"
+    shutil.copytree(roles_template["root"], root)
+    return {**roles_template, "root": root}
 
 
 def test_default_roles():
@@ -80,7 +89,8 @@ def test_non_approver_is_refused_by_the_cli(roles_ws, cli):
 
 
 def test_a_developers_rollback_is_a_proposal_an_approver_decides(roles_ws, cli):
-    root = roles_ws["root"]  # after the previous test: v2 is champion, v1 held it before
+    root = roles_ws["root"]
+    open_as(root, "alice").approve(roles_ws["pending"], "ok")  # v2 is champion, v1 held it before
     filed = cli("models", "rollback", NAME, "-m", "v2 misbehaves", cwd=root,
                 env={"WORKBENCH_ACTOR": "bob"})  # fmt: skip
     assert filed.returncode == 0 and "needs an approver" in filed.stdout
@@ -93,8 +103,12 @@ def test_a_developers_rollback_is_a_proposal_an_approver_decides(roles_ws, cli):
     assert bob.alias_history(NAME, "champion")[-1].kind == "rollback"
 
 
+@pytest.mark.slow
 def test_cli_models_and_decisions_commands(roles_ws, cli, tmp_path):
     root, env = roles_ws["root"], {"WORKBENCH_ACTOR": "alice"}
+    alice = open_as(root, "alice")  # v2 held champion, and a rollback gave it back to v1
+    alice.approve(roles_ws["pending"], "ok")
+    alice.rollback(NAME, "v2 misbehaves")
     listed = cli("models", "list", cwd=root, env=env)
     assert listed.returncode == 0 and f"{NAME}@v1" in listed.stdout and "champion" in listed.stdout
     shown = cli("models", "show", f"{NAME}@champion", cwd=root, env=env)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from textual.notifications import Notification, Notifications
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from tests.helpers import record_fixture_edits
+from tests.helpers import allow_any_actor, record_fixture_edits
 
 SIZE = (120, 40)
 EPOCH = datetime(2025, 3, 1, 9, 30)
@@ -43,6 +44,7 @@ def build_workspace(root: Path) -> Path:
     ws = Workspace.init(root)
     settings = ws.dir / "workbench.toml"
     settings.write_text('actor = "tester"\n' + settings.read_text(), encoding="utf-8")
+    allow_any_actor(settings)
     ws = Workspace(root)
     data = root / "data"
     data.mkdir()
@@ -79,11 +81,33 @@ def private_copy(template: Path, tmp_path: Path) -> Path:
     return root
 
 
+class KeptNotifications(Notifications):
+    """The app's notifications, plus every one it ever had in ``every``: Textual drops a
+    notification when its toast times out (5 s), which on a busy machine happened before the
+    test looked at it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.every: list[Notification] = []
+
+    def add(self, notification: Notification) -> KeptNotifications:
+        self.every.append(notification)
+        return super().add(notification)
+
+
+def notifications(app) -> list[Notification]:
+    """Every notification ``app`` (built by ``app_on``) has shown, expired ones included."""
+    return app._notifications.every
+
+
 def app_on(root: Path, poll_interval: float | None = 0.2):
-    """The app the way ``workbench ui`` builds it, polling fast for tests."""
+    """The app the way ``workbench ui`` builds it, polling fast for tests, keeping every
+    notification for ``notifications(app)``."""
     from workbench.tui.app import WorkbenchApp
 
-    return WorkbenchApp(root, poll_interval=poll_interval)
+    app = WorkbenchApp(root, poll_interval=poll_interval)
+    app._notifications = KeptNotifications()
+    return app
 
 
 @pytest.fixture
@@ -98,10 +122,16 @@ def make_app(workspace_root):
     return lambda poll_interval=0.2: app_on(workspace_root, poll_interval)
 
 
+#: Seconds a wait may last. A wait ends as soon as its condition holds, so this only bounds
+#: how long a broken test takes to fail. It was 15 s (60 s for trainings): with two test
+#: suites on two cores, a fresh process's first drift comparison took longer than that.
+WAIT = 120.0
+
+
 async def wait_until(
     pilot,
     predicate: Callable[[], bool],
-    timeout: float = 15.0,
+    timeout: float = WAIT,
     state: Callable[[], object] | None = None,
 ) -> None:
     """Let the app run (workers included) until ``predicate()`` holds.
@@ -114,6 +144,17 @@ async def wait_until(
             seen = f"; state: {state()!r}" if state is not None else ""
             raise AssertionError(f"timed out waiting for {predicate}{seen}")
         await pilot.pause(0.05)
+
+
+async def screen_shown(pilot, kind: type):
+    """Wait until the top screen is a ``kind`` with all its widgets mounted, and return it.
+
+    A pushed screen is on top before it has composed: on a busy machine a test that set a
+    field right away found the form's select without its parts (NoMatches '#label').
+    """
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, kind) and app.screen.is_mounted)
+    return app.screen
 
 
 async def settle(pilot) -> None:

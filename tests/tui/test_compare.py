@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.tui import test_experiments as _experiments
-from tests.tui.conftest import SIZE, settle, wait_until
+from tests.tui.conftest import SIZE, notifications, screen_shown, settle, wait_until
 from workbench.tui.screens.compare import CompareScreen, parse_run_ids
 from workbench.tui.screens.run_picker import RunPicker
 from workbench.tui.widgets.run_compare import ComparisonView, importance_lines
@@ -70,12 +70,12 @@ async def test_unknown_run_or_one_run_notifies(make_exp_app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await compare_ready(pilot)
         await type_ids(pilot, screen, "1")
-        assert any("two or more" in n.message for n in app._notifications)
+        assert any("two or more" in n.message for n in notifications(app))
         await type_ids(pilot, screen, "1 99")
-        await wait_until(pilot, lambda: any("99" in n.message for n in app._notifications))
+        await wait_until(pilot, lambda: any("99" in n.message for n in notifications(app)))
         await type_ids(pilot, screen, "1 x")
         await wait_until(
-            pilot, lambda: any("not a run id" in n.message for n in app._notifications)
+            pilot, lambda: any("not a run id" in n.message for n in notifications(app))
         )
         assert app.is_running and screen.comparison is None
 
@@ -85,7 +85,7 @@ async def test_pick_runs_from_the_list(make_exp_app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await compare_ready(pilot)
         await pilot.press("p")
-        await wait_until(pilot, lambda: isinstance(app.screen, RunPicker))
+        await screen_shown(pilot, RunPicker)
         picker = app.screen
         assert [c.id for c in picker.choices] == [3, 2, 1]
         await pilot.press("space", "enter")

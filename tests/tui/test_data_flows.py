@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from tests.tui.conftest import SIZE, data_ready, settle, wait_until
+from tests.tui.conftest import SIZE, data_ready, notifications, screen_shown, settle, wait_until
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.import_snapshot import ImportFinished, ImportScreen, PhaseStarted
 from workbench.tui.screens.snapshot_diff import SnapshotDiffScreen
@@ -37,10 +37,14 @@ async def test_highlight_shows_the_detail(make_app):
         await data_ready(pilot)
         screen = app.screen
         await pilot.press("down")
-        await wait_until(pilot, lambda: screen.query_one("#snapshot-detail").snapshot_id == 2)
         detail = screen.query_one("#snapshot-detail")
+        await wait_until(pilot, lambda: detail.snapshot_id == 2)
+        # the pane names the snapshot before it has swapped the rows (a busy machine saw the
+        # previous snapshot's rows still there)
+        await wait_until(
+            pilot, lambda: [r.profile.name for r in detail.query(".profile-row")] == ["event", "n"]
+        )
         rows = detail.query(".profile-row")
-        assert [r.profile.name for r in rows] == ["event", "n"]
         assert detail.border_title == "events@v1"
         # a numeric column gets a histogram sparkline, a category its top values
         assert rows[1].query("Sparkline")
@@ -56,7 +60,7 @@ async def test_mark_two_and_diff(make_app):
         assert screen.marked == [3, 1]
         assert screen.query_one("#snapshot-table").get_row_at(0)[0] == "●"
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, SnapshotDiffScreen))
+        await screen_shown(pilot, SnapshotDiffScreen)
         diff = app.screen.diff
         assert (diff.a, diff.b) == ("customers@v1", "customers@v2")
         assert diff.added_columns == ["churned"]
@@ -86,7 +90,7 @@ async def test_diff_without_two_marks_warns(make_app):
         await pilot.press("space", "d")
         await settle(pilot)
         assert isinstance(app.screen, DataScreen)
-        assert any("Mark two" in n.message for n in app._notifications)
+        assert any("Mark two" in n.message for n in notifications(app))
 
 
 async def test_import_through_the_modal(make_app, workspace_root):
@@ -96,7 +100,7 @@ async def test_import_through_the_modal(make_app, workspace_root):
         await data_ready(pilot)
         screen = app.screen
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen))
+        await screen_shown(pilot, ImportScreen)
         modal = app.screen
         modal.query_one("#import-path").value = "data/events.csv"
         modal.query_one("#import-name").value = "events-copy"
@@ -122,12 +126,12 @@ async def test_failing_import_notifies_and_keeps_running(make_app, workspace_roo
     async with app.run_test(size=SIZE) as pilot:
         await data_ready(pilot)
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen))
+        await screen_shown(pilot, ImportScreen)
         modal = app.screen
         modal.query_one("#import-path").value = str(bad)
         modal.query_one("#import-name").value = "broken"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        await wait_until(pilot, lambda: any(n.severity == "error" for n in notifications(app)))
         await settle(pilot)
         assert app.is_running
         assert app.screen is modal and not modal.running
@@ -155,7 +159,7 @@ async def test_cancel_import_leaves_no_snapshot(make_app, workspace_root, monkey
     async with app.run_test(size=SIZE) as pilot:
         await data_ready(pilot)
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen))
+        await screen_shown(pilot, ImportScreen)
         modal = app.screen
         modal.query_one("#import-path").value = "data/events.csv"
         modal.query_one("#import-name").value = "cancelled-one"
@@ -164,9 +168,9 @@ async def test_cancel_import_leaves_no_snapshot(make_app, workspace_root, monkey
         await pilot.press("escape")
         assert modal.cancel_token.cancelled
         gate.set()
-        await wait_until(pilot, lambda: isinstance(app.screen, DataScreen))
+        await screen_shown(pilot, DataScreen)
         await settle(pilot)
-        assert any("cancelled" in n.message for n in app._notifications)
+        assert any("cancelled" in n.message for n in notifications(app))
     assert all(s.name != "cancelled-one" for s in Workspace(workspace_root).snapshots())
 
 
@@ -185,7 +189,7 @@ async def test_change_by_another_process_appears(make_app, workspace_root):
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         seen_at = time.monotonic()
-        await wait_until(pilot, lambda: "from-cli@v1" in _refs(screen), timeout=10)
+        await wait_until(pilot, lambda: "from-cli@v1" in _refs(screen))
         assert time.monotonic() - seen_at <= 2.0
         await settle(pilot)
         assert screen.highlighted_id == 2
@@ -204,7 +208,7 @@ async def test_a_failing_screen_worker_is_reported_not_swallowed(make_app, monke
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.workspace is not None)
         await wait_until(
-            pilot, lambda: any("could not be read" in n.message for n in app._notifications)
+            pilot, lambda: any("could not be read" in n.message for n in notifications(app))
         )
         assert app.is_running
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.drift.workspace import build_drift_workspace
-from tests.tui.conftest import SIZE, app_on, private_copy, settle, wait_until
+from tests.tui.conftest import SIZE, app_on, notifications, private_copy, settle, wait_until
 from workbench.errors import InputError
 
 
@@ -95,7 +95,7 @@ async def test_escape_cancels_a_running_comparison(drift_app):
         await wait_until(pilot, lambda: started and screen.running)
         assert screen.query_one("#drift-progress-row").display
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not screen.running, timeout=5)
+        await wait_until(pilot, lambda: not screen.running)
         assert screen.report is None
         assert "cancelled" in str(screen.query_one("#drift-summary").render())
         assert not screen.query_one("#drift-progress-row").display
@@ -110,7 +110,7 @@ async def test_escape_cancels_a_running_comparison(drift_app):
         await pilot.press("r")
         await wait_until(pilot, lambda: not screen.running)
         await pilot.pause()
-        assert any("broken on purpose" in n.message for n in app._notifications)
+        assert any("broken on purpose" in n.message for n in notifications(app))
         del app.workspace.drift
         await pilot.press("r")
         await wait_until(pilot, lambda: screen.report is not None and not screen.running)
@@ -129,8 +129,8 @@ async def test_batches_view_flags_the_broken_feed_month(drift_app):
         assert "!" in str(table.get_row_at(2)[0]) and "nulls" in str(table.get_row_at(2)[6])
         chart = screen.query_one("#drift-batches-chart")
         assert chart.labels == ["2025-07", "2025-08", "2025-09", "2025-10"]
-        # enter on a batch shows its columns
-        assert table.has_focus
+        # enter on a batch shows its columns (the table takes the focus on the app's next turn)
+        await wait_until(pilot, lambda: table.has_focus)
         await pilot.press("down", "down", "enter")
         await wait_until(
             pilot, lambda: screen.report is not None

@@ -14,8 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import record_fixture_edits
-from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
+from tests.helpers import allow_any_actor, record_fixture_edits
+from tests.tui.conftest import (
+    EPOCH,
+    SIZE,
+    app_on,
+    notifications,
+    private_copy,
+    screen_shown,
+    settle,
+    wait_until,
+)
 from workbench.tui.screens.experiments import (
     ExperimentsScreen,
     RunsLoaded,
@@ -40,6 +49,7 @@ def build_experiments_workspace(root: Path) -> Path:
     ws = Workspace.init(root)
     settings = ws.dir / "workbench.toml"
     settings.write_text('actor = "tester"\n' + settings.read_text(), encoding="utf-8")
+    allow_any_actor(settings)
     ws = Workspace(root)
     data = root / "data"
     data.mkdir()
@@ -100,7 +110,7 @@ async def experiments_ready(pilot) -> ExperimentsScreen:
 
 async def open_form(pilot) -> TrainForm:
     await pilot.press("n")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, TrainForm))
+    await screen_shown(pilot, TrainForm)
     form = pilot.app.screen
     for field in form.query("Input"):
         field.cursor_blink = False
@@ -166,6 +176,33 @@ async def test_a_reload_under_a_modal_gives_focus_back_to_the_new_table(make_exp
         assert app.focused is screen.table, app.focused
 
 
+async def test_a_reload_hands_focus_straight_from_the_old_table_to_the_new(make_exp_app):
+    # A reload mounts a new table, then removes the old one. At every message the app handles
+    # meanwhile, the focused widget is the table the screen has in place: never the filter
+    # (where a key typed during the reload would land) and never a table that is not (yet) in
+    # place. (It failed as `app.focused is screen.table` in the cancel test, when a reload
+    # landed while the machine was busy.)
+    seen: list[tuple[object, object]] = []
+    watched: list[ExperimentsScreen] = []
+
+    def look(_message) -> None:
+        seen.extend((screen.focused, screen.table) for screen in watched)
+
+    app = make_exp_app()
+    async with app.run_test(size=SIZE, message_hook=look) as pilot:
+        screen = await experiments_ready(pilot)
+        before = screen.table
+        watched.append(screen)
+        screen.refresh_runs()
+        await wait_until(pilot, lambda: screen.table is not before)
+        await settle(pilot)
+        watched.clear()
+    assert seen and all(focused is table for focused, table in seen), [
+        (type(f).__name__, f is before, t is before) for f, t in seen if f is not t
+    ]
+
+
+@pytest.mark.slow
 async def test_filter_with_the_cli_language_and_a_bad_filter(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -190,6 +227,7 @@ async def test_filter_with_the_cli_language_and_a_bad_filter(make_exp_app):
         assert screen.filter_error is None
 
 
+@pytest.mark.slow
 async def test_sort_cycles_columns_reverses_and_header_click(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -227,12 +265,12 @@ async def test_mark_runs_and_open_compare(make_exp_app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await experiments_ready(pilot)
         await pilot.press("c")
-        assert any("Mark two" in n.message for n in app._notifications)
+        assert any("Mark two" in n.message for n in notifications(app))
         await pilot.press("space", "down", "down", "space")
         assert screen.marked == [3, 1]
         assert screen.table.get_row_at(0)[0] == "●" and screen.table.get_row_at(1)[0] == " "
         await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        await screen_shown(pilot, CompareScreen)
         compare = app.screen
         await wait_until(pilot, lambda: compare.comparison is not None)
         assert compare.comparison.ids == [3, 1]
@@ -262,6 +300,7 @@ async def test_fast_keys_mark_the_rows_under_the_cursor(make_exp_app):
 # -- launch, progress, cancel, failure -----------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_form_defaults_to_the_snapshot_target_and_shows_parameter_defaults(make_exp_app):
     from workbench.experiments.params import DEFAULT_PARAMS
 
@@ -323,11 +362,12 @@ async def test_opening_the_form_loads_what_training_needs_meanwhile(make_exp_app
     async with app.run_test(size=SIZE) as pilot:
         await experiments_ready(pilot)
         await open_form(pilot)
-        await wait_until(pilot, store.exists, timeout=60)  # before any training
+        await wait_until(pilot, store.exists)  # before any training
         assert isinstance(app.screen, TrainForm)
         await pilot.press("escape")
 
 
+@pytest.mark.slow
 async def test_launch_a_training_and_see_it_finish(make_exp_app):
     messages = []
     app = make_exp_app()
@@ -341,7 +381,7 @@ async def test_launch_a_training_and_see_it_finish(make_exp_app):
         # (25 iterations may already be done here: "training" is not asserted, the panel is)
         panel = screen.query_one("#training-panel")
         assert panel.display
-        await wait_until(pilot, lambda: not screen.training, timeout=60)
+        await wait_until(pilot, lambda: not screen.training)
         await wait_until(pilot, lambda: 4 in screen.rows.ids)
         await settle(pilot)
         ended = _unique(messages, TrainingEnded)
@@ -357,9 +397,10 @@ async def test_launch_a_training_and_see_it_finish(make_exp_app):
         assert screen.highlighted_id == 4  # the cursor follows the new run
         row = dict(zip(screen.rows.fields, screen.table.get_row_at(0), strict=True))
         assert row["note"] == "from the form" and row["num_iterations"] == 25
-        assert any(n.title == "Training finished" for n in app._notifications)
+        assert any(n.title == "Training finished" for n in notifications(app))
 
 
+@pytest.mark.slow
 async def test_cancel_a_long_training_and_keys_answer_meanwhile(make_exp_app):
     messages = []
     app = make_exp_app()
@@ -370,9 +411,7 @@ async def test_cancel_a_long_training_and_keys_answer_meanwhile(make_exp_app):
         fill(form, learning_rate="0.000001", num_iterations="1000000", early_stopping_round="0",
              extra="num_threads=2")  # fmt: skip
         await pilot.click("#train-run")
-        await wait_until(
-            pilot, lambda: any(isinstance(m, TrainingIterations) for m in messages), timeout=60
-        )
+        await wait_until(pilot, lambda: any(isinstance(m, TrainingIterations) for m in messages))
         assert screen.training
         assert app.focused is screen.table, app.focused
         # keys answer while it trains (the worker is still running when they are done):
@@ -387,16 +426,17 @@ async def test_cancel_a_long_training_and_keys_answer_meanwhile(make_exp_app):
         assert app.screen is screen and screen.training
         assert screen.check_action("cancel_training", ()) is True
         await pilot.press("x")
-        await wait_until(pilot, lambda: not screen.training, timeout=30)
+        await wait_until(pilot, lambda: not screen.training)
         await wait_until(pilot, lambda: _statuses(screen).get(4) == "cancelled")
         await settle(pilot)
         ended = _unique(messages, TrainingEnded)
         assert [e.status for e in ended] == ["cancelled"]
-        assert any("cancelled" in n.message for n in app._notifications)
+        assert any("cancelled" in n.message for n in notifications(app))
         assert "cancelled run 4" in str(screen.query_one("#train-stats").render())
         assert app.is_running
 
 
+@pytest.mark.slow
 async def test_a_failing_training_notifies_and_the_run_is_failed(make_exp_app):
     app = make_exp_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -406,10 +446,10 @@ async def test_a_failing_training_notifies_and_the_run_is_failed(make_exp_app):
         form.query_one("#train-note").focus()
         await pilot.press("enter")  # enter in a field submits too
         await wait_until(pilot, lambda: app.screen is screen)
-        await wait_until(pilot, lambda: not screen.training, timeout=60)
+        await wait_until(pilot, lambda: not screen.training)
         await wait_until(pilot, lambda: _statuses(screen).get(4) == "failed")
         await settle(pilot)
-        errors = [n for n in app._notifications if n.severity == "error"]
+        errors = [n for n in notifications(app) if n.severity == "error"]
         assert errors and errors[0].title == "Training failed"
         assert "num_leaves must be > 1" in errors[0].message
         assert app.is_running
@@ -432,6 +472,7 @@ async def test_a_failing_training_notifies_and_the_run_is_failed(make_exp_app):
         await pilot.press("escape")
 
 
+@pytest.mark.slow
 async def test_one_class_target_fails_readably(make_exp_app, exp_root):
     import polars as pl
 
@@ -451,10 +492,9 @@ async def test_one_class_target_fails_readably(make_exp_app, exp_root):
         assert form.query_one("#train-target").value == "churn"
         fill(form, extra="num_threads=2")
         await pilot.click("#train-run")
-        await wait_until(pilot, lambda: not screen.training and 4 in (screen.rows.ids or []),
-                         timeout=60)  # fmt: skip
+        await wait_until(pilot, lambda: not screen.training and 4 in (screen.rows.ids or []))
         await wait_until(pilot, lambda: _statuses(screen).get(4) == "failed")
-        assert any(n.severity == "error" for n in app._notifications)
+        assert any(n.severity == "error" for n in notifications(app))
         assert app.is_running
 
 
@@ -489,6 +529,7 @@ def _bulk_runs(n: int):
     ]
 
 
+@pytest.mark.slow
 async def test_ten_thousand_runs_scroll_filter_and_sort(make_exp_app, exp_root):
     from workbench.api import Workspace
 
@@ -501,12 +542,13 @@ async def test_ten_thousand_runs_scroll_filter_and_sort(make_exp_app, exp_root):
         assert len(screen.rows.ids) == 10_003
         table = screen.table
         assert table.row_count == 10_003
-        started = time.monotonic()
+        # the keys' CPU time, not wall time: under two test suites on two cores they took 2.3 s
+        started = time.process_time()
         await pilot.press("end")
         assert table.cursor_row == 10_002
         await pilot.press("pageup", "pagedown", "up")
         await settle(pilot)
-        assert time.monotonic() - started < 2.0
+        assert time.process_time() - started < 2.0
         assert table.cursor_row == 10_001
         assert screen.highlighted_id == screen.rows.ids[10_001]
         await pilot.press("slash", *"auc > 0.9 and num_leaves = 31", "enter")

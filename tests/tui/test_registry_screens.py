@@ -19,7 +19,16 @@ from textual.widgets import DataTable, Input
 
 from tests.helpers import record_fixture_edits
 from tests.registry.conftest import open_as, two_versions
-from tests.tui.conftest import EPOCH, SIZE, app_on, private_copy, settle, wait_until
+from tests.tui.conftest import (
+    EPOCH,
+    SIZE,
+    app_on,
+    notifications,
+    private_copy,
+    screen_shown,
+    settle,
+    wait_until,
+)
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens.confirm_decision import ConfirmDecision, DecisionInput
 from workbench.tui.screens.decisions import DecisionsScreen
@@ -123,7 +132,7 @@ async def _decisions_ready(pilot) -> DecisionsScreen:
 async def _confirm(pilot, comment: str, override: bool = False) -> None:
     """Fill the open confirmation dialog and press enter."""
     app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDecision))
+    await screen_shown(pilot, ConfirmDecision)
     app.screen.query_one("#confirm-comment", Input).value = comment
     if override:
         app.screen.query_one("#confirm-override").value = True
@@ -131,7 +140,7 @@ async def _confirm(pilot, comment: str, override: bool = False) -> None:
 
 
 def _notes(app) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    return [f"{n.title}: {n.message}" for n in notifications(app)]
 
 
 def _text(screen, selector: str) -> str:
@@ -148,6 +157,7 @@ def _cells(screen: ModelsScreen) -> dict[str, tuple[str, ...]]:
 # -- Models ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_models_show_versions_aliases_history_lineage(registry_root, as_actor):
     as_actor("alice")
     app = _app(registry_root)
@@ -190,6 +200,7 @@ async def test_models_show_versions_aliases_history_lineage(registry_root, as_ac
         assert f"Model card: {NAME}@v1" in screen.query_one("#models-card-text").source
 
 
+@pytest.mark.slow
 async def test_rollback_from_models(registry_root, as_actor):
     open_as(registry_root, "alice").approve(PENDING, "second is better")
     as_actor("alice")
@@ -198,7 +209,7 @@ async def test_rollback_from_models(registry_root, as_actor):
         screen = await _models_ready(pilot)
         assert _cells(screen)[f"{NAME}@v2"][2] == "champion"
         await pilot.press("b")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDecision))
+        await screen_shown(pilot, ConfirmDecision)
         assert "from v2 back to v1" in _text(app.screen, "#confirm-summary")
         await _confirm(pilot, "v2 misbehaves in production")
         await wait_until(pilot, lambda: _cells(screen)[f"{NAME}@v1"][2] == "champion")
@@ -224,6 +235,7 @@ async def test_viewer_rollback_is_refused(registry_root, as_actor):
 # -- Decisions -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_approve_through_the_modal_moves_the_champion(registry_root, as_actor):
     as_actor("alice")
     app = _app(registry_root)
@@ -256,6 +268,7 @@ def _propose_retrain(root) -> int:
     )
 
 
+@pytest.mark.slow
 async def test_approving_a_retrain_shows_its_progress(registry_root, as_actor):
     retrain = _propose_retrain(registry_root)
     as_actor("alice")
@@ -267,7 +280,7 @@ async def test_approving_a_retrain_shows_its_progress(registry_root, as_actor):
         assert screen.check_action("cancel_action", ()) is False
         await pilot.press("a")
         await _confirm(pilot, "retrain on July")
-        await wait_until(pilot, lambda: retrain not in [d.id for d in screen.decisions], 60)
+        await wait_until(pilot, lambda: retrain not in [d.id for d in screen.decisions])
         await settle(pilot)
         decided = open_as(registry_root, "alice").decision(retrain)
         assert decided.status == "approved"
@@ -279,6 +292,7 @@ async def test_approving_a_retrain_shows_its_progress(registry_root, as_actor):
         assert screen.check_action("cancel_action", ()) is False
 
 
+@pytest.mark.slow
 async def test_cancelling_a_retrain_approval_leaves_it_pending(registry_root, as_actor):
     retrain = _propose_retrain(registry_root)
     before = len(open_as(registry_root, "alice").decisions())
@@ -304,7 +318,7 @@ async def test_cancelling_a_retrain_approval_leaves_it_pending(registry_root, as
         assert "c cancels" in str(screen.query_one("#registry-progress-task").render())
         await pilot.press("c")
         release.set()
-        await wait_until(pilot, lambda: screen.action_cancel is None, 60)
+        await wait_until(pilot, lambda: screen.action_cancel is None)
         await settle(pilot)
         assert any("cancelled" in n for n in _notes(app)), _notes(app)
         assert not screen.query_one("#registry-progress").display
@@ -320,7 +334,7 @@ async def test_reject_with_a_comment(registry_root, as_actor):
     async with app.run_test(size=SIZE) as pilot:
         screen = await _decisions_ready(pilot)
         await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDecision))
+        await screen_shown(pilot, ConfirmDecision)
         await pilot.press("enter")  # a rejection needs a comment: the dialog stays
         assert isinstance(app.screen, ConfirmDecision)
         await _confirm(pilot, "not enough evidence")
@@ -337,7 +351,8 @@ async def test_reject_with_a_comment(registry_root, as_actor):
 
 async def test_four_eyes_refuses_the_proposer_before_the_dialog(registry_root, as_actor):
     settings = registry_root / ".workbench" / "workbench.toml"
-    settings.write_text(settings.read_text() + "four_eyes = true\n")  # [registry] is last
+    text = settings.read_text()
+    settings.write_text(text.replace("[registry]\n", "[registry]\nfour_eyes = true\n", 1))
     as_actor("alice")  # an approver, and the proposer of the pending proposal
     app = _app(registry_root)
     async with app.run_test(size=SIZE) as pilot:
@@ -368,7 +383,7 @@ async def test_non_approver_approve_is_refused(registry_root, as_actor):
         await settle(pilot)
         assert open_as(registry_root, "alice").decision(PENDING).status == "pending"
         # shown as written: "[roles]" is not taken for markup, and the hint comes once
-        for note in app._notifications:
+        for note in notifications(app):
             if "needs approver" in note.message:
                 assert not note.markup and '[roles] bob = "approver"' in note.message
                 assert note.message.count("an admin can set") == 1
@@ -448,7 +463,7 @@ def test_approve_dialog_snapshot(snap_compare, registry_root, as_actor):
     async def run_before(pilot):
         await _decisions_ready(pilot)
         await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDecision))
+        await screen_shown(pilot, ConfirmDecision)
         pilot.app.screen.query_one("#confirm-comment", Input).cursor_blink = False
         await settle(pilot)
 

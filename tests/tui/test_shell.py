@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
-from tests.tui.conftest import SIZE, data_ready, settle, wait_until
+from tests.tui.conftest import (
+    SIZE,
+    app_on,
+    data_ready,
+    notifications,
+    screen_shown,
+    settle,
+    wait_until,
+)
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.areas import AREAS
 from workbench.tui.screens.base import AreaScreen
@@ -20,8 +28,9 @@ async def test_number_keys_switch_areas_and_keep_each_stack(make_app):
         for area in AREAS[1:]:
             await pilot.press(area.key)
             assert app.current_mode == area.mode
-            assert isinstance(app.screen, AreaScreen)
-            assert app.screen.title == area.title
+            # its title is set when it mounts, which on a busy machine came after the key
+            screen = await screen_shown(pilot, AreaScreen)
+            assert screen.title == area.title
         await pilot.press("1")
         assert app.current_mode == "data"
         assert app.screen is data and data.rows is not None
@@ -56,13 +65,13 @@ async def test_command_palette_offers_area_and_data_commands(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await data_ready(pilot)
         await pilot.press("ctrl+p")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await screen_shown(pilot, CommandPalette)
         await pilot.press(*"drift")
         await wait_until(pilot, lambda: "Go to Drift" in _options(app))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.current_mode == "drift")
         await pilot.press("1", "ctrl+p")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await screen_shown(pilot, CommandPalette)
         await pilot.press(*"import")
         await wait_until(pilot, lambda: "Import a file" in _options(app))
 
@@ -74,12 +83,12 @@ def _options(app) -> str:
 
 
 async def test_a_missing_workspace_is_a_notification_not_a_crash(tmp_path):
-    app = WorkbenchApp(tmp_path / "nowhere")
+    app = app_on(tmp_path / "nowhere", poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: bool(app._notifications))
+        await wait_until(pilot, lambda: bool(notifications(app)))
         await settle(pilot)
         assert app.is_running
-        note = list(app._notifications)[0]
+        note = notifications(app)[0]
         assert note.severity == "error" and "no workspace" in note.message
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.tui.conftest import SIZE, data_ready, settle, wait_until
+from tests.tui.conftest import SIZE, data_ready, screen_shown, settle, wait_until
 from workbench.tui.screens.import_snapshot import ImportScreen
 from workbench.tui.screens.snapshot_diff import SnapshotDiffScreen
 
@@ -32,7 +32,7 @@ def test_diff_view(snap_compare, make_app):
     async def run_before(pilot):
         await data_ready(pilot)
         await pilot.press("space", "down", "down", "space", "d")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SnapshotDiffScreen))
+        await screen_shown(pilot, SnapshotDiffScreen)
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -42,7 +42,7 @@ def test_import_modal(snap_compare, make_app):
     async def run_before(pilot):
         await data_ready(pilot)
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ImportScreen))
+        await screen_shown(pilot, ImportScreen)
         for field in pilot.app.screen.query("Input"):
             field.cursor_blink = False
         await pilot.press(*"data/new.csv")
@@ -51,10 +51,10 @@ def test_import_modal(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_placeholder_area(snap_compare, make_app):
+def test_monitor_area_without_a_model(snap_compare, make_app):
     async def run_before(pilot):
         await data_ready(pilot)
-        await pilot.press("6")  # Monitor: built by a later issue
+        await pilot.press("6")  # Monitor: nothing is served in this workspace
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)

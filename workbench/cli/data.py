@@ -115,7 +115,9 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
     table = plain_table("column", "type", "nulls", "distinct", "min", "mean", "max", "top values",
                         wrap=("top values",))  # fmt: skip
     for p in s.profile:
-        if p.kind == "categorical" and p.all_distinct(s.n_rows):
+        if not p.summarised:
+            top = "values not summarised"
+        elif p.kind == "categorical" and p.all_distinct(s.n_rows):
             top = "all values distinct"
         elif p.kind != "numeric":
             top = ", ".join(f"{v} ({n})" for v, n in p.top_values[:3])
@@ -243,6 +245,5 @@ def validate(ctx: Context, path: Path, against, contract_file, as_json: bool) ->
         n = len(report.violations)
         raise CheckFailed(f"{n} check{'s' if n != 1 else ''} failed for {path}")
     if not as_json:
-        out.print(
-            f"ok: {path} ({report.rows:,} rows) meets the contract of {report.contract_source}"
-        )
+        what = f"in {contract_file}" if contract_file else f"of {report.contract_source}"
+        out.print(f"ok: {path} ({report.rows:,} rows) meets the contract {what}")

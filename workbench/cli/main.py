@@ -1,7 +1,8 @@
 """``workbench``: the command-line entry point.
 
 Every user error becomes one line on stderr and a non-zero exit code (2 for usage and input,
-1 for failed checks, 3 for a busy workspace, 130 for Ctrl-C); ``--debug`` shows tracebacks.
+1 for failed checks, 3 for a busy workspace or an unreachable remote, 4 for a conflict with a
+remote, 130 for Ctrl-C); ``--debug`` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import WorkbenchError, WorkspaceNotFound
+from ..errors import InputError, WorkbenchError, WorkspaceNotFound
 
 if TYPE_CHECKING:
     from ..api import Workspace
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
 class Context:
     """Options shared by every command; the workspace opens on first use."""
 
-    def __init__(self, workspace: str | None, debug: bool) -> None:
+    def __init__(self, workspace: str | None, debug: bool, actor: str | None = None) -> None:
         self.workspace_path = workspace
         self.debug = debug
+        self.actor = actor
         self._ws: Workspace | None = None
 
     @property
@@ -31,7 +33,9 @@ class Context:
         if self._ws is None:
             from ..api import Workspace
 
-            self._ws = Workspace.open(self.workspace_path)
+            self._ws = Workspace.open(self.workspace_path, actor=self.actor)
+            if self.actor is not None:
+                _ = self._ws.actor  # a name this account may not use is refused at once
         return self._ws
 
 
@@ -69,15 +73,17 @@ class LazyGroup(click.Group):
     metavar="PATH",
     help="Workspace folder (default: found by walking up from here).",
 )
+@click.option("--as", "actor", metavar="NAME",
+              help="Act under this name (your OS account needs it in [accounts]).")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="workbench")
 @click.pass_context
-def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, workspace: str | None, actor: str | None, debug: bool) -> None:
     """MLOps workbench: versioned data, experiments, drift and decisions on one machine.
 
     Run without a command inside a workspace to open the terminal UI.
     """
-    ctx.obj = Context(workspace, debug)
+    ctx.obj = Context(workspace, debug, actor)
     if ctx.invoked_subcommand not in (None, "ui", "demo"):  # the terminal UI imports as usual
         from ..experiments.lightgbm_import import enable_lean_import
 
@@ -94,13 +100,30 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
-def init(path: Path) -> None:
-    """Create a workspace (.workbench/) in PATH."""
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def init(ctx: click.Context, path: Path | None) -> None:
+    """Create a workspace (.workbench/) in PATH.
+
+    Without PATH: in the folder given with -w (or WORKBENCH_WORKSPACE), else here. PATH and
+    a different -w folder are refused as a conflict; PATH wins over WORKBENCH_WORKSPACE.
+    """
     from ..api import Workspace
 
+    given = ctx.obj.workspace_path
+    parent = ctx.parent
+    source = parent.get_parameter_source("workspace") if parent is not None else None
+    typed = source is click.core.ParameterSource.COMMANDLINE
+    if path is None:
+        path = Path(given) if given else Path(".")
+    elif typed and _resolved(given) != _resolved(path):
+        raise InputError(f"two folders given: -w {given} and {path}", hint="give the folder once")
     ws = Workspace.init(path)
     click.echo(f"workspace ready at {ws.dir}")
+
+
+def _resolved(path: Path | str) -> Path:
+    return Path(path).expanduser().resolve()
 
 
 @cli.command()
@@ -121,7 +144,7 @@ def demo(ctx: Context, path: Path, seed: int, no_ui: bool) -> None:
     if not no_ui:
         from ..tui.app import run_app
 
-        run_app(ws.root)
+        run_app(ws.root, ctx.actor)
 
 
 @cli.command()
@@ -131,7 +154,7 @@ def ui(ctx: Context) -> None:
     from ..locate import find_workspace
     from ..tui.app import run_app
 
-    run_app(find_workspace(ctx.workspace_path))
+    run_app(find_workspace(ctx.workspace_path), ctx.actor)
 
 
 @cli.command()
@@ -185,6 +208,13 @@ LAZY_COMMANDS = {
     "retrain": ".decisions:retrain",
     "drift": ".drift:drift",
     "mlflow": ".mirror:mlflow",
+    "monitor": ".monitor:monitor",
+    "alerts": ".monitor:alerts",
+    "settings": ".settings:settings",
+    "remote": ".remote:remote",
+    "push": ".remote:push",
+    "pull": ".remote:pull",
+    "ci": ".ci:ci",
 }
 
 

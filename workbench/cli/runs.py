@@ -30,7 +30,7 @@ from ..api import SweepRequest, TrainRequest
 from ..errors import InputError
 from ..presentation import fmt_delta, fmt_metric, parse_value, shows_as_zero
 from .main import Context, pass_ctx
-from .output import RichProgress, err, native_stderr_hidden, out, print_json
+from .output import RichProgress, err, native_stderr_hidden, out, print_json, print_wide
 
 TASKS = ["auto", "binary", "multiclass", "regression"]
 LIST_LIMIT = 50
@@ -248,19 +248,6 @@ def _train_grid(ctx: Context, request: SweepRequest, as_json: bool) -> None:
 @click.group()
 def runs() -> None:
     """Training runs: list, show, compare, tag, delete, rerun."""
-
-
-def print_wide(renderable) -> None:
-    """Print at the renderable's natural width when piped (no ellipses in files and pipes)."""
-    from rich.console import Console
-    from rich.measure import Measurement
-
-    if out.is_terminal:
-        out.print(renderable)
-        return
-    console = out.console
-    width = Measurement.get(console, console.options.update(max_width=4000), renderable).maximum
-    Console(highlight=False, soft_wrap=False, width=max(out.width, width)).print(renderable)
 
 
 def _fmt(value: Any) -> str:

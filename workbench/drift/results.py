@@ -234,7 +234,7 @@ class DriftReport:
         )
 
 
-_SCHEMA = {
+_SCHEMA: dict[str, Any] = {
     "column": pl.String,
     "column_type": pl.String,
     "method": pl.String,

@@ -98,7 +98,7 @@ def _np_int(dtype: pl.DataType) -> str:
         pl.UInt16: "uint16",
         pl.UInt32: "uint32",
         pl.UInt64: "uint64",
-    }.get(type(dtype), "int64")
+    }.get(type(dtype), "int64")  # type: ignore[arg-type]  # keys are dtype classes
 
 
 @dataclass(eq=False)
@@ -176,7 +176,7 @@ class ColumnStats:
 
     def count_below(self, edges: np.ndarray, side: str) -> np.ndarray:
         """Number of values < edge (side='left') or <= edge (side='right'), per edge."""
-        pos = np.searchsorted(self.values, edges, side=side)
+        pos = np.searchsorted(self.values, edges, side=side)  # type: ignore[call-overload]
         cum = np.concatenate(([0], self.cum_counts))
         return cum[pos]
 
@@ -396,7 +396,7 @@ def _blob_parts(stats: ReferenceStats) -> list[bytes | memoryview]:
     position = _HEADER_AT + len(body)
     for arr, offset in zip(arrays, offsets, strict=True):
         parts.append(b"\0" * (offset - position))
-        parts.append(memoryview(arr).cast("B"))
+        parts.append(memoryview(arr).cast("B"))  # type: ignore[arg-type]  # ndarray is a buffer
         position = offset + arr.nbytes
     return parts
 

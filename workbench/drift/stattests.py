@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -224,7 +225,7 @@ def sturges_edges(vmin: object, vmax: object, size: int, dtype: np.dtype) -> np.
     return np.linspace(first, last, n_bins + 1, endpoint=True, dtype=bin_type)
 
 
-def _unsigned_subtract(a: object, b: object) -> object:
+def _unsigned_subtract(a: Any, b: Any) -> Any:
     """numpy's helper: a - b without overflow for signed integers (copied semantics)."""
     signed_to_unsigned = {
         np.byte: np.ubyte,

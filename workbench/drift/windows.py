@@ -78,8 +78,8 @@ def _windows(lf: pl.LazyFrame, time_column: str, every: str) -> list[tuple[Any, 
     if dtype == pl.String:
         t = t.str.to_datetime(strict=False)
     key = "__window"
-    df = lf.with_columns(t.dt.truncate(every).alias(key)).filter(pl.col(key).is_not_null())
-    df = df.collect().sort(key)
+    windows = lf.with_columns(t.dt.truncate(every).alias(key)).filter(pl.col(key).is_not_null())
+    df = windows.collect().sort(key)
     out = []
     for part in df.partition_by(key, maintain_order=True):
         out.append((part[key][0], part.drop(key)))

@@ -170,14 +170,16 @@ def _interrupted(con: duckdb.DuckDBPyConnection) -> list[int]:
     ]
 
 
-def _grid_worker(root: str, request: TrainRequest) -> tuple[int | None, str | None]:
+def _grid_worker(
+    root: str, request: TrainRequest, actor: str | None
+) -> tuple[int | None, str | None]:
     """One sweep run in a worker process: (run id, error text or None)."""
     from ..context import Context
     from ..snapshots.service import SnapshotService
     from .lightgbm_import import enable_lean_import
 
     enable_lean_import()  # the worker runs nothing but this training
-    ctx = Context(root)
+    ctx = Context(root, actor)
     experiments = ExperimentService(ctx, SnapshotService(ctx))
     try:
         return experiments.train(request).id, None
@@ -606,7 +608,7 @@ class ExperimentService:
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
         try:
             futures = {
-                pool.submit(_grid_worker, str(self.ctx.root), call): i
+                pool.submit(_grid_worker, str(self.ctx.root), call, self.ctx.actor): i
                 for i, call in enumerate(calls)
             }
             pending = set(futures)

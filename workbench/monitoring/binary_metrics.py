@@ -255,10 +255,10 @@ def _estimated_roc_auc(calibrated: np.ndarray, ascending: np.ndarray) -> tuple[f
     """NannyML's ``estimate_roc_auc`` with the rows' score order given (descending is its
     order; how ties fall does not matter, tied scores have equal calibrated values)."""
     ordered = calibrated[ascending[::-1]]
-    tps = np.cumsum(ordered)
-    fps = 1 + np.arange(len(ordered)) - tps
-    tps = np.round(np.r_[0, tps], 5)
-    fps = np.round(np.r_[0, fps], 5)
+    cum_tps = np.cumsum(ordered)
+    cum_fps = 1 + np.arange(len(ordered)) - cum_tps
+    tps = np.asarray(np.round(np.r_[0, cum_tps], 5))
+    fps = np.asarray(np.round(np.r_[0, cum_fps], 5))
     if tps[-1] == 0:
         return float("nan"), "the calibrated probabilities in this chunk are all 0"
     if fps[-1] == 0:

@@ -15,17 +15,18 @@ without labels. It holds while the relation between features and labels does not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import polars as pl
 
 from ..errors import InputError
 from . import serialization
-from .binary_metrics import METRICS, ChunkSums, Labelled, score_orders
+from .binary_metrics import METRICS, BinaryMetric, ChunkSums, Labelled, score_orders
 from .calibration import Calibration, decide_calibration
-from .estimation import Chunked, EstimatorConfig, FittedEstimator
+from .estimation import Chunked, EstimatorConfig, FittedEstimator, Metric
 from .inputs import FrameLike, binary_labels, load_columns, probabilities
 from .isotonic import IsotonicFit
 
@@ -45,7 +46,7 @@ class CBPE(EstimatorConfig):
     (NannyML requires the column).
     """
 
-    known_metrics: ClassVar = METRICS
+    known_metrics: ClassVar[Mapping[str, Metric]] = METRICS
     default_metrics: ClassVar = DEFAULT_METRICS
 
     y_pred_proba: str
@@ -68,7 +69,8 @@ class CBPE(EstimatorConfig):
         order = np.argsort(proba)  # any order of ties will do: nothing below depends on it
         calibration = decide_calibration(y_true, proba, order)
         labelled = Labelled(y_true, y_pred, proba, order)
-        components = {m.name: m.components(labelled) for m in self.metric_objects}
+        metrics = cast("list[BinaryMetric]", self.metric_objects)
+        components = {m.name: m.components(labelled) for m in metrics}
         fitted = self._judged_reference(
             frame,
             components,

@@ -113,9 +113,9 @@ class Chunker(ABC):
 
 def _size_bounds(
     n: int, size: int, incomplete: Incomplete
-) -> list[tuple[str, int, int, None, None]]:
+) -> list[tuple[str, int, int, datetime | None, datetime | None]]:
     """NannyML's ``SizeBasedChunker``: full chunks, then the remainder kept, appended or dropped."""
-    out: list[tuple[str, int, int, None, None]] = [
+    out: list[tuple[str, int, int, datetime | None, datetime | None]] = [
         (f"[{i}:{i + size - 1}]", i, i + size, None, None) for i in range(0, n - size + 1, size)
     ]
     rest = n % size
@@ -150,7 +150,9 @@ class SizeChunker(Chunker):
             raise InputError(f"chunk size must be a positive integer, not {self.size!r}")
         _check_incomplete(self.incomplete)
 
-    def _bounds(self, ordered: pl.DataFrame) -> list[tuple[str, int, int, None, None]]:
+    def _bounds(
+        self, ordered: pl.DataFrame
+    ) -> list[tuple[str, int, int, datetime | None, datetime | None]]:
         return _size_bounds(ordered.height, self.size, self.incomplete)
 
 
@@ -172,7 +174,9 @@ class CountChunker(Chunker):
             raise InputError(f"chunk count must be a positive integer, not {self.count!r}")
         _check_incomplete(self.incomplete)
 
-    def _bounds(self, ordered: pl.DataFrame) -> list[tuple[str, int, int, None, None]]:
+    def _bounds(
+        self, ordered: pl.DataFrame
+    ) -> list[tuple[str, int, int, datetime | None, datetime | None]]:
         n = ordered.height
         if n == 0:
             return []
@@ -202,7 +206,7 @@ class PeriodChunker(Chunker):
     ("2024-01-03", "2024-01-01/2024-01-07", "2024-01", "2024Q1")."""
 
     kind: ClassVar[str] = "period"
-    time_column: str  # type: ignore[misc]
+    time_column: str
     every: str = "day"
 
     def __post_init__(self) -> None:

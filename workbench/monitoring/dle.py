@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import polars as pl
@@ -22,9 +22,9 @@ from ..errors import InputError
 from ..experiments.features import category_levels
 from ..experiments.lightgbm_import import import_lightgbm
 from . import serialization
-from .estimation import Chunked, EstimatorConfig, FittedEstimator
+from .estimation import Chunked, EstimatorConfig, FittedEstimator, Metric
 from .inputs import FrameLike, load_columns, numbers
-from .regression_metrics import METRICS, LossBatch
+from .regression_metrics import METRICS, LossBatch, RegressionMetric
 
 __all__ = ["DLE", "DEFAULT_LIGHTGBM_PARAMS", "FittedDLE"]
 
@@ -60,7 +60,7 @@ class DLE(EstimatorConfig):
     ``metrics`` (``"mae"``, ``"rmse"``: both by default), ``chunker``, ``thresholds``,
     ``lightgbm_params`` (overrides of ``DEFAULT_LIGHTGBM_PARAMS``) and ``num_boost_round``."""
 
-    known_metrics: ClassVar = METRICS
+    known_metrics: ClassVar[Mapping[str, Metric]] = METRICS
     default_metrics: ClassVar = ("mae", "rmse")
 
     feature_columns: Sequence[str]
@@ -98,7 +98,7 @@ class DLE(EstimatorConfig):
         ).construct()
         boosters = {}
         components = {}
-        for metric in self.metric_objects:
+        for metric in cast("list[RegressionMetric]", self.metric_objects):
             dataset.set_label(metric.loss(y_true, y_pred))
             boosters[metric.name] = lgb.train(params, dataset, num_boost_round=self.num_boost_round)
             components[metric.name] = metric.components(y_true, y_pred)

@@ -45,8 +45,11 @@ Realized = tuple[list[float | None], list[Note]]
 class Metric(Protocol):
     """What an estimator's metric offers (``binary_metrics``, ``regression_metrics``)."""
 
-    name: str
-    limits: Bounds
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def limits(self) -> Bounds: ...
 
     def estimate(self, batch: Any) -> tuple[np.ndarray, list[Note]]: ...
 

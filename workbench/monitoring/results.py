@@ -220,7 +220,7 @@ def metric_rows(
                 lower_threshold=lower,
                 upper_threshold=upper,
                 alert=bool(alert),
-                realized=_number(realized[i]) if realized[i] is not None else None,
+                realized=_number(r) if (r := realized[i]) is not None else None,
                 estimate_note=note,
                 realized_note=realized_notes[i],
             )

@@ -10,6 +10,9 @@ one transaction. A record therefore never points to a missing object.
 
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,14 +100,24 @@ def import_file(objects: ObjectStore, path: Path, progress: Progress) -> tuple[C
         progress.start("writing", total=3)
         progress.advance(1)
         profile = pool.submit(profile_frame, df)
-        digest, size = write_object(objects, df, progress)
+        # The object goes to a staging store under tmp/ while the profile runs, and into
+        # objects/ only once the profile is complete: a profile that fails leaves no object.
+        staging = ObjectStore(
+            objects.tmp / f"{os.getpid()}-staging-{uuid.uuid4().hex}", objects.tmp
+        )
+        try:
+            digest, size = write_object(staging, df, progress)
+            profiles = [p.to_dict() for p in profile.result()]
+            objects.adopt(staging.path(digest), digest)
+        finally:
+            shutil.rmtree(staging.root, ignore_errors=True)
         progress.advance()
         content = Content(
             object_hash=digest,
             object_size=size,
             n_rows=df.height,
             schema={k: str(v) for k, v in df.schema.items()},
-            profile=[p.to_dict() for p in profile.result()],
+            profile=profiles,
         )
         progress.advance()
         return content, source_hash.result()

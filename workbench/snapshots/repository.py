@@ -72,7 +72,8 @@ def latest(con: duckdb.DuckDBPyConnection, name: str) -> Snapshot | None:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, ref: str | SnapshotRef) -> Snapshot:
-    """The snapshot a reference names, or NotFoundError."""
+    """The snapshot a reference names, or NotFoundError: a name first (``churn``,
+    ``churn@v2``), else a content-hash prefix; ``hash:PREFIX`` is a hash prefix only."""
     parsed = parse_ref(ref) if isinstance(ref, str) else ref
     if parsed.name is not None:
         if parsed.version is None:
@@ -92,7 +93,10 @@ def resolve(con: duckdb.DuckDBPyConnection, ref: str | SnapshotRef) -> Snapshot:
         ).fetchall()
         hashes = {r[4] for r in rows}
         if len(hashes) > 1:
-            raise NotFoundError(f"hash prefix {parsed.hash_prefix!r} is ambiguous")
+            raise NotFoundError(
+                f"hash prefix {parsed.hash_prefix!r} is ambiguous ({len(hashes)} objects)",
+                hint="give more digits",
+            )
         if rows:
             return _from_row(rows[-1])
     raise NotFoundError(f"unknown snapshot {ref}", hint="see `workbench data list`")

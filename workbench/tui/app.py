@@ -64,8 +64,12 @@ class WorkbenchApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit the workbench"),
     ]  # fmt: skip
 
-    def __init__(self, root: Path, poll_interval: float | None = None) -> None:
+    def __init__(
+        self, root: Path, poll_interval: float | None = None, actor: str | None = None
+    ) -> None:
         super().__init__()
+        self.actor = actor
+        """The name to act under (``workbench --as NAME``); None: the OS account's."""
         self.root = Path(root)
         self.workspace: Workspace | None = None
         """Set once the workspace has loaded (screens wait for ``workspace_ready``)."""
@@ -99,7 +103,7 @@ class WorkbenchApp(App[None]):
         try:
             from ..api import Workspace
 
-            ws = Workspace.open(self.root)
+            ws = Workspace.open(self.root, actor=self.actor)
             token = ws.change_token()
             # Warm the table widget's import (pyarrow) here rather than on the UI thread.
             import textual_fastdatatable.data_table  # noqa: F401
@@ -175,6 +179,6 @@ class WorkbenchApp(App[None]):
         self.notify(str(error), title=title, severity="error", timeout=10)
 
 
-def run_app(root: Path) -> None:
-    """Open the terminal UI on the workspace at ``root``."""
-    WorkbenchApp(root).run()
+def run_app(root: Path, actor: str | None = None) -> None:
+    """Open the terminal UI on the workspace at ``root`` (acting as ``actor``, if given)."""
+    WorkbenchApp(root, actor=actor).run()

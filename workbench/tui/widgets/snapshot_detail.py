@@ -59,6 +59,8 @@ class ColumnProfileRow(Horizontal):
         if p.not_numbers:  # a text column of numbers but for a few values: say which
             shown = ", ".join(repr(v) for v in p.not_number_values)
             return f"⚠ numbers but for {p.not_numbers:,} values ({shown})"
+        if not p.summarised:
+            return "values not summarised"
         if p.kind == "categorical" and p.all_distinct(self.n_rows):
             return "all values distinct"
         return "  ".join(f"{v} {count / n:.0%}" for v, count in p.top_values[:4])

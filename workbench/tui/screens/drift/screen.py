@@ -15,6 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import (
     DataTable,
     Label,
@@ -380,6 +381,8 @@ the method, score and threshold, and what they mean.
             f"{report.n_tested} columns drifted, share {report.share:.2f} {cmp} "
             f"{report.options.drift_share:g}: {verdict}"
         )
+        if report.failed:  # a column missing from the current data, or nothing tested
+            text += f"\n[b $error]FAILED:[/] {escape('; '.join(report.failures))}"
         if report.target is not None:
             t = report.target
             state = "[b $error]drifted[/]" if t.drifted else "no drift"

@@ -7,7 +7,7 @@ runs, the highlighted run, the training's cancel token).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -97,6 +97,7 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
     def __init__(self) -> None:
         super().__init__()
         self.rows: RunRows | None = None
+        self._table: RunTable | None = None
         self.loaded_token: int | None = None
         self.where = ""
         """The filter in force (the last one that parsed)."""
@@ -137,9 +138,8 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
 
     @property
     def table(self) -> RunTable | None:
-        tables = self.query(".runs-table")
-        # Only RunTables have this class (theirs is imported once the workspace loads).
-        return cast("RunTable", tables.last()) if tables else None
+        """The runs table in place (during a reload, the new one is mounted beside it)."""
+        return self._table
 
     @property
     def training(self) -> bool:
@@ -172,23 +172,26 @@ holdout metrics, key parameters, best iteration, duration, creation time and not
     async def _runs_loaded(self, event: RunsLoaded) -> None:
         from ...widgets.run_table import RunTable
 
-        old = self.table
+        # Mount the new table beside the old one (the pane never flickers empty), then swap
+        # them with no await in between: while it mounts, the old table keeps its rows and
+        # the focus; after, the new one has both, so focus never passes through the filter,
+        # where a key typed during a reload would land.
+        rows = event.rows
+        table = RunTable(rows, classes="runs-table")
+        pane = self.query_one("#runs-pane")
+        await pane.mount(table)
+        old, self._table = self._table, table
         # `self.focused`, not `old.has_focus`: under a modal (the launch form closing, help)
         # the table has no focus but is still the screen's focused widget to return to.
-        had_focus = old is None or self.focused in (None, old)
-        rows = event.rows
+        # `set_focus` at once: `table.focus()` waits for the app's next turn, and removing the
+        # focused old table before then hands the focus to the filter.
+        if old is None or self.focused in (None, old):
+            self.set_focus(table)
         self.rows, self.loaded_token = rows, event.token
         self.where, self.sort = event.where, event.sort
         self.filter_error = None
         known = set(rows.ids)
         self.marked = [i for i in self.marked if i in known or self.where]
-        # Mount the new table before removing the old one: focus never falls to the filter
-        # (where a key typed during a reload would land) and the pane never flickers empty.
-        table = RunTable(rows, classes="runs-table")
-        pane = self.query_one("#runs-pane")
-        await pane.mount(table)
-        if had_focus:
-            table.focus()
         await pane.remove_children([w for w in pane.children if w is not table])
         pane.border_title = f"Runs ({len(rows.ids):,})"
         pane.border_subtitle = f"sort {self.sort}" + (

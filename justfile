@@ -17,8 +17,8 @@ demo path="workbench-demo":
 test *args:
     {{py}} -m pytest -n 2 {{args}}
 
-# The fast tier: the core's unit tests without the slow ones (~56 s of CPU: under a minute on two
-# idle cores).
+# The fast tier: the core's unit tests without the slow ones (25-32 s on two cores when nothing
+# else runs).
 test-fast *args:
     {{py}} -m pytest -n 2 -m "unit and not slow" {{args}}
 

@@ -56,3 +56,13 @@ def test_01_data_versions(demo_workspace, monkeypatch):
     )  # fmt: skip
     assert "prod-2025-09" in text and "objects verified" in text
     assert "audit problems: []" in text
+
+
+def test_05_monitoring(demo_workspace, monkeypatch):
+    nb = run_notebook(NOTEBOOKS / "05_monitoring.ipynb", demo_workspace, monkeypatch)
+    text = "\n".join(
+        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )  # fmt: skip
+    assert "estimated AUC" in text and "retrain churn-model" in text
+    assert "a retraining proposal is already open" in text

@@ -385,6 +385,11 @@ def log_run(
     """Log a training result as an MLflow run; returns the MLflow run id.
 
     ``actor`` is recorded as the run's MLflow user (``mlflow.user``) instead of the OS user.
+
+    With ``workbench_run_id`` the MLflow run is created with the tags that name it
+    (``workbench.run_id``, and ``workbench.workspace`` from ``tags``), and an MLflow run
+    already mirroring that workbench run is looked for first (see ``_existing_mirror``): a
+    mirror killed midway is replaced, a complete one is returned as it is.
     """
     all_tags = {
         "workbench.snapshot": snapshot_ref or "",
@@ -394,18 +399,55 @@ def log_run(
         **({"workbench.run_id": str(workbench_run_id)} if workbench_run_id is not None else {}),
         **(tags or {}),
     }
+    identity = {k: all_tags[k] for k in _IDENTITY if k in all_tags}
     run_name = f"run-{workbench_run_id}" if workbench_run_id is not None else None
     with tracking(tracking_uri) as mlflow:
         client = mlflow.MlflowClient(tracking_uri)
         exp_id = ensure_experiment(client, experiment_name, artifact_root)
+        if workbench_run_id is not None:
+            found = _existing_mirror(client, exp_id, identity)
+            if found is not None:
+                return found
         with mlflow.start_run(
-            experiment_id=exp_id, run_name=run_name, tags=_source_tags(result, actor)
+            experiment_id=exp_id, run_name=run_name, tags=_source_tags(result, actor) | identity
         ) as run:
             run_id = run.info.run_id
             _log_values(client, run_id, result, all_tags)
             if with_model and result.example is not None:
                 log_model(mlflow, result)
     return run_id
+
+
+#: the tags an MLflow run is created with so that it can be found again (``_existing_mirror``)
+_IDENTITY = ("workbench.run_id", "workbench.workspace")
+
+
+def _existing_mirror(client: Any, experiment_id: str, identity: dict[str, str]) -> str | None:
+    """The complete MLflow run already mirroring a workbench run, if any.
+
+    A mirror killed midway leaves its MLflow run RUNNING with part of the values and no model
+    (it was created with the identity tags); such runs, and any other unfinished one, are
+    deleted so the mirror is logged again whole. A FINISHED run was complete when it ended
+    (the run ends after its model is logged): it is kept, and so is only the first of them.
+    """
+    from mlflow.entities import ViewType
+
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`workbench.run_id` = '{int(identity['workbench.run_id'])}'",
+        run_view_type=ViewType.ACTIVE_ONLY,
+        order_by=["attributes.start_time ASC"],
+    )
+    mine = [
+        r for r in found
+        if r.data.tags.get("workbench.workspace") == identity.get("workbench.workspace")
+        and "workbench.logged_at_registration" not in r.data.tags
+    ]  # fmt: skip
+    complete = next((r for r in mine if r.info.status == "FINISHED"), None)
+    for r in mine:
+        if r is not complete:
+            client.delete_run(r.info.run_id)
+    return None if complete is None else complete.info.run_id
 
 
 def _source_tags(result: TrainResult, actor: str | None) -> dict[str, str]:

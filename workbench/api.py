@@ -60,6 +60,7 @@ from .registry.aliases import CHAMPION, AliasMove
 from .registry.decisions import Decision, Evidence
 from .registry.models import ModelVersion
 from .registry.service import RegistryService, RollbackPlan
+from .remote import PullResult, PushResult, RemoteInfo, RemoteService, RemoteVersion
 from .serving.batch import BatchResult, ScoreRequest
 from .serving.deployment import DeploymentSpec, new_salt, parse_canary
 from .serving.formats import (
@@ -71,7 +72,6 @@ from .serving.formats import (
 )
 from .serving.scorer import SMALL_INPUT, EncodingPolicy, FieldError, Scorer, Scores
 from .serving.service import ServingService
-from .remote import PullResult, PushResult, RemoteInfo, RemoteService, RemoteVersion
 from .snapshots.importer import AddResult
 from .snapshots.records import Snapshot
 from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
@@ -972,6 +972,7 @@ class Workspace:
         """The scoring servers running on this workspace: address, versions in their roles
         since when, requests and request rate (from their status files)."""
         return self._serving.statuses()
+
     # -- monitoring --------------------------------------------------------------------------
 
     def import_labels(

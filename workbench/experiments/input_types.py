@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from ..errors import InputError
 
-__all__ = ["INT", "FLOAT", "FLOAT32", "BOOL", "TEXT", "DATE", "DATETIME", "column_kind"]
+__all__ = [
+    "INT", "FLOAT", "FLOAT32", "BOOL", "TEXT", "DATE", "DATETIME", "TIME", "DURATION",
+    "column_kind",
+]  # fmt: skip
 
-INT, FLOAT, FLOAT32, BOOL, TEXT, DATE, DATETIME = (
-    "int", "float", "float32", "bool", "text", "date", "datetime",
+INT, FLOAT, FLOAT32, BOOL, TEXT, DATE, DATETIME, TIME, DURATION = (
+    "int", "float", "float32", "bool", "text", "date", "datetime", "time", "duration",
 )  # fmt: skip
 
 
@@ -32,4 +35,8 @@ def column_kind(dtype: str) -> str:
         return DATE
     if name == "Datetime":
         return DATETIME
+    if name == "Time":
+        return TIME
+    if name == "Duration":
+        return DURATION
     raise InputError(f"a model cannot take input columns of type {dtype}")

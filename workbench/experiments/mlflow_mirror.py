@@ -301,6 +301,8 @@ MODEL_FILE, META_FILE = "model.txt", "model_meta.json"
 _MLFLOW_TYPES = {
     "int": "long", "float": "double", "float32": "double", "bool": "boolean",
     "text": "string", "date": "datetime", "datetime": "datetime",
+    # MLflow has no time of day or duration: "HH:MM:SS" text, and seconds
+    "time": "string", "duration": "double",
 }  # fmt: skip
 
 

@@ -35,17 +35,19 @@ import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..experiments.input_types import BOOL as _BOOL
 from ..experiments.input_types import DATE as _DATE
 from ..experiments.input_types import DATETIME as _DATETIME
+from ..experiments.input_types import DURATION as _DURATION
 from ..experiments.input_types import FLOAT as _FLOAT
 from ..experiments.input_types import FLOAT32 as _FLOAT32
 from ..experiments.input_types import INT as _INT
 from ..experiments.input_types import TEXT as _TEXT
+from ..experiments.input_types import TIME as _TIME
 from ..experiments.input_types import column_kind
 from .single_row import SingleRowPredictor
 
@@ -124,6 +126,7 @@ def _show(value: Any) -> str:
 _KIND_WORDS = {
     _INT: "a whole number", _FLOAT: "a number", _FLOAT32: "a number", _BOOL: "true or false",
     _TEXT: "text", _DATE: "a date (YYYY-MM-DD)", _DATETIME: "a date and time (ISO 8601)",
+    _TIME: "a time of day (HH:MM:SS)", _DURATION: "a duration (seconds)",
 }  # fmt: skip
 
 
@@ -238,6 +241,38 @@ def _converter(name: str, kind: str, dtype: str) -> Callable[[Any], Any]:
             raise wrong(value)
 
         return a_date
+    if kind == _TIME:
+
+        def a_time(value: Any) -> Any:
+            if _is_null(value):
+                return None
+            if isinstance(value, str):
+                try:
+                    return time.fromisoformat(value.strip())
+                except ValueError:
+                    raise wrong(value) from None
+            if isinstance(value, datetime):
+                return value.time()
+            if isinstance(value, time):
+                return value
+            raise wrong(value)
+
+        return a_time
+    if kind == _DURATION:
+        import numpy as np
+
+        def a_duration(value: Any) -> Any:
+            if _is_null(value):
+                return None
+            if isinstance(value, timedelta):  # pandas' Timedelta too
+                return value
+            if isinstance(value, np.timedelta64):
+                return timedelta(microseconds=int(value.astype("timedelta64[us]").astype("int64")))
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                raise wrong(value)
+            return timedelta(seconds=float(value))
+
+        return a_duration
     zone = _zone_of(dtype)
 
     def a_datetime(value: Any) -> Any:
@@ -508,9 +543,13 @@ def _feature_encoders(
     """Per model feature, a function from a conformed row to the number training gave it."""
     strict = policy.unknown_category == "error"
     encoders: list[Callable[[Mapping[str, Any]], float]] = []
+    derived = getattr(meta, "derived", None) or {}
     for feature in meta.features:
         levels = meta.categories.get(feature)
-        if levels is not None:
+        if feature in derived:
+            column, part = derived[feature]
+            encoders.append(_derived_encoder(column, part))
+        elif levels is not None:
             encoders.append(_category_encoder(feature, levels, strict))
         else:
             encoders.append(_number_encoder(feature))
@@ -532,6 +571,35 @@ def _category_encoder(
                 raise _unknown_category(column, value)
             return _NAN
         return code
+
+    return encode
+
+
+def _calendar_part(part: str) -> Callable[[Any], float]:
+    """The number ``part`` of a date or datetime, as ``features`` computes it with Polars
+    (ISO day of week, Monday 1; a date's hour is 0; a time as seconds since midnight; a
+    duration as seconds)."""
+    if part == "seconds_of_day":
+        return lambda v: v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
+    if part == "seconds":
+        return lambda v: v.total_seconds()
+    if part == "hour":
+        return lambda v: float(v.hour) if isinstance(v, datetime) else 0.0
+    if part == "day_of_week":
+        return lambda v: float(v.isoweekday())
+    if part == "day_of_year":
+        return lambda v: float(v.timetuple().tm_yday)
+    if part in ("year", "month", "day"):
+        return lambda v: float(getattr(v, part))
+    raise InputError(f"unknown derived feature part {part!r}")
+
+
+def _derived_encoder(column: str, part: str) -> Callable[[Mapping[str, Any]], float]:
+    of = _calendar_part(part)
+
+    def encode(row: Mapping[str, Any]) -> float:
+        value = row[column]
+        return _NAN if value is None else float(of(value))
 
     return encode
 

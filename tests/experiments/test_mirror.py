@@ -245,6 +245,11 @@ def test_a_failed_mirror_leaves_the_run_finished_and_sync_retries_it(demo_ws, mo
     actions = [e.action for e in ws.audit_log() if e.subject == f"run {rec.id}"]
     assert actions[-3:] == ["run.mirror_failed", "run.mirror_failed", "run.mirrored"]
     assert ws.audit_verify() == []
+    # the URI once taken from the environment does not stay set in this process
+    import mlflow
+
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert "not-a-folder" not in mlflow.get_tracking_uri()
 
 
 def test_old_runs_with_an_mlflow_run_read_as_mirrored_after_the_migration(tmp_path):

@@ -155,13 +155,22 @@ def open_mlflow(tracking_uri: str) -> Any:
 def tracking(uri: str) -> Iterator[Any]:
     """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
     mlflow = open_mlflow(uri)
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
     with _LOCK:
-        previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+        # ``set_tracking_uri`` also writes MLFLOW_TRACKING_URI: restore both as they were, or
+        # a URI taken from the environment would stay set in the process after it is unset
+        previous = getattr(tracking_utils, "_tracking_uri", None)
+        env = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(uri)
         try:
             yield mlflow
         finally:
             mlflow.set_tracking_uri(previous)
+            if env is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = env
 
 
 def preload(tracking_uri: str) -> None:

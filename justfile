@@ -17,17 +17,18 @@ demo path="workbench-demo":
 test *args:
     {{py}} -m pytest -n 2 {{args}}
 
-# The fast tier: the core's unit tests without the slow ones (~56 s of CPU: under a minute on two
-# idle cores).
+# The fast tier: the core's unit tests without the slow ones (25-32 s on two cores when nothing
+# else runs).
 test-fast *args:
     {{py}} -m pytest -n 2 -m "unit and not slow" {{args}}
 
 # Lint, format check, import-layer contracts and types.
 lint:
-    {{venv}}/bin/ruff check workbench tests benchmarks
+    {{venv}}/bin/ruff check workbench tests benchmarks notebooks
     {{venv}}/bin/ruff format --check workbench tests benchmarks
     {{venv}}/bin/lint-imports
     {{venv}}/bin/mypy
+    {{venv}}/bin/nbstripout --verify notebooks/*.ipynb
 
 # Benchmarks against the anchor tools (slow; prints ratios).
 bench:

@@ -7,7 +7,11 @@ The facade is thin: each method names what a user does and delegates to one doma
     experiments ExperimentService(ctx, snapshots)
     drift       DriftService(ctx, snapshots)
     registry    RegistryService(ctx, snapshots, experiments, drift)
+    monitoring  MonitoringService(ctx, snapshots, drift, registry)
     integrity   IntegrityService(ctx)
+    serving     ServingService(ctx, registry, experiments, snapshots)
+    remote      RemoteService(ctx)
+    ci          CiService(ctx, registry, remote)
 
 Each call is one unit of work: it opens the store, does its work in a transaction and closes,
 so any number of processes can use the same workspace side by side. The record types and
@@ -27,19 +31,52 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audit
+from .ci.report import CiReport
+from .ci.service import CiDefaults, CiService
 from .context import Context
 from .display import RecordList
 from .drift.service import DriftRequest, DriftService
 from .errors import InputError, NotFoundError, PermissionDenied, WorkbenchError
+from .experiments.mirror import MirrorOutcome
 from .experiments.records import RunInput, RunRecord
 from .experiments.service import ExperimentService, SweepRequest, TrainRequest
 from .integrity import IntegrityService, VerifyReport
 from .locate import WORKBENCH_DIR, find_workspace
+from .monitoring.records import (
+    Alert,
+    Breach,
+    CheckResult,
+    DeploymentSetting,
+    MonitorReport,
+    Notification,
+    Silence,
+)
+from .monitoring.service import (
+    BacktestRequest,
+    BacktestResult,
+    CheckRequest,
+    LabelRequest,
+    MonitoringService,
+    RampResult,
+    ReportRequest,
+)
 from .progress import NULL_PROGRESS, Progress
 from .registry.aliases import CHAMPION, AliasMove
 from .registry.decisions import Decision, Evidence
 from .registry.models import ModelVersion
 from .registry.service import RegistryService, RollbackPlan
+from .remote import PullResult, PushResult, RemoteInfo, RemoteService, RemoteVersion
+from .serving.batch import BatchResult, ScoreRequest
+from .serving.deployment import DeploymentSpec, new_salt, parse_canary
+from .serving.formats import (
+    MLFLOW_FORMATS,
+    FormatError,
+    frame_of_csv,
+    records_of_invocation,
+    records_of_predict,
+)
+from .serving.scorer import SMALL_INPUT, EncodingPolicy, FieldError, Scorer, Scores
+from .serving.service import ServingService
 from .snapshots.importer import AddResult
 from .snapshots.records import Snapshot
 from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
@@ -47,6 +84,9 @@ from .snapshots.service import ImportRequest, SnapshotService, ValidationReport
 if TYPE_CHECKING:
     import polars as pl
 
+    from .ci.local import LocalRun, LocalStep
+    from .ci.setup import CiFiles
+    from .ci.steps import CiConfig
     from .config import Settings
     from .drift.results import DriftOptions, DriftReport
     from .drift.stats import ReferenceStats
@@ -54,8 +94,13 @@ if TYPE_CHECKING:
     from .experiments.model import Model
     from .experiments.query import Fields
     from .experiments.training import IterationObserver
+    from .monitoring.labels import LabelReport
+    from .monitoring.verdict import Verdict
     from .objects import ObjectStore
     from .registry.lineage import LineageNode
+    from .serving.dataplane import Answer
+    from .serving.session import ServingSession
+    from .serving.status import ServerStatus
     from .settings_file import SettingsFileState
     from .snapshots.contract import Contract
     from .snapshots.diff import SnapshotDiff
@@ -65,18 +110,43 @@ __all__ = [
     "Workspace",
     "Services",
     "find_workspace",
+    "init_ci",
+    "run_ci_locally",
+    "ci_config",
+    "gitlab_note",
+    "gitlab_issue",
     "WORKBENCH_DIR",
     # records and requests the facade takes and returns
     "AddResult",
+    "Alert",
     "AliasMove",
     "AuditEntry",
     "AuditVerdict",
+    "BacktestRequest",
+    "BacktestResult",
+    "Breach",
+    "CheckRequest",
+    "CheckResult",
+    "DeploymentSetting",
+    "LabelRequest",
+    "MonitorReport",
+    "Notification",
+    "RampResult",
+    "ReportRequest",
+    "Silence",
+    "CiDefaults",
+    "CiReport",
     "Decision",
     "DriftRequest",
     "Evidence",
     "ImportRequest",
+    "MirrorOutcome",
     "ModelVersion",
     "RecordList",
+    "PullResult",
+    "PushResult",
+    "RemoteInfo",
+    "RemoteVersion",
     "RollbackPlan",
     "RunInput",
     "RunRecord",
@@ -90,10 +160,48 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "PermissionDenied",
+    # serving: scorers, deployments, batch scoring, request formats
+    "Answer",
+    "BatchResult",
+    "DeploymentSpec",
+    "EncodingPolicy",
+    "FieldError",
+    "FormatError",
+    "MLFLOW_FORMATS",
+    "SMALL_INPUT",
+    "Scorer",
+    "Scores",
+    "ScoreRequest",
+    "ServerStatus",
+    "ServingSession",
+    "enable_lean_import",
+    "frame_of_csv",
+    "new_salt",
+    "parse_canary",
+    "records_of_invocation",
+    "records_of_predict",
 ]
 
 AuditEntry = audit.AuditEntry
 AuditVerdict = audit.AuditVerdict
+
+
+def enable_lean_import() -> None:
+    """Import LightGBM without scikit-learn in this process (scoring and CLI processes; call
+    before anything imports LightGBM; see ``experiments.lightgbm_import``)."""
+    from .experiments.lightgbm_import import enable_lean_import as enable
+
+    enable()
+
+
+def __getattr__(name: str) -> Any:
+    # record types only the serving faces need, loaded on first use
+    if name in ("Answer", "ServingSession", "ServerStatus"):
+        from importlib import import_module
+
+        module = {"Answer": "dataplane", "ServingSession": "session", "ServerStatus": "status"}
+        return getattr(import_module(f".serving.{module[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Services:
@@ -105,7 +213,11 @@ class Services:
         self.experiments = ExperimentService(ctx, self.snapshots)
         self.drift = DriftService(ctx, self.snapshots)
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
+        self.monitoring = MonitoringService(ctx, self.snapshots, self.drift, self.registry)
         self.integrity = IntegrityService(ctx)
+        self.serving = ServingService(ctx, self.registry, self.experiments, self.snapshots)
+        self.remote = RemoteService(ctx)
+        self.ci = CiService(ctx, self.registry, self.remote)
 
 
 class Workspace:
@@ -118,7 +230,11 @@ class Workspace:
         self._experiments = self.services.experiments
         self._drift = self.services.drift
         self._registry = self.services.registry
+        self._monitoring = self.services.monitoring
         self._integrity = self.services.integrity
+        self._serving = self.services.serving
+        self._remote = self.services.remote
+        self._ci = self.services.ci
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -335,6 +451,7 @@ class Workspace:
         progress: Progress = NULL_PROGRESS,
         on_iteration: IterationObserver | None = None,
         mlflow: bool = True,
+        mirror: str = "now",
     ) -> RunRecord:
         """Train LightGBM on a snapshot and record the run; returns the finished run.
 
@@ -342,12 +459,24 @@ class Workspace:
         ``target`` defaults to the snapshot's recorded target; the snapshot's key column is
         excluded from the features and its time column is used for ``split='time'``.
         Failures and cancellation are recorded on the run, then re-raised.
+
+        With ``mlflow`` the run is mirrored to MLflow once it is recorded: by default
+        (``mirror="now"``) before this returns, so ``rec.mlflow_run_id`` is there at once; a
+        mirror that fails leaves the run finished (``rec.mlflow_state == "failed"``) and
+        raises a ``WorkbenchError`` naming it (``exc.run_id``). ``mirror="background"``
+        returns as soon as the run is recorded (``mlflow_state == "pending"``) and a detached
+        process logs it, as ``workbench train`` does; ``"later"`` leaves it for
+        ``sync_mlflow_runs``.
         """
         request = ref if isinstance(ref, TrainRequest) else TrainRequest(
             ref, target, task, dict(params or {}), split, test_size, seed, time_column, exclude,
-            note, mlflow,
+            note, mlflow, mirror,
         )  # fmt: skip
         return self._experiments.train(request, progress, on_iteration)
+
+    def training_notes(self, request: TrainRequest) -> list[str]:
+        """Notes on the columns a training would use (see ``ExperimentService.training_notes``)."""
+        return self._experiments.training_notes(request)
 
     def train_grid(
         self,
@@ -394,11 +523,23 @@ class Workspace:
         progress: Progress = NULL_PROGRESS,
         on_iteration: IterationObserver | None = None,
         mlflow: bool = True,
+        mirror: str = "now",
     ) -> RunRecord:
-        """Train again with a run's exact spec on the same snapshot (same split, same metrics)."""
+        """Train again with a run's exact spec on the same snapshot (same split, same metrics);
+        ``mirror`` as in ``train``."""
         return self._experiments.rerun(
-            run_id, progress=progress, on_iteration=on_iteration, mlflow=mlflow
+            run_id, progress=progress, on_iteration=on_iteration, mlflow=mlflow, mirror=mirror
         )
+
+    def mirror_run(self, run_id: int | str) -> str:
+        """Complete a run's MLflow mirror now if it is pending (waiting for a background one);
+        its MLflow run id."""
+        return self._experiments.mirror(run_id)
+
+    def sync_mlflow_runs(self, progress: Progress = NULL_PROGRESS) -> list[MirrorOutcome]:
+        """Complete every pending or failed MLflow mirror of a run (``workbench mlflow sync``);
+        one outcome per run, a failure recorded on its run without stopping the others."""
+        return self._experiments.sync_mirrors(progress)
 
     def runs(
         self,
@@ -638,8 +779,9 @@ class Workspace:
         return RecordList(ModelVersion, self._registry.versions(name))
 
     def model(self, ref: str) -> ModelVersion:
-        """The version ``NAME@vN``, ``NAME@ALIAS`` or ``NAME`` (latest) names now."""
-        return self._registry.get(ref)
+        """The version ``NAME@vN``, ``NAME@ALIAS``, ``NAME`` (latest) or ``@ALIAS`` (of the only
+        registered model) names now."""
+        return self._registry.get(self._registry.default_name(ref))
 
     def model_names(self) -> list[str]:
         """Names of registered models."""
@@ -762,3 +904,380 @@ class Workspace:
         return self._registry.retrain(
             from_ref, data, reason=reason, to_alias=to_alias, progress=progress
         )
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def scorer(
+        self,
+        ref: str = f"@{CHAMPION}",
+        *,
+        unknown_category: str = "missing",
+        missing_column: str = "error",
+    ) -> Scorer:
+        """The scorer of the version ``ref`` names now: raw rows in, predictions out
+        (``score_frame``, ``score_records``); see ``serving.scorer`` for the policies."""
+        return self._serving.scorer(ref, EncodingPolicy(unknown_category, missing_column))
+
+    def score(
+        self,
+        data: Path | str | pl.DataFrame | ScoreRequest,
+        model: str = f"@{CHAMPION}",
+        *,
+        out: Path | str | None = None,
+        key: str | None = None,
+        shadow: str | None = None,
+        canary: str | None = None,
+        route_key: str | None = None,
+        unknown_category: str = "missing",
+        missing_column: str = "error",
+        log: bool = True,
+        progress: Progress = NULL_PROGRESS,
+    ) -> pl.DataFrame:
+        """Score a CSV/Parquet file or a frame with ``model`` (``NAME@ALIAS``); the answers as
+        a frame (key, label and probability, or value). Every row is logged; ``shadow``
+        scores too (logged only); ``canary`` is ``REF:FRACTION`` split by ``route_key``."""
+        if isinstance(data, ScoreRequest):
+            return self.score_batch(data, progress).frame
+        ref, fraction = parse_canary(canary) if canary else (None, 0.0)
+        policy = EncodingPolicy(unknown_category, missing_column)
+        spec = DeploymentSpec(model, shadow, ref, fraction, route_key, None, policy)
+        return self.score_batch(ScoreRequest(data, spec, out, key, log), progress).frame
+
+    def score_batch(self, request: ScoreRequest, progress: Progress = NULL_PROGRESS) -> BatchResult:
+        """Batch scoring with everything it did (``BatchResult``: answers, output file, batch
+        id, rows logged, the versions in their roles)."""
+        return self._serving.score(request, progress)
+
+    def serving_session(
+        self,
+        spec: DeploymentSpec | str = f"@{CHAMPION}",
+        *,
+        shadow: str | None = None,
+        canary: str | None = None,
+        route_key: str | None = None,
+        log: bool = True,
+        watch: bool = True,
+        interval: float = 0.25,
+        status: bool = True,
+    ) -> ServingSession:
+        """What a scoring server runs: the deployment (champion, shadow, canary ``REF:F``),
+        its data plane, the alias watcher and the prediction log; ``start()`` and ``close()``
+        it (or use it in a ``with`` block)."""
+        if not isinstance(spec, DeploymentSpec):
+            ref, fraction = parse_canary(canary) if canary else (None, 0.0)
+            spec = DeploymentSpec(spec, shadow, ref, fraction, route_key)
+        return self._serving.session(spec, log=log, watch=watch, interval=interval, status=status)
+
+    def predictions(
+        self,
+        model: str | None = None,
+        version: int | None = None,
+        *,
+        role: str | list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        dedupe: bool = True,
+    ) -> pl.DataFrame:
+        """The prediction log as a frame: every answer the server and batch scoring gave
+        (times are aware datetimes; one row per request id and version unless
+        ``dedupe=False``)."""
+        return self._serving.predictions(
+            model, version, role=role, since=since, until=until, dedupe=dedupe
+        )
+
+    def serving_status(self) -> list[ServerStatus]:
+        """The scoring servers running on this workspace: address, versions in their roles
+        since when, requests and request rate (from their status files)."""
+        return self._serving.statuses()
+
+    # -- monitoring --------------------------------------------------------------------------
+
+    def import_labels(
+        self,
+        path: Path | str | LabelRequest,
+        key: str | None = None,
+        *,
+        label: str | None = None,
+        time: str | None = None,
+        model: str | None = None,
+    ) -> LabelReport:
+        """Join late ground truth (CSV or Parquet) to logged predictions by ``key``: the same
+        file twice changes nothing, a changed label is a new version; the report gives
+        coverage, label lag and unmatched keys. ``label`` defaults to the model's target."""
+        if isinstance(path, LabelRequest):
+            request = path
+        else:
+            if key is None:
+                raise InputError("name the key column", hint="import_labels(path, key='id')")
+            request = LabelRequest(path, key, label, time, model)
+        return self._monitoring.import_labels(request)
+
+    def log_batch(
+        self,
+        ref: str,
+        frame: pl.DataFrame,
+        *,
+        role: str = "champion",
+        key: str | None = None,
+        time_column: str | None = None,
+        at: datetime | None = None,
+        route: str | None = None,
+        request_prefix: str = "batch",
+    ) -> int:
+        """Score a frame with a model version and write each answer to the prediction log,
+        as batch scoring does (times from ``time_column`` or ``at``); the rows logged."""
+        return self._monitoring.log_batch(ref, frame, role=role, key=key,
+                                          time_column=time_column, at=at, route=route,
+                                          request_prefix=request_prefix)  # fmt: skip
+
+    def monitor_report(
+        self,
+        model: str | ReportRequest | None = None,
+        by: str | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> MonitorReport:
+        """Each window of the prediction log (``by``: hour, day, week, month, batch): volume,
+        data quality, drift against training, prediction drift, realized and estimated
+        performance, latency, errors; every serving version and role side by side."""
+        request = (
+            model if isinstance(model, ReportRequest) else ReportRequest(model, by, since, until)
+        )
+        return self._monitoring.report(request, progress)
+
+    def monitor_check(
+        self,
+        model: str | CheckRequest | None = None,
+        *,
+        tick: str | None = None,
+        deliver: bool = True,
+        now: datetime | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> CheckResult:
+        """Judge new windows, fire and resolve alerts, file a retraining proposal when a
+        retraining policy fires, guard a ramping canary, deliver notifications (``now``:
+        judge as of that time, when replaying history)."""
+        request = (
+            model if isinstance(model, CheckRequest) else CheckRequest(model, tick, deliver, now)
+        )
+        return self._monitoring.check(request, progress)
+
+    def monitor_watch(
+        self,
+        every: str | None = None,
+        model: str | None = None,
+        *,
+        wait: Callable[[float], bool],
+        on_check: Callable[[CheckResult], None] = lambda r: None,
+        max_ticks: int | None = None,
+    ) -> int:
+        """``monitor_check`` on a schedule until ``wait(seconds)`` returns True."""
+        return self._monitoring.watch(
+            every, model, wait=wait, on_check=on_check, max_ticks=max_ticks
+        )
+
+    def monitor_backtest(
+        self,
+        model: str | BacktestRequest | None = None,
+        by: str | None = None,
+        progress: Progress = NULL_PROGRESS,
+        **overrides: Any,
+    ) -> BacktestResult:
+        """Replay the policies (the settings', changed by ``overrides`` such as
+        ``drift_share=0.3``) over the logged history: when they would have fired, and how
+        many retrainings they would have caused."""
+        request = (
+            model if isinstance(model, BacktestRequest) else BacktestRequest(model, by, overrides)
+        )
+        return self._monitoring.backtest(request, progress)
+
+    def alerts(self, status: str | None = None, model: str | None = None) -> list[Alert]:
+        """Alerts, newest first (``status``: firing or resolved)."""
+        return self._monitoring.alerts(status, model)
+
+    def alert(self, alert_id: int | str) -> Alert:
+        """One alert with its evidence."""
+        return self._monitoring.alert(alert_id)
+
+    def alert_events(self, alert_id: int | str) -> list[dict[str, Any]]:
+        """An alert's transitions (fired, notifications, acknowledged, resolved)."""
+        return self._monitoring.alert_events(alert_id)
+
+    def acknowledge_alert(self, alert_id: int | str, comment: str | None = None) -> Alert:
+        """Acknowledge a firing alert."""
+        return self._monitoring.acknowledge(alert_id, comment)
+
+    def silence_alerts(
+        self,
+        alert_id: int | str | None = None,
+        *,
+        model: str | None = None,
+        policy: str | None = None,
+        subject: str | None = None,
+        duration: str = "1d",
+        comment: str | None = None,
+    ) -> Silence:
+        """Stop notifications of an alert's kind (or a model's, a policy's) for ``duration``."""
+        return self._monitoring.silence(alert_id, model=model, policy=policy, subject=subject,
+                                        duration=duration, comment=comment)  # fmt: skip
+
+    def silences(self) -> list[Silence]:
+        """Silences in force now."""
+        return self._monitoring.silences()
+
+    def test_notification(self) -> list[Notification]:
+        """Send a test message on every configured channel now."""
+        return self._monitoring.test_notification()
+
+    def deliver_notifications(self) -> int:
+        """Send the notifications that are due (retries included); how many got through."""
+        return self._monitoring.deliver()
+
+    def notifications(self, status: str | None = None, limit: int = 100) -> list[Notification]:
+        """The notification outbox, newest first (``status``: pending, delivered, dead)."""
+        return self._monitoring.notifications(status, limit)
+
+    def verdicts(self, model: str | None = None) -> list[Verdict]:
+        """Champion against each shadow and canary version: agreement, metric difference
+        with its bootstrap interval, McNemar's test, labelled rows still needed."""
+        return self._monitoring.verdicts(model)
+
+    def deployment(self, model: str | None = None) -> DeploymentSetting | None:
+        """The canary setting the scoring server follows (version, share, ramp step)."""
+        return self._monitoring.deployment(model)
+
+    def deployment_history(self, model: str | None = None) -> list[DeploymentSetting]:
+        """Every canary setting a model had, oldest first."""
+        return self._monitoring.deployment_history(model)
+
+    def start_canary(self, ref: str, reason: str | None = None) -> DeploymentSetting:
+        """Make a version the canary and start its ramp at the first step (approver)."""
+        return self._monitoring.start_canary(ref, reason)
+
+    def stop_canary(self, model: str | None = None, reason: str = "stopped") -> DeploymentSetting:
+        """Send no more traffic to the canary."""
+        return self._monitoring.stop_canary(model, reason)
+
+    def canary_step(self, model: str | None = None, *, advance: bool = True) -> RampResult:
+        """Check the canary's guards; a breach stops it and files a rollback proposal, and
+        with ``advance`` a clean step moves the ramp on (past the last: a promotion proposal)."""
+        return self._monitoring.guard_canary(model, advance=advance)
+
+    # -- remotes -----------------------------------------------------------------------------
+
+    def remotes(self) -> list[RemoteInfo]:
+        """The configured remotes (``[remotes.NAME]`` in the settings, or the environment)."""
+        return self._remote.remotes()
+
+    def remote(self, name: str | None = None) -> RemoteInfo:
+        """A remote by name; without one, ``origin`` or the only remote."""
+        return self._remote.get(name)
+
+    def add_remote(self, name: str, url: str, endpoint_url: str | None = None) -> RemoteInfo:
+        """Add a remote: a folder or ``s3://bucket/prefix`` (with ``endpoint_url`` for an
+        S3-compatible server); written to the settings file, nothing is contacted."""
+        return self._remote.add(name, url, endpoint_url)
+
+    def remove_remote(self, name: str) -> None:
+        """Forget a remote (the remote's files are left alone)."""
+        self._remote.remove(name)
+
+    def remote_head(self, name: str | None = None) -> RemoteVersion | None:
+        """The remote's newest version (None: nothing pushed yet)."""
+        return self._remote.head(name)
+
+    def remote_versions(
+        self, name: str | None = None, limit: int | None = 20
+    ) -> list[RemoteVersion]:
+        """The remote's versions (who pushed what, when), newest first."""
+        return self._remote.versions(name, limit)
+
+    def push(self, remote: str | None = None, progress: Progress = NULL_PROGRESS) -> PushResult:
+        """Send objects, prediction files and metadata to a remote; refused (``Conflict``) when
+        the remote holds changes this workspace has not pulled."""
+        return self._remote.push(remote, progress)
+
+    def pull(self, remote: str | None = None, progress: Progress = NULL_PROGRESS) -> PullResult:
+        """Bring a remote's newest version here; refused (``Conflict``) when local changes the
+        remote lacks would be lost."""
+        return self._remote.pull(remote, progress)
+
+    # -- CI ----------------------------------------------------------------------------------
+
+    def ci_report(
+        self,
+        decision: int | str | None = None,
+        *,
+        max_bytes: int | None = None,
+        marker: str | None = None,
+    ) -> CiReport:
+        """A proposal's gate results as Markdown (default: the newest promotion proposal filed
+        since this workspace's newest pull), cut to ``max_bytes`` with ``<details>``."""
+        return self._ci.report(decision, max_bytes=max_bytes, marker=marker)
+
+    def ci_comment_body(self, decision: int | str | None = None) -> CiReport:
+        """The report as the pull-request comment: with the marker the workflow updates it
+        by, under GitHub's 65,536-character limit."""
+        return self._ci.comment_body(decision)
+
+    def ci_defaults(self) -> CiDefaults:
+        """What ``ci init`` can take from this workspace: the model and its training data."""
+        return self._ci.defaults()
+
+
+def ci_config(
+    model: str,
+    data: str,
+    batch: str,
+    training_data: str | None,
+    contract: str | None = None,
+    **options: str,
+) -> CiConfig:
+    """The settings of the CI pipelines (``install``, ``python`` and ``cron`` in ``options``)."""
+    from .ci.steps import CiConfig
+
+    return CiConfig(model, data, batch, training_data, contract, **options)
+
+
+def init_ci(
+    repo: Path | str, platforms: list[str], config: CiConfig, force: bool = False
+) -> CiFiles:
+    """Write the CI workflows (``github``, ``gitlab``) into the repository at ``repo``."""
+    from .ci.setup import write_ci_files
+
+    return write_ci_files(Path(repo), platforms, config, force)
+
+
+def run_ci_locally(
+    repo: Path | str,
+    *,
+    platform: str | None = None,
+    remote_url: str | None = None,
+    endpoint_url: str | None = None,
+    out: Path | str | None = None,
+    keep: bool = False,
+    on_step: Callable[[LocalStep], None] | None = None,
+) -> LocalRun:
+    """Run the pull-request pipeline's workbench commands here, in a fresh workspace."""
+    from .ci.local import run_locally
+
+    return run_locally(
+        Path(repo), platform=platform, remote_url=remote_url, endpoint_url=endpoint_url,
+        out=Path(out) if out else None, keep=keep, on_step=on_step,
+    )  # fmt: skip
+
+
+def gitlab_note(body: str) -> str:
+    """Create or update the merge request's report note (inside a GitLab job)."""
+    from .ci.gitlab import upsert_note
+
+    return upsert_note(body)
+
+
+def gitlab_issue(body: str, title: str) -> str:
+    """Create or update the open alert issue (inside a GitLab job)."""
+    from .ci.gitlab import upsert_issue
+
+    return upsert_issue(body, title)

@@ -16,7 +16,8 @@ What it catches, and how:
   carries an HMAC of its hash, which nobody without the key can recompute.
 
 Governed tables are the records people rely on: snapshots, runs, model versions, alias moves,
-decisions and drift reports. Caches that the workbench can rebuild (``source_cache``,
+decisions, drift reports, label imports, alerts, alert silences and deployment settings (the
+canary share). Caches that the workbench can rebuild (``source_cache``,
 ``drift_reference_stats``, ``run_keys``) are not governed.
 """
 
@@ -55,7 +56,10 @@ __all__ = [
 
 GENESIS = "0" * 64
 #: tables whose every row is written by an audited change (see the module doc)
-GOVERNED = ("snapshots", "runs", "model_versions", "alias_moves", "decisions", "drift_reports")
+GOVERNED = (
+    "snapshots", "runs", "model_versions", "alias_moves", "decisions", "drift_reports",
+    "label_imports", "alerts", "alert_silences", "deployment_settings",
+)  # fmt: skip
 
 _COLUMNS = (
     "seq, created_at, actor, action, subject, details_json, prev_hash, hash, os_account, "

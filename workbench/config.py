@@ -27,7 +27,11 @@ __all__ = [
     "DriftSettings",
     "GateSettings",
     "RegistrySettings",
+    "MonitoringSettings",
+    "WebhookChannel",
+    "CanarySettings",
     "AuditSettings",
+    "RemoteSettings",
     "Role",
     "SETTINGS_FILE",
     "load_settings",
@@ -95,12 +99,132 @@ class RegistrySettings(BaseModel):
     is the only approver. A direct rollback by an approver stays possible either way."""
 
 
+Window = Literal["hour", "day", "week", "month", "batch"]
+Severity = Literal["info", "warning", "critical"]
+
+
+class WebhookChannel(BaseModel):
+    """A webhook that receives alert transitions as JSON (``[monitoring.webhook]``).
+
+    The body has a Slack-compatible ``text`` field; requests are signed as Standard Webhooks
+    do (``webhook-id``, ``webhook-timestamp``, ``webhook-signature: v1,<base64>``).
+    """
+
+    url: str
+    """Where to POST (http or https)."""
+    secret: str | None = None
+    """Signing secret: ``whsec_`` followed by base64, or any text (its UTF-8 bytes are the
+    key). Unset: requests go unsigned. Prefer ``WORKBENCH_MONITORING__WEBHOOK__SECRET``."""
+    timeout: float = Field(5.0, gt=0)
+    """Seconds to wait for the receiver's answer."""
+
+
+class CanarySettings(BaseModel):
+    """The canary ramp and its guards (``[monitoring.canary]``)."""
+
+    steps: list[float] = [5.0, 25.0, 50.0, 100.0]
+    """Traffic shares (percent) the canary goes through, in order."""
+    min_rows: int = Field(200, ge=1)
+    """Canary rows a step must have served before the ramp may move on."""
+    max_metric_drop: float = Field(0.03, ge=0)
+    """Guard: largest allowed drop of the canary's primary metric (realized where labels
+    exist, else estimated) below the champion's on the same windows."""
+    max_error_rate: float = Field(0.02, ge=0, le=1)
+    """Guard: largest allowed share of canary requests that got no prediction."""
+    max_latency_p99_ms: float | None = None
+    """Guard: largest allowed p99 latency of the canary (None: not guarded)."""
+
+
+class MonitoringSettings(BaseModel):
+    """Monitoring policies, alerting and notification channels (``[monitoring]``).
+
+    A policy is off while its threshold is None. Each window (``window``) of the prediction
+    log is judged against every policy that is on; a policy fires when it breaches in
+    ``fire_after`` of the last ``of_last`` judged windows (hysteresis) and resolves when that
+    no longer holds.
+    """
+
+    window: Window = "month"
+    """Window size ``monitor check`` judges (``batch``: rows separated by a gap of more than
+    ``batch_gap_minutes`` start a new window)."""
+    batch_gap_minutes: float = Field(30.0, gt=0)
+    """A pause this long between logged rows starts a new ``batch`` window."""
+    min_rows: int = Field(100, ge=1)
+    """Windows with fewer rows are reported but not judged by the statistical policies
+    (drift, performance, data quality); volume is judged on every window."""
+    drift_share: float | None = Field(0.5, ge=0, le=1)
+    """Fire when at least this share of the features drifted against the training data."""
+    feature_score: float | None = Field(None, ge=0)
+    """Fire when one feature's drift score (a distance: Wasserstein for numbers,
+    Jensen-Shannon for categories) is at least this."""
+    performance_drop: float | None = Field(0.05, ge=0)
+    """Fire when the primary metric (realized where labels exist, else estimated) is at least
+    this much worse than the champion's holdout value."""
+    performance_metric: str | None = None
+    """The metric watched: roc_auc, accuracy, f1, precision or recall for binary models, mae
+    or rmse for regression; None: roc_auc or rmse."""
+    null_share_increase: float | None = Field(0.2, ge=0, le=1)
+    """Fire when a feature's share of nulls is at least this much above the training data's."""
+    new_category_share: float | None = Field(0.05, ge=0, le=1)
+    """Fire when at least this share of a window's rows hold a category unseen in training."""
+    min_volume: int | None = Field(None, ge=0)
+    """Fire when a window holds fewer rows than this."""
+    latency_p99_ms: float | None = Field(None, gt=0)
+    """Fire when the window's p99 latency is at least this many milliseconds."""
+    error_rate: float | None = Field(0.05, ge=0, le=1)
+    """Fire when at least this share of requests got no prediction."""
+    fire_after: int = Field(1, ge=1)
+    """Hysteresis: breaches needed among the last ``of_last`` judged windows to fire."""
+    of_last: int = Field(1, ge=1)
+    """Hysteresis: how many recent judged windows are counted."""
+    severity: dict[str, Severity] = {
+        "performance": "critical",
+        "error_rate": "critical",
+        "null_share": "critical",
+    }
+    """Severity per policy; policies not listed are warnings."""
+    retrain_on: list[str] = ["performance", "drift_share"]
+    """Policies whose firing files a retraining proposal (at most one open per model)."""
+    retrain_cooldown_hours: float = Field(168.0, ge=0)
+    """After a retraining proposal was filed, none is filed for the model for this long."""
+    cooldown_minutes: float = Field(60.0, ge=0)
+    """Notifications about one alert (same model, policy and subject) are at least this far
+    apart; transitions inside the cooldown are recorded but not sent."""
+    schedule: str = "10m"
+    """Default period of ``monitor watch`` (``30s``, ``10m``, ``1h``, ``1d``)."""
+    webhook: WebhookChannel | None = None
+    """A webhook channel; None: no webhook."""
+    file: str | None = None
+    """A file channel: each notification appended as one JSON line (relative to the project
+    folder); None: no file channel."""
+    max_attempts: int = Field(12, ge=1)
+    """Delivery attempts per notification before it is marked dead."""
+    retry_base_seconds: float = Field(10.0, gt=0)
+    """First retry delay; doubled per attempt (with jitter), capped by ``retry_max_seconds``."""
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    """Longest delay between two attempts (also the cap on a receiver's Retry-After)."""
+    canary: CanarySettings = CanarySettings()
+    """The canary ramp and its guards."""
+
+
 class AuditSettings(BaseModel):
     """The audit log (``[audit]``)."""
 
     key_file: str | None = None
     """A key file outside the project (``workbench audit keygen FILE``): every audit entry is
     then signed, so a chain recomputed after an edit fails ``audit verify``."""
+
+
+class RemoteSettings(BaseModel):
+    """A remote the workspace pushes to and pulls from (``[remotes.NAME]``; ``workbench
+    remote add`` writes it). Credentials never go here: boto3 reads them from
+    ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE`` or ``~/.aws``."""
+
+    url: str
+    """A folder (``/srv/workbench/churn``) or ``s3://bucket/prefix``."""
+    endpoint_url: str | None = None
+    """The S3 endpoint of an S3-compatible server (MinIO, Ceph, R2); None: boto3's default
+    (AWS, or ``AWS_ENDPOINT_URL``)."""
 
 
 class Settings(BaseModel):
@@ -126,6 +250,8 @@ class Settings(BaseModel):
     """Promotion gates and their limits."""
     registry: RegistrySettings = RegistrySettings()
     """Model registry options."""
+    monitoring: MonitoringSettings = MonitoringSettings()
+    """Monitoring policies, alerts and notification channels."""
     accounts: dict[str, list[str]] = {}
     """Which names each operating-system account may act under (``[accounts]`` table:
     ``ana = ["alice"]``, or ``["*"]`` for any name: a teaching machine where one person plays
@@ -133,6 +259,8 @@ class Settings(BaseModel):
     ``actor`` (or ``WORKBENCH_ACTOR``) to someone else's name is refused."""
     audit: AuditSettings = AuditSettings()
     """The audit log's options."""
+    remotes: dict[str, RemoteSettings] = {}
+    """Remotes by name (``[remotes.origin]``, or ``WORKBENCH_REMOTES__ORIGIN__URL`` in CI)."""
 
 
 def load_settings(workbench_dir: Path) -> Settings:
@@ -234,6 +362,19 @@ max_parity_difference = 0.10
 mlflow = true
 # Four eyes: a proposal must be approved by someone other than its proposer.
 four_eyes = false
+
+[monitoring]
+# Policies judged per window of the prediction log (see MonitoringSettings for all of them;
+# a policy whose threshold is unset is off).
+window = "month"
+min_rows = 100
+drift_share = 0.5          # share of drifted features
+performance_drop = 0.05    # primary metric below the champion's holdout value
+fire_after = 1             # hysteresis: breaches among the last `of_last` windows
+of_last = 1
+# file = "alerts.jsonl"    # a file channel
+# A webhook channel; its secret is best kept in WORKBENCH_MONITORING__WEBHOOK__SECRET:
+# webhook = {{ url = "http://127.0.0.1:9000/hooks/workbench" }}
 
 [audit]
 # A key kept outside the project signs every audit entry (`workbench audit keygen FILE`).

@@ -16,6 +16,8 @@ __all__ = [
     "CheckFailed",
     "Cancelled",
     "PermissionDenied",
+    "Conflict",
+    "Unreachable",
 ]
 
 
@@ -72,3 +74,16 @@ class Cancelled(WorkbenchError):
 
 class PermissionDenied(WorkbenchError):
     """The acting user's role does not allow this action."""
+
+
+class Conflict(WorkbenchError):
+    """Two histories disagree: a push based on a stale pull, or a pull that would lose local
+    work. Nothing was changed on either side."""
+
+    exit_code = 4
+
+
+class Unreachable(WorkbenchError):
+    """A remote server did not answer (network down, wrong endpoint); try again later."""
+
+    exit_code = 3

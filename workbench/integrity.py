@@ -77,14 +77,14 @@ class VerifyReport:
         return out
 
 
-def referenced_objects(con: duckdb.DuckDBPyConnection) -> set[str]:
+def referenced_objects(con: duckdb.DuckDBPyConnection, exclude: tuple[str, ...] = ()) -> set[str]:
     """Digests of every object a live record points to: any ``*_hash`` column of any table.
 
     New features get ``gc`` and ``verify`` for free by naming their object columns
     ``..._hash`` (``source_hash`` is the hash of a user's file, not an object; the audit log's
     hashes are its chain). Rows of tables with a ``deleted`` flag count only while not deleted, so a
     soft-deleted run's model is reclaimed by ``gc``. Identifiers come from DuckDB's catalog,
-    never from user text.
+    never from user text. ``exclude`` leaves tables out (a push leaves out local caches).
     """
     rows = con.execute(
         "select table_name, column_name from information_schema.columns "
@@ -99,6 +99,8 @@ def referenced_objects(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
     refs: set[str] = set()
     for table, column in rows:
+        if table in exclude:
+            continue
         where = f'"{column}" is not null' + (" and not deleted" if table in deleted else "")
         values = con.execute(f'select "{column}" from "{table}" where {where}').fetchall()
         refs |= {v[0] for v in values if isinstance(v[0], str) and len(v[0]) == 64}

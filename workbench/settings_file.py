@@ -12,8 +12,10 @@ anyone could make themselves an approver for one command.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ __all__ = [
     "SettingsFileState",
     "file_state",
     "pin",
+    "add_table",
+    "remove_table",
 ]
 
 SETTINGS_FILE = "workbench.toml"
@@ -133,3 +137,60 @@ def pin(workbench_dir: Path, pinned: bool = True) -> SettingsFileState:
     mode = 0o444 if pinned else 0o644
     os.chmod(state.path, mode)
     return file_state(workbench_dir)
+
+
+def add_table(workbench_dir: Path, dotted: str, values: dict) -> None:
+    """Append the table ``[dotted]`` with ``values`` to the settings file, keeping the rest of
+    the file (comments included) as it is. One clear error when the result would not be valid
+    TOML (the name exists, or the file holds the parent as an inline table)."""
+    import tomli_w
+
+    path = workbench_dir / SETTINGS_FILE
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    body = tomli_w.dumps({k: v for k, v in values.items() if v is not None})
+    new = f"{text.rstrip()}\n\n[{dotted}]\n{body}" if text.strip() else f"[{dotted}]\n{body}"
+    _check_toml(path, new)
+    _write(path, new)
+
+
+def remove_table(workbench_dir: Path, dotted: str) -> bool:
+    """Remove the table ``[dotted]`` (its header line up to the next header) from the settings
+    file; False when the file has no such header."""
+    path = workbench_dir / SETTINGS_FILE
+    if not path.exists():
+        return False
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = re.compile(r"^\s*\[\s*" + re.escape(dotted).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return False
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)
+    )
+    new = "".join(lines[:start] + lines[end:]).rstrip() + "\n"
+    _check_toml(path, new)
+    _write(path, new)
+    return True
+
+
+def _check_toml(path: Path, text: str) -> None:
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(
+            f"cannot change {path} automatically ({exc})", hint="edit the file by hand"
+        ) from None
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace the file atomically (a reader never sees half of it)."""
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        if path.exists():
+            os.chmod(temp, path.stat().st_mode & 0o7777)
+        os.replace(temp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        temp.unlink(missing_ok=True)

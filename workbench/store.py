@@ -178,6 +178,47 @@ class Store:
                 con.close()
         self._touch()
 
+    def swap_in(
+        self,
+        new: Path,
+        carry: Callable[[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection], None],
+    ) -> None:
+        """Replace the whole database with the file ``new`` (a pull), atomically for every
+        process that uses this store.
+
+        Under the exclusive lock (no other connection is open then), ``carry(old, fresh)``
+        checks the current state and copies what stays local into the new file in one
+        transaction; raising there leaves everything as it was. Both files are checkpointed,
+        so no write-ahead log of the old file can be replayed onto the new one, and the new
+        file is renamed over the old.
+        """
+        self.ensure_migrated()
+        with self._lock(exclusive=True):
+            old = self._connect(read_only=False)
+            try:
+                fresh = duckdb.connect(str(new))
+                try:
+                    fresh.begin()
+                    with _interrupts_as_keyboard():
+                        carry(old, fresh)
+                    fresh.commit()
+                    fresh.execute("checkpoint")
+                finally:
+                    fresh.close()
+                old.execute("checkpoint")
+            finally:
+                old.close()
+            for wal in (Path(f"{new}.wal"), Path(f"{self.path}.wal")):
+                if wal.exists():
+                    raise WorkbenchError(f"{wal} remains after a checkpoint; nothing replaced")
+            os.replace(new, self.path)
+            folder = os.open(self.path.parent, os.O_RDONLY)  # make the rename durable
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        self._touch()
+
     def _touch(self) -> None:
         with open(self.marker, "a"):
             pass

@@ -160,3 +160,24 @@ def test_a_killed_add_leaves_a_temp_file_that_verify_reports_and_the_next_write_
     res = _gc_process(ws)
     assert res.returncode == 0 and "removed 1 unreferenced objects" in res.stdout
     assert ws.verify().ok
+
+
+def test_exporting_or_loading_a_snapshot_whose_object_is_gone_is_one_clear_error(ws, tmp_path):
+    src = tmp_path / "small.csv"
+    _frame(4, 50).write_csv(src)
+    snap = ws.add_snapshot(src, "small").snapshot
+    path = ws.objects.path(snap.object_hash)
+    path.chmod(0o644)
+    path.unlink()
+    res = subprocess.run(
+        [sys.executable, "-c", "from workbench.cli.main import entry; entry()",
+         "-w", str(ws.root), "data", "export", "small", str(tmp_path / "out.parquet")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    assert "is missing" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "out.parquet").exists()
+    from workbench.errors import IntegrityError
+
+    with pytest.raises(IntegrityError, match="is missing"):
+        ws.load("small")

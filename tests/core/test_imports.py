@@ -18,6 +18,10 @@ CORE = [
     "workbench.drift",
     "workbench.experiments",
     "workbench.monitoring",
+    "workbench.serving",
+    "workbench.serving.service",
+    "workbench.server",
+    "workbench.server.app",
 ]
 UI = ("textual", "rich", "click")
 HEAVY = ("mlflow", "lightgbm", "evidently", "sklearn")

@@ -19,7 +19,7 @@ BAD = {
     "unknown key": (
         'root = "superuser"\n',
         "root: unknown key",
-        "the closest known key is 'roles'",
+        "known keys: actor, lock_timeout",
     ),
     "typo": ("lock_timout = 5\n", "lock_timout: unknown key", "did you mean 'lock_timeout'?"),
     "nested typo": (

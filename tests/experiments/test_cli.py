@@ -80,6 +80,9 @@ def test_bad_input_is_one_line_exit_2(demo_ws):
         ["train", "churn", "-p", "no-equals-sign"],
         ["train", "nosuch@v1"],
         ["train", "churn", "--task", "ranking"],
+        ["train", "churn", "--target", "nope"],
+        ["train", "churn", "--exclude", "nope"],
+        ["train", "churn", "--split", "time", "--time-column", "nope"],
         # LightGBM prints its own "[LightGBM] [Fatal] ..." line to the process's stderr
         ["train", "churn", "-p", "num_leaves=1", "--no-mlflow"],
         ["runs", "compare", "1"],
@@ -89,6 +92,9 @@ def test_bad_input_is_one_line_exit_2(demo_ws):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
         assert "Traceback" not in result.stderr
+    # only the refused num_leaves=1 got as far as a (failed) run
+    (run_id,) = ws.runs(include_deleted=True)["id"].to_list()
+    assert ws.run(run_id).reason.endswith("num_leaves must be > 1")
 
 
 def test_ctrl_c_records_cancelled_and_exits_130(demo_ws):
@@ -161,8 +167,13 @@ def test_first_training_in_a_new_workspace_prints_no_mlflow_set_up_lines(tmp_pat
         assert run_cli(*args).returncode == 0
     trained = run_cli("-w", ws, "train", "churn", "--target", "churn", *FAST, env=ENV)
     assert trained.returncode == 0, trained.stderr
+    from tests.experiments.test_mirror import wait_mirrored
+    from workbench.api import Workspace
+
+    wait_mirrored(Workspace(tmp_path / "ws"), 1)  # the store is made by the background mirror
     assert (tmp_path / "ws" / ".workbench" / "mlflow" / "mlflow.db").is_file()
     assert trained.stderr == ""
+    assert not list((tmp_path / "ws" / ".workbench" / "logs").glob("mirror-*.log"))  # nor there
     assert "finished on churn@v1" in trained.stdout
 
 

@@ -99,7 +99,6 @@ def test_grid_goes_on_after_a_failed_combination(demo_ws):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"target": "nope"}, "target column 'nope' is not in the data"),
         ({"params": {"num_leaves": 1}}, "num_leaves must be > 1"),
         ({"params": {"nmu_leaves": 3}}, "unknown LightGBM parameter"),
         ({"params": {"objective": "regression"}}, "objective 'regression' does not fit the task"),
@@ -215,6 +214,25 @@ def test_usage_errors_record_no_run(demo_ws, tmp_path):
         ws.train("untimed", split="time", mlflow=False)
     with pytest.raises(InputError, match="and its time column is the target"):
         ws.train("churn@v1", target="observed_at", split="time", mlflow=False)
+    # columns the snapshot lacks, and options no training can take, are usage errors too
+    # (a --target that was not in the data recorded a failed run)
+    for kwargs, message in (
+        ({"target": "nope"}, "target column 'nope' is not a column of churn@v1"),
+        ({"target": "Churn"}, "target column 'Churn' is not a column of churn@v1"),
+        ({"exclude": ["region", "nope"]}, "excluded column 'nope' is not a column of churn@v1"),
+        ({"time_column": "nope"}, "time column 'nope' is not a column of churn@v1"),
+        ({"task": "ranking"}, "unknown task 'ranking'"),
+        ({"split": "stratified"}, "unknown split 'stratified'"),
+        ({"test_size": 1.5}, "test_size must be between 0 and 1"),
+    ):
+        with pytest.raises(InputError, match=message) as info:
+            ws.train("churn@v1", mlflow=False, **kwargs)
+        assert not hasattr(info.value, "run_id")
+    with pytest.raises(InputError) as info:
+        ws.train("churn@v1", target="Churn", mlflow=False)
+    assert info.value.hint == "did you mean 'churn'?"
+    with pytest.raises(InputError, match="excluded column 'nope'"):
+        ws.train_grid("churn@v1", {"num_leaves": [7, 15]}, exclude=["nope"], mlflow=False)
     assert ws.runs(include_deleted=True).height == 0
 
 

@@ -67,4 +67,5 @@ def test_cli_training_skips_sklearn_and_its_mlflow_model_predicts_like_ours(demo
         loaded = mlflow.pyfunc.load_model(ws.run_model_uri(run_id))
     finally:
         mlflow.set_tracking_uri(None)
-    assert np.array_equal(np.asarray(loaded.predict(ours.encode(holdout))), ours.predict(holdout))
+    theirs = loaded.predict(holdout.to_pandas())["probability"].to_numpy()
+    assert np.array_equal(theirs, ours.predict(holdout))

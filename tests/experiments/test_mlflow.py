@@ -57,7 +57,8 @@ def test_facade_run_is_mirrored_and_pyfunc_predicts_like_ours(demo_ws, monkeypat
         loaded = mlflow.pyfunc.load_model(ws.run_model_uri(rec.id))
     finally:
         mlflow.set_tracking_uri(None)
-    theirs = np.asarray(loaded.predict(ours.encode(holdout)))
+    # the MLflow model takes the raw rows (pandas, the snapshot's own types)
+    theirs = loaded.predict(holdout.to_pandas())["probability"].to_numpy()
     assert np.array_equal(theirs, ours.predict(holdout))
     # the model's requirements are exact pins of what this process runs, and MLflow's own
     # requirement check (skipped while we log; about a second on a first log) is restored

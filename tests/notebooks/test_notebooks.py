@@ -1,4 +1,4 @@
-"""The notebooks shipped in workbench/notebooks, each run top to bottom in a real Jupyter kernel
+"""The notebooks in notebooks/, each run top to bottom in a real Jupyter kernel
 on its own copy of a fresh demo workspace, and what they find compared with the TUI.
 
 Every notebook in the folder is picked up (a new one runs without touching this file). Most are
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # collection cost every xdist worker seconds of CPU.
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO / "workbench" / "notebooks"
+NOTEBOOKS = REPO / "notebooks"
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 #: opened through WORKBENCH_WORKSPACE alone (how `workbench notebook` opens them)
 THROUGH_ENV = {"01_data_versions"}
@@ -157,6 +157,8 @@ async def test_notebook(path, demo_copy, tmp_path, monkeypatch, record_property)
     if check is not None:
         assert numbers is not None, f"{path.name} wrote no {produced.name}"
         check(nb, numbers)
+    for needle in TEXT.get(path.stem, ()):
+        assert needle in text_of(nb), needle
     screens = SCREENS.get(path.stem)
     if screens is not None:
         await screens(demo_copy, numbers)
@@ -206,6 +208,15 @@ def os_account() -> str:
 
     return account()
 
+
+#: what a notebook without a numbers file must print
+TEXT = {
+    "05_monitoring": (
+        "estimated AUC",
+        "retrain churn-model",
+        "a retraining proposal is already open",
+    ),
+}
 
 CHECKS = {
     "01_data_versions": _data_versions,

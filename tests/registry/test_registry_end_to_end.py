@@ -89,7 +89,8 @@ def _mlflow_champion_predicts_like(ws, run_id: int) -> None:
         mlflow.set_tracking_uri(None)
     ours = ws.run_model(run_id)
     rows = ws.load("prod-2025-12")
-    assert np.allclose(np.asarray(loaded.predict(ours.encode(rows))), ours.predict(rows))
+    theirs = loaded.predict(rows.to_pandas())["probability"].to_numpy()
+    assert np.array_equal(theirs, ours.predict(rows))
 
 
 @step

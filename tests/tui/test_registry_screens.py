@@ -201,6 +201,34 @@ async def test_models_show_versions_aliases_history_lineage(registry_root, as_ac
 
 
 @pytest.mark.slow
+async def test_models_show_the_servers_serving_now(registry_root, as_actor):
+    """A running server's status file (here written for this process) shows under the
+    versions: address, versions in their roles, request rate; it goes when the server stops."""
+    from workbench.serving.status import StatusWriter
+
+    as_actor("alice")
+    app = _app(registry_root)
+    describe = {"models": [{"role": "champion", "ref": f"{NAME}@champion", "model": NAME,
+                            "version": 1, "task": "binary",
+                            "since": "2026-01-01T12:00:00+00:00"}]}  # fmt: skip
+    writer = StatusWriter(registry_root / ".workbench" / "serving", "http://127.0.0.1:8123",
+                          lambda: describe, lambda: (42, 1), interval=60)  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _models_ready(pilot)
+        panel = screen.query_one("#models-serving")
+        assert not panel.display
+        writer.start()
+        screen._poll_serving()
+        await wait_until(pilot, lambda: panel.display)
+        text = str(panel.render())
+        assert "http://127.0.0.1:8123" in text and f"champion {NAME}@v1 since 12:00:00" in text
+        assert "42 requests" in text
+        writer.stop()
+        screen._poll_serving()
+        await wait_until(pilot, lambda: not panel.display)
+
+
+@pytest.mark.slow
 async def test_rollback_from_models(registry_root, as_actor):
     open_as(registry_root, "alice").approve(PENDING, "second is better")
     as_actor("alice")

@@ -51,10 +51,10 @@ def test_import_modal(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_placeholder_area(snap_compare, make_app):
+def test_monitor_area_without_a_model(snap_compare, make_app):
     async def run_before(pilot):
         await data_ready(pilot)
-        await pilot.press("6")  # Monitor: built by a later issue
+        await pilot.press("6")  # Monitor: nothing is served in this workspace
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)

@@ -132,9 +132,9 @@ def show(ctx: Context, ref: str, as_json: bool) -> None:
         out.print(f"note: {escape(note)}")
 
 
-def column_notes(snap, skip: tuple[str | None, ...] = ()) -> list[str]:
+def column_notes(snap) -> list[str]:
     """Notes on a snapshot's columns worth a person's attention (text columns of numbers)."""
-    return [note for p in snap.profile if p.name not in skip and (note := p.numeric_text_note())]
+    return [note for p in snap.profile if (note := p.numeric_text_note())]
 
 
 @data.command("log")

@@ -1,7 +1,8 @@
 """``workbench``: the command-line entry point.
 
 Every user error becomes one line on stderr and a non-zero exit code (2 for usage and input,
-1 for failed checks, 3 for a busy workspace, 130 for Ctrl-C); ``--debug`` shows tracebacks.
+1 for failed checks, 3 for a busy workspace or an unreachable remote, 4 for a conflict with a
+remote, 130 for Ctrl-C); ``--debug`` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -206,7 +207,16 @@ LAZY_COMMANDS = {
     "decisions": ".decisions:decisions",
     "retrain": ".decisions:retrain",
     "drift": ".drift:drift",
+    "score": ".serving:score",
+    "serve": ".serving:serve",
+    "mlflow": ".mirror:mlflow",
+    "monitor": ".monitor:monitor",
+    "alerts": ".monitor:alerts",
     "settings": ".settings:settings",
+    "remote": ".remote:remote",
+    "push": ".remote:push",
+    "pull": ".remote:pull",
+    "ci": ".ci:ci",
 }
 
 

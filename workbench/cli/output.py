@@ -66,6 +66,19 @@ def plain_table(*columns: str, wrap: tuple[str, ...] = (), **options: Any):
     return Table(*cells, **{"box": None, **options})
 
 
+def print_wide(renderable) -> None:
+    """Print at the renderable's natural width when piped (no ellipses in files and pipes)."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    console = out.console
+    width = Measurement.get(console, console.options.update(max_width=4000), renderable).maximum
+    Console(highlight=False, soft_wrap=False, width=max(out.width, width)).print(renderable)
+
+
 def _default(obj):
     if is_dataclass(obj) and not isinstance(obj, type):
         return asdict(obj)
@@ -178,6 +191,6 @@ class RichProgress:
 
 
 __all__ = [
-    "out", "err", "plain", "plain_table", "print_json", "RichProgress", "Cancelled",
+    "out", "err", "plain", "plain_table", "print_json", "print_wide", "RichProgress", "Cancelled",
     "native_stderr_hidden",
 ]  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from ..api import SweepRequest, TrainRequest
 from ..errors import InputError
 from ..presentation import fmt_delta, fmt_metric, parse_value, shows_as_zero
 from .main import Context, pass_ctx
-from .output import RichProgress, err, native_stderr_hidden, out, print_json
+from .output import RichProgress, err, native_stderr_hidden, out, print_json, print_wide
 
 TASKS = ["auto", "binary", "multiclass", "regression"]
 LIST_LIMIT = 50
@@ -130,10 +131,22 @@ def _metric_text(metrics: dict[str, float], limit: int = 6) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in list(metrics.items())[:limit])
 
 
+def _mlflow_text(rec) -> str:
+    """A finished run's MLflow mirror in a few words ('' when it has none)."""
+    if rec.mlflow_state == "pending":
+        return "pending (logged in the background; `workbench mlflow sync` completes it)"
+    if rec.mlflow_state == "failed":
+        return f"failed: {rec.mlflow_error} (`workbench mlflow sync` tries again)"
+    return rec.mlflow_run_id or ""
+
+
 def _finished_line(rec) -> str:
     if rec.status != "finished":
         return f"run {rec.id} {rec.status}: {rec.reason or ''}"
-    mlflow = f"  mlflow {rec.mlflow_run_id}" if rec.mlflow_run_id else ""
+    mlflow = (
+        "  mlflow: logging in the background" if rec.mlflow_state == "pending"
+        else f"  mlflow {rec.mlflow_run_id}" if rec.mlflow_run_id else ""
+    )  # fmt: skip
     return (
         f"run {rec.id} finished on {rec.snapshot_ref}: {_metric_text(rec.metrics)}  "
         f"(best iteration {rec.best_iteration}, {rec.duration_s:.1f} s){mlflow}"
@@ -158,13 +171,20 @@ def _finished_line(rec) -> str:
               help="Sweep: one run per combination (repeatable).")  # fmt: skip
 @click.option("--jobs", type=int, help="Parallel processes for a sweep (default 1).")
 @click.option("--no-mlflow", is_flag=True, help="Do not mirror the run to MLflow.")
+@click.option("--wait-mlflow", is_flag=True,
+              help="Log the MLflow mirror before returning (default: in the background).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the run(s) as JSON.")
 @pass_ctx
 def train(
     ctx: Context, ref: str, target, task, param_items, config_path, split, test_size, seed,
-    time_column, exclude, note, grid_items, jobs, no_mlflow, as_json,
+    time_column, exclude, note, grid_items, jobs, no_mlflow, wait_mlflow, as_json,
 ) -> None:  # fmt: skip
-    """Train LightGBM on snapshot REF and record the run (Ctrl-C cancels it)."""
+    """Train LightGBM on snapshot REF and record the run (Ctrl-C cancels it).
+
+    The run is mirrored to MLflow once it is recorded, by a background process (the command
+    does not wait for MLflow); `workbench mlflow sync` completes any mirror left pending.
+    A sweep (--grid) logs each run's mirror before the next run starts.
+    """
     config = load_config(config_path) if config_path else {}
     params = {**config.get("params", {}), **parse_params(param_items)}
     grid = {**config.get("grid", {}), **parse_grid(grid_items)}
@@ -180,10 +200,12 @@ def train(
         exclude=list(exclude) or config.get("exclude"),
         note=_pick(note, config, "note", None),
         mlflow=False if no_mlflow else bool(config.get("mlflow", True)),
+        mirror="now" if wait_mlflow else "background",
     )
     jobs = _pick(jobs, config, "jobs", 1)
     if grid:
-        _train_grid(ctx, SweepRequest(request, grid, jobs), as_json)
+        sweep = SweepRequest(replace(request, mirror="now"), grid, jobs)
+        _train_grid(ctx, sweep, as_json)
         return
     if jobs != 1:
         raise InputError("--jobs needs a sweep (--grid key=v1,v2)")
@@ -197,14 +219,10 @@ def train(
 
 
 def _print_column_notes(ctx: Context, request: TrainRequest) -> None:
-    """Notes on feature columns (a text column of numbers is trained on as a category)."""
-    from .data import column_notes
-
-    snap = ctx.ws.snapshot(request.ref)
-    skip = (request.target or snap.target, snap.key_column,
-            request.time_column or snap.time_column, *(request.exclude or ()))  # fmt: skip
-    for note in column_notes(snap, skip):
-        click.echo(f"note: {note} Trained on as a category.", err=True)
+    """Notes on feature columns: text columns of numbers (trained on as categories), dates
+    (trained on as calendar parts), columns left out."""
+    for note in ctx.ws.training_notes(request):
+        click.echo(f"note: {note}", err=True)
 
 
 def _train_grid(ctx: Context, request: SweepRequest, as_json: bool) -> None:
@@ -230,19 +248,6 @@ def _train_grid(ctx: Context, request: SweepRequest, as_json: bool) -> None:
 @click.group()
 def runs() -> None:
     """Training runs: list, show, compare, tag, delete, rerun."""
-
-
-def print_wide(renderable) -> None:
-    """Print at the renderable's natural width when piped (no ellipses in files and pipes)."""
-    from rich.console import Console
-    from rich.measure import Measurement
-
-    if out.is_terminal:
-        out.print(renderable)
-        return
-    console = out.console
-    width = Measurement.get(console, console.options.update(max_width=4000), renderable).maximum
-    Console(highlight=False, soft_wrap=False, width=max(out.width, width)).print(renderable)
 
 
 def _fmt(value: Any) -> str:
@@ -293,7 +298,7 @@ def _runs_table(frame, ws, grid: dict | None = None, sort: str | None = None) ->
     tags = [c for c in frame.columns if c.startswith("tag.") and shown(c)]
     named = set(base) | set(fields.metrics) | {c for c in frame.columns if c.startswith("tag.")}
     named |= {"target", "task", "duration_s", "note"}
-    named |= {"best_iteration"}
+    named |= {"best_iteration", "mlflow_state"}
     params = [
         c
         for c in frame.columns
@@ -381,11 +386,12 @@ def show(ctx: Context, run_id: str, as_json: bool) -> None:
         ("created", f"{_fmt(rec.created_at)} by {rec.author or '?'}"),
         ("duration", f"{rec.duration_s:.2f} s" if rec.duration_s is not None else None),
         ("best iter", rec.best_iteration),
-        ("mlflow", rec.mlflow_run_id),
+        ("mlflow", _mlflow_text(rec)),
         ("model", rec.model_hash),
         ("note", rec.note),
         ("tags", ", ".join(f"{k}={v}" for k, v in sorted(rec.tags.items()))),
     ]
+    lines += [("features" if i == 0 else "", n) for i, n in enumerate(rec.feature_notes)]
     for label, value in lines:
         if value not in (None, ""):
             out.print(f"{label:<9} {escape(str(value))}")
@@ -533,14 +539,17 @@ def delete(ctx: Context, run_id: str, restore: bool) -> None:
 @runs.command("rerun")
 @click.argument("run_id")
 @click.option("--no-mlflow", is_flag=True, help="Do not mirror the new run to MLflow.")
+@click.option("--wait-mlflow", is_flag=True,
+              help="Log the MLflow mirror before returning (default: in the background).")  # fmt: skip
 @pass_ctx
-def rerun(ctx: Context, run_id: str, no_mlflow: bool) -> None:
+def rerun(ctx: Context, run_id: str, no_mlflow: bool, wait_mlflow: bool) -> None:
     """Train again with a run's exact spec on the same snapshot."""
     old = ctx.ws.run(run_id)
     with native_stderr_hidden(), TrainBar() as bar:
         rec = ctx.ws.rerun(
-            old.id, progress=bar, on_iteration=bar.on_iteration, mlflow=not no_mlflow
-        )
+            old.id, progress=bar, on_iteration=bar.on_iteration, mlflow=not no_mlflow,
+            mirror="now" if wait_mlflow else "background",
+        )  # fmt: skip
     out.print(escape(_finished_line(rec)))
     same = rec.metrics == old.metrics
     out.print(f"metrics {'identical to' if same else '[red]differ from[/]'} run {old.id}")

@@ -1,8 +1,9 @@
 """Mirror a run into an MLflow tracking store (params, metrics, curves, tags, model).
 
 ``mlflow`` takes seconds to import, so it is imported only inside these functions. The model is
-logged with the LightGBM flavour on the *encoded* feature frame (see ``features``): numeric
-columns as double, categorical columns as long codes. pip requirements are given explicitly so
+logged with MLflow's ``python_function`` flavour around the workbench's scorer
+(``serving.mlflow_pyfunc``): it takes raw rows with the snapshot's own types and encodes them as
+training did, and its signature says those types. pip requirements are given explicitly so
 MLflow skips its slow requirement inference (it would load the model in a subprocess), and
 MLflow's check of those pins against the environment is skipped too (see
 ``_pins_unchecked``).
@@ -14,13 +15,12 @@ import os
 import shutil
 import sqlite3
 import threading
-import warnings
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .features import ModelMeta, encode_pandas
+from .features import ModelMeta
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,6 +41,10 @@ __all__ = [
     "log_model",
     "LoggableModel",
     "MODEL_NAME",
+    "PYFUNC_LOADER",
+    "input_types",
+    "model_signature",
+    "signature_columns",
 ]
 
 MODEL_NAME = "model"
@@ -151,13 +155,22 @@ def open_mlflow(tracking_uri: str) -> Any:
 def tracking(uri: str) -> Iterator[Any]:
     """Point MLflow's fluent API at ``uri`` for the duration, then restore it."""
     mlflow = open_mlflow(uri)
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
     with _LOCK:
-        previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+        # ``set_tracking_uri`` also writes MLFLOW_TRACKING_URI: restore both as they were, or
+        # a URI taken from the environment would stay set in the process after it is unset
+        previous = getattr(tracking_utils, "_tracking_uri", None)
+        env = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(uri)
         try:
             yield mlflow
         finally:
             mlflow.set_tracking_uri(previous)
+            if env is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = env
 
 
 def preload(tracking_uri: str) -> None:
@@ -288,29 +301,84 @@ class LoggableModel(Protocol):
     example: pl.DataFrame | None
 
 
+#: the module MLflow loads our models with (``mlflow.pyfunc`` ``loader_module``): the serving
+#: layer's scorer, named by its import path and never imported here (serving sits above)
+PYFUNC_LOADER = "workbench.serving.mlflow_pyfunc"
+#: the files of the model's data folder
+MODEL_FILE, META_FILE = "model.txt", "model_meta.json"
+#: MLflow's column type for each kind of input column (``input_types``)
+_MLFLOW_TYPES = {
+    "int": "long", "float": "double", "float32": "double", "bool": "boolean",
+    "text": "string", "date": "datetime", "datetime": "datetime",
+    # MLflow has no time of day or duration: "HH:MM:SS" text, and seconds
+    "time": "string", "duration": "double",
+}  # fmt: skip
+
+
 def log_model(mlflow: Any, result: LoggableModel) -> None:
-    """Log a model with MLflow's LightGBM flavour inside the active run (see the module doc)."""
-    from mlflow.models import infer_signature
+    """Log a model with MLflow's ``python_function`` flavour inside the active run: raw rows in
+    (``serving.mlflow_pyfunc``), a signature with the snapshot's own column types, the
+    example rows as they are, and exact pins of lightgbm and mlflow."""
+    import json
+    import tempfile
 
     from .lightgbm_import import import_lightgbm
 
     lgb = import_lightgbm()
-
-    booster = lgb.Booster(model_str=result.model_text)
     assert result.example is not None  # log_run logs a model only with an example
-    example = encode_pandas(result.meta, result.example)
-    with warnings.catch_warnings():
-        # category codes are int64 with -1 for missing, never NaN: the hint does not apply
-        warnings.filterwarnings("ignore", message=".*Integer columns", category=UserWarning)
-        signature = infer_signature(example, booster.predict(example.to_numpy(dtype="float64")))
-    with _pins_unchecked():
-        mlflow.lightgbm.log_model(
-            booster,
-            name=MODEL_NAME,
-            signature=signature,
-            input_example=example,
-            pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
-        )
+    inputs = input_types(result.meta)
+    example = result.example.select([c for c in inputs if c in result.example.columns])
+    with tempfile.TemporaryDirectory(prefix="workbench-model-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        (data / MODEL_FILE).write_text(result.model_text, encoding="utf-8")
+        meta = json.dumps(result.meta.to_dict(), sort_keys=True)
+        (data / META_FILE).write_text(meta, encoding="utf-8")
+        with _pins_unchecked():
+            mlflow.pyfunc.log_model(
+                name=MODEL_NAME,
+                loader_module=PYFUNC_LOADER,
+                data_path=str(data),
+                signature=model_signature(result.meta),
+                input_example=example.to_pandas(),
+                pip_requirements=[f"lightgbm=={lgb.__version__}", f"mlflow=={mlflow.__version__}"],
+            )
+
+
+def input_types(meta: ModelMeta) -> dict[str, str]:
+    """Input column -> its type at training (the data columns scoring reads, in order)."""
+    inputs = getattr(meta, "inputs", None) or meta.features
+    return {c: meta.dtypes[c] for c in inputs}
+
+
+def signature_columns(meta: ModelMeta) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(inputs, outputs) of a model's MLflow signature as (column, MLflow type): inputs with
+    the snapshot's own types, outputs as ``Scores.to_polars`` gives them."""
+    from .input_types import column_kind
+
+    inputs = [(c, _MLFLOW_TYPES[column_kind(t)]) for c, t in input_types(meta).items()]
+    if meta.task == "regression" or not meta.classes:
+        return inputs, [("value", "double")]
+    first = meta.classes[0]
+    label = "boolean" if isinstance(first, bool) else "long" if isinstance(first, int) else (
+        "double" if isinstance(first, float) else "string"
+    )  # fmt: skip
+    outputs = [("label", label), ("probability", "double")]
+    if meta.task == "multiclass":
+        outputs += [(f"p_{c}", "double") for c in meta.classes]
+    return inputs, outputs
+
+
+def model_signature(meta: ModelMeta) -> Any:
+    """The MLflow ``ModelSignature`` of a model (see ``signature_columns``)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    inputs, outputs = signature_columns(meta)
+    return ModelSignature(
+        inputs=Schema([ColSpec(t, c) for c, t in inputs]),
+        outputs=Schema([ColSpec(t, c) for c, t in outputs]),
+    )
 
 
 def log_run(
@@ -328,6 +396,11 @@ def log_run(
     """Log a training result as an MLflow run; returns the MLflow run id.
 
     ``actor`` is recorded as the run's MLflow user (``mlflow.user``) instead of the OS user.
+
+    With ``workbench_run_id`` the MLflow run is created with the tags that name it
+    (``workbench.run_id``, and ``workbench.workspace`` from ``tags``), and an MLflow run
+    already mirroring that workbench run is looked for first (see ``_existing_mirror``): a
+    mirror killed midway is replaced, a complete one is returned as it is.
     """
     all_tags = {
         "workbench.snapshot": snapshot_ref or "",
@@ -337,18 +410,55 @@ def log_run(
         **({"workbench.run_id": str(workbench_run_id)} if workbench_run_id is not None else {}),
         **(tags or {}),
     }
+    identity = {k: all_tags[k] for k in _IDENTITY if k in all_tags}
     run_name = f"run-{workbench_run_id}" if workbench_run_id is not None else None
     with tracking(tracking_uri) as mlflow:
         client = mlflow.MlflowClient(tracking_uri)
         exp_id = ensure_experiment(client, experiment_name, artifact_root)
+        if workbench_run_id is not None:
+            found = _existing_mirror(client, exp_id, identity)
+            if found is not None:
+                return found
         with mlflow.start_run(
-            experiment_id=exp_id, run_name=run_name, tags=_source_tags(result, actor)
+            experiment_id=exp_id, run_name=run_name, tags=_source_tags(result, actor) | identity
         ) as run:
             run_id = run.info.run_id
             _log_values(client, run_id, result, all_tags)
             if with_model and result.example is not None:
                 log_model(mlflow, result)
     return run_id
+
+
+#: the tags an MLflow run is created with so that it can be found again (``_existing_mirror``)
+_IDENTITY = ("workbench.run_id", "workbench.workspace")
+
+
+def _existing_mirror(client: Any, experiment_id: str, identity: dict[str, str]) -> str | None:
+    """The complete MLflow run already mirroring a workbench run, if any.
+
+    A mirror killed midway leaves its MLflow run RUNNING with part of the values and no model
+    (it was created with the identity tags); such runs, and any other unfinished one, are
+    deleted so the mirror is logged again whole. A FINISHED run was complete when it ended
+    (the run ends after its model is logged): it is kept, and so is only the first of them.
+    """
+    from mlflow.entities import ViewType
+
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`workbench.run_id` = '{int(identity['workbench.run_id'])}'",
+        run_view_type=ViewType.ACTIVE_ONLY,
+        order_by=["attributes.start_time ASC"],
+    )
+    mine = [
+        r for r in found
+        if r.data.tags.get("workbench.workspace") == identity.get("workbench.workspace")
+        and "workbench.logged_at_registration" not in r.data.tags
+    ]  # fmt: skip
+    complete = next((r for r in mine if r.info.status == "FINISHED"), None)
+    for r in mine:
+        if r is not complete:
+            client.delete_run(r.info.run_id)
+    return None if complete is None else complete.info.run_id
 
 
 def _source_tags(result: TrainResult, actor: str | None) -> dict[str, str]:

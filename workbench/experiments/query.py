@@ -50,6 +50,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "best_iteration": ("r.best_iteration", "number"),
     "created_at": ("r.created_at", "time"),
     "mlflow_run_id": ("r.mlflow_run_id", "text"),
+    "mlflow_state": ("r.mlflow_state", "text"),
     "reason": ("r.reason", "text"),
 }
 

@@ -18,6 +18,7 @@ __all__ = [
     "RunInput",
     "STATUSES",
     "INTERRUPTED",
+    "MIRROR_STATES",
     "curves_bytes",
     "parse_curves",
     "param_text",
@@ -26,6 +27,8 @@ __all__ = [
 STATUSES = ("running", "finished", "failed", "cancelled")
 #: shown (never stored) for a running run whose process is gone
 INTERRUPTED = "interrupted"
+#: a finished run's MLflow mirror: to be logged, logged, or its last attempt failed
+MIRROR_STATES = ("pending", "mirrored", "failed")
 
 
 @dataclass
@@ -61,6 +64,11 @@ class RunRecord(Tabular):
     finished_at: datetime | None = None
     deleted: bool = False
     author: str | None = None
+    #: the MLflow mirror: ``pending`` (being logged, or waiting for ``workbench mlflow sync``),
+    #: ``mirrored`` (``mlflow_run_id`` is complete), ``failed`` (``mlflow_error`` says why);
+    #: None when no mirror was asked for
+    mlflow_state: str | None = None
+    mlflow_error: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +82,18 @@ class RunRecord(Tabular):
     def ref(self) -> str:
         """How people name it: ``run 42``."""
         return f"run {self.id}"
+
+    @property
+    def mirror_pending(self) -> bool:
+        """Whether the MLflow mirror is still to be completed (pending or failed)."""
+        return self.mlflow_state in ("pending", "failed")
+
+    @property
+    def feature_notes(self) -> list[str]:
+        """Columns trained on as computed features (dates) or left out, one line each."""
+        from .features import feature_notes
+
+        return feature_notes(self.model_meta)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items())[:4])

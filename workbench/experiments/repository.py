@@ -34,6 +34,9 @@ __all__ = [
     "record_finished",
     "record_ended",
     "set_mlflow_run_id",
+    "set_mirrored",
+    "set_mirror_failed",
+    "mirrors_to_do",
     "set_tag",
     "set_deleted",
     "insert_many",
@@ -49,10 +52,10 @@ __all__ = [
 _TAG_KEY = re.compile(r"[A-Za-z_][\w.\-]*\Z")
 _BASE_COLUMNS = (
     "r.id, r.created_at, r.status, r.snapshot_ref as snapshot, r.target, r.task, "
-    "r.duration_s, r.best_iteration, r.note"
+    "r.duration_s, r.best_iteration, r.note, r.mlflow_state"
 )
 _BASE_NAMES = {"id", "created_at", "status", "snapshot", "target", "task"}
-_BASE_NAMES |= {"duration_s", "best_iteration", "note"}
+_BASE_NAMES |= {"duration_s", "best_iteration", "note", "mlflow_state"}
 #: SQL types of a key's slot columns
 _SLOT_COLUMNS = {
     "metric": ((SLOT_PREFIX["metric"], "double"),),
@@ -62,8 +65,9 @@ _SLOT_COLUMNS = {
 _RECORD_COLUMNS = (
     "id, created_at, status, snapshot_ref, snapshot_hash, target, task, reason, note, seed, "
     "duration_s, best_iteration, model_hash, curves_hash, mlflow_run_id, finished_at, deleted, "
-    "author, environment, split, spec, model_meta, effective_params"
+    "author, mlflow_state, mlflow_error, environment, split, spec, model_meta, effective_params"
 )
+_JSON_COLUMNS = ("environment", "split", "spec", "model_meta", "effective_params")
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -219,22 +223,25 @@ def record_finished(
     model_hash: str,
     curves_hash: str,
     mlflow_run_id: str | None = None,
+    mirror: bool = False,
 ) -> None:
-    """Record the result of a running run (its objects are already stored)."""
+    """Record the result of a running run (its objects are already stored); ``mirror``: its
+    MLflow mirror is to be logged (``pending``) unless ``mlflow_run_id`` is already known."""
     status = run_status(con, run_id)
     if status != "running":
         raise InputError(f"run {run_id} is {status}, not running")
     values = _value_columns(con, result.params, result.metrics)
     sets = "".join(f", {name} = ?" for name in values)
+    state = "mirrored" if mlflow_run_id else "pending" if mirror else None
     con.execute(
         "update runs set status = 'finished', finished_at = ?, task = ?, duration_s = ?, "
         "best_iteration = ?, model_hash = ?, curves_hash = ?, "
-        "mlflow_run_id = coalesce(?, mlflow_run_id), environment = ?, split = ?, "
-        f"model_meta = ?, effective_params = ?{sets} where id = ?",
+        "mlflow_run_id = coalesce(?, mlflow_run_id), mlflow_state = ?, environment = ?, "
+        f"split = ?, model_meta = ?, effective_params = ?{sets} where id = ?",
         [
             now(), result.task, result.duration_s, result.best_iteration, model_hash, curves_hash,
-            mlflow_run_id, json.dumps(result.environment), json.dumps(result.split.to_dict()),
-            json.dumps(result.meta.to_dict(), default=str),
+            mlflow_run_id, state, json.dumps(result.environment),
+            json.dumps(result.split.to_dict()), json.dumps(result.meta.to_dict(), default=str),
             json.dumps(result.effective_params, default=str), *values.values(), run_id,
         ],
     )  # fmt: skip
@@ -257,6 +264,36 @@ def set_mlflow_run_id(con: duckdb.DuckDBPyConnection, run_id: int, mlflow_run_id
     """Remember the MLflow run that mirrors this run."""
     run_status(con, run_id)
     con.execute("update runs set mlflow_run_id = ? where id = ?", [mlflow_run_id, run_id])
+
+
+def set_mirrored(con: duckdb.DuckDBPyConnection, run_id: int, mlflow_run_id: str) -> None:
+    """A run's MLflow mirror is complete: ``mlflow_run_id`` holds everything."""
+    run_status(con, run_id)
+    con.execute(
+        "update runs set mlflow_run_id = ?, mlflow_state = 'mirrored', mlflow_error = null "
+        "where id = ?",
+        [mlflow_run_id, run_id],
+    )
+
+
+def set_mirror_failed(con: duckdb.DuckDBPyConnection, run_id: int, error: str) -> None:
+    """The last attempt to mirror a run failed (``workbench mlflow sync`` tries again)."""
+    run_status(con, run_id)
+    con.execute(
+        "update runs set mlflow_state = 'failed', mlflow_error = ? where id = ?", [error, run_id]
+    )
+
+
+def mirrors_to_do(con: duckdb.DuckDBPyConnection, *, failed: bool = True) -> list[int]:
+    """Finished runs whose MLflow mirror is pending (and, with ``failed``, failed), oldest
+    first."""
+    states = ["pending", "failed"] if failed else ["pending"]
+    rows = con.execute(
+        "select id from runs where status = 'finished' and list_contains(?, mlflow_state) "
+        "order by id",
+        [states],
+    ).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def set_tag(con: duckdb.DuckDBPyConnection, run_id: int, key: str, value: str | None) -> None:
@@ -408,8 +445,13 @@ def get_run(
     ).fetchone()
     if row is None:
         raise NotFoundError(f"run {run_id} does not exist")
-    n_fixed = len(_RECORD_COLUMNS.split(","))
-    record = RunRecord(*row[:18], *(_json(t) for t in row[18:n_fixed]))
+    names = [c.strip() for c in _RECORD_COLUMNS.split(",")]
+    n_fixed = len(names)
+    values: dict[str, Any] = {
+        name: _json(value) if name in _JSON_COLUMNS else value
+        for name, value in zip(names, row[:n_fixed], strict=True)
+    }
+    record = RunRecord(**values)
     groups: dict[str, dict[str, Any]] = {
         "param": record.params, "metric": record.metrics, "tag": record.tags,
     }  # fmt: skip

@@ -5,9 +5,12 @@ Built with the workspace ``Context`` and the ``SnapshotService`` it trains on.
 A training run is recorded as ``running`` before any work starts and always ends as
 ``finished``, ``failed`` (with the reason) or ``cancelled``, whatever goes wrong: the exception
 is re-raised after the run is recorded, with the run's id on it as ``exc.run_id``. The model and
-curves are written as objects before the row that names them; the MLflow mirror is logged
-before the run is marked finished, so a finished run always has its MLflow run id (when
-mirroring is on) and a failed mirror fails the run with a readable reason.
+curves are written as objects before the row that names them. The MLflow mirror is logged after
+the run is recorded finished (``mlflow_state`` pending, then mirrored or failed; see
+``mirror``): by this process before ``train`` returns (``mirror='now'``), by a detached
+background process (``'background'``) or by ``sync_mirrors`` (``'later'``). A failed mirror no
+longer fails the run: the run stays finished, the mirror ``failed`` with its reason, and
+``sync_mirrors`` tries again.
 
 Sweeps with ``jobs > 1`` run in separate OS processes (``spawn``): each builds its own context
 and services and records its runs through the store's short, lock-retrying transactions.
@@ -27,6 +30,8 @@ from ..processes import is_alive, this_process
 from ..progress import NULL_PROGRESS, CancelOnly, Progress
 from . import repository as repo
 from .compare import TOP_FEATURES, RunComparison, compare
+from .features import TASKS
+from .mirror import MirrorOutcome, mirror_lock, start_background, stored_result
 from .records import RunInput, RunRecord, curves_bytes, parse_curves
 
 if TYPE_CHECKING:
@@ -47,10 +52,13 @@ __all__ = [
     "grid_combinations",
     "parse_run_id",
     "MAX_GRID",
+    "MIRROR_MODES",
 ]
 
 #: the largest sweep accepted (a typo in a grid should not start 10,000 runs)
 MAX_GRID = 500
+#: when a run's MLflow mirror is logged (see ``TrainRequest.mirror``)
+MIRROR_MODES = ("now", "background", "later")
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,12 @@ class TrainRequest:
 
     ``target`` defaults to the snapshot's recorded target; the snapshot's key column is
     excluded from the features and its time column is used for ``split='time'``.
+
+    ``mirror`` says when the MLflow mirror (with ``mlflow``) is logged, always after the run is
+    recorded: ``now`` before ``train`` returns (the run comes back with its
+    ``mlflow_run_id``), ``background`` by a detached process started then (the run comes back
+    with ``mlflow_state='pending'``; the command line's default), ``later`` by the next
+    ``workbench mlflow sync`` or background mirror.
     """
 
     ref: str
@@ -72,6 +86,7 @@ class TrainRequest:
     exclude: list[str] | None = None
     note: str | None = None
     mlflow: bool = True
+    mirror: str = "now"
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,19 @@ def parse_run_id(run_id: int | str) -> int:
     if not text.isdigit():
         raise InputError(f"not a run id: {run_id!r}", hint="runs are numbered: 42 or 'run 42'")
     return int(text)
+
+
+def _check_column(snap: Snapshot, column: str, what: str) -> None:
+    """InputError (with the closest name) unless ``column`` is a column of ``snap``."""
+    import difflib
+
+    if column in snap.schema:
+        return
+    close = difflib.get_close_matches(column, list(snap.schema), n=1)
+    names = list(snap.schema)
+    listed = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+    hint = f"did you mean '{close[0]}'?" if close else f"columns: {listed}"
+    raise InputError(f"{what} '{column}' is not a column of {snap.ref}", hint=hint)
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -185,10 +213,13 @@ class ExperimentService:
         )
 
     def model_uri(self, run_id: int | str) -> str:
-        """The MLflow model URI of a run (``runs:/<id>/model``) for ``mlflow.pyfunc.load_model``."""
+        """The MLflow model URI of a run (``runs:/<id>/model``) for ``mlflow.pyfunc.load_model``;
+        a mirror still pending is completed first."""
         from .mlflow_mirror import MODEL_NAME
 
         rec = self.get(run_id)
+        if rec.mirror_pending:
+            rec = replace(rec, mlflow_run_id=self.mirror(rec.id))
         if not rec.mlflow_run_id:
             raise InputError(
                 f"run {rec.id} was not mirrored to MLflow", hint="rerun it with MLflow"
@@ -206,10 +237,19 @@ class ExperimentService:
             raise InputError(
                 f"{snap.ref} has no recorded target column", hint="name one with --target COL"
             )
+        _check_column(snap, target, "target column")
         exclude = request.exclude
         if exclude is None:
             key = snap.key_column
             exclude = [key] if key and key != target and key in snap.schema else []
+        for column in exclude:
+            _check_column(snap, column, "excluded column")
+        if request.task not in ("auto", *TASKS):
+            raise InputError(
+                f"unknown task '{request.task}'", hint="auto, binary, multiclass, regression"
+            )
+        if request.split not in ("random", "time"):
+            raise InputError(f"unknown split '{request.split}'", hint="use 'random' or 'time'")
         time_column = request.time_column
         if time_column is None and snap.time_column != target:
             time_column = snap.time_column
@@ -219,11 +259,16 @@ class ExperimentService:
                 f"a time split on {snap.ref} needs a time column, and {why}",
                 hint="name one with --time-column COL",
             )
-        if time_column is not None and time_column not in snap.schema:
-            raise InputError(f"time column '{time_column}' is not a column of {snap.ref}")
+        if time_column is not None:
+            _check_column(snap, time_column, "time column")
         seed = request.seed
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise InputError(f"seed must be an integer, got {seed!r}")
+        size = request.test_size
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size < 1:
+            raise InputError(f"test_size must be between 0 and 1 (exclusive), got {size!r}")
+        if request.mirror not in MIRROR_MODES:
+            raise InputError(f"unknown mirror '{request.mirror}'", hint=", ".join(MIRROR_MODES))
         return TrainSpec(
             target=target,
             task=request.task,
@@ -234,6 +279,21 @@ class ExperimentService:
             time_column=time_column,
             exclude=list(exclude),
         )
+
+    def training_notes(self, request: TrainRequest) -> list[str]:
+        """What a person should know about the columns before this training starts: text
+        columns of numbers (trained on as categories), columns trained on as computed
+        features (dates as calendar parts) and columns left out. Usage errors as ``train``."""
+        from .features import plan_features
+
+        snap = self.snapshots.get(request.ref)
+        drop = self.spec(snap, request).not_features()
+        notes = [
+            f"{note} Trained on as a category."
+            for p in snap.profile
+            if p.name not in drop and (note := p.numeric_text_note())
+        ]
+        return notes + plan_features(snap.schema, drop).notes()
 
     def train(
         self,
@@ -247,7 +307,8 @@ class ExperimentService:
         """
         snap = self.snapshots.get(request.ref)
         spec = self.spec(snap, request)
-        return self._execute(snap, spec, request.note, progress, on_iteration, request.mlflow)
+        mirror = request.mirror if request.mlflow else None
+        return self._execute(snap, spec, request.note, progress, on_iteration, mirror)
 
     def _execute(
         self,
@@ -256,7 +317,7 @@ class ExperimentService:
         note: str | None,
         progress: Progress,
         on_iteration: IterationObserver | None,
-        mlflow: bool,
+        mirror: str | None,
     ) -> RunRecord:
         from .params import requested_params
         from .training import git_commit, train
@@ -289,38 +350,46 @@ class ExperimentService:
                 spec,
                 progress=progress,
                 on_iteration=on_iteration,
-                after_fit=warm_up_mlflow if mlflow else None,
+                after_fit=warm_up_mlflow if mirror == "now" else None,
             )
             result.environment["pid"] = str(os.getpid())  # which process trained it
             commit = git_commit(self.ctx.root)
             if commit:
                 result.environment["git_commit"] = commit
             progress.check_cancelled()
-            for thread in warming:
-                thread.join()
-            mlflow_id = (
-                self._mirror(run_id, snap, result, note, progress, actor) if mlflow else None
-            )
-            self._record_finished(run_id, result, mlflow_id, actor)
+            self._record_finished(run_id, result, actor, mirror=mirror is not None)
         except BaseException as exc:
             self._record_end(run_id, exc, actor)
             raise
         finally:
             for thread in warming:  # never leave it importing while the process exits
                 thread.join()
+        if mirror == "now":
+            progress.start("logging to MLflow", total=None)
+            with mirror_lock(self.ctx):
+                self._mirror_locked(run_id, result)
+        elif mirror == "background":
+            self._start_background_mirror()
         return self.get(run_id)
 
-    def _record_finished(
-        self, run_id: int, result: TrainResult, mlflow_id: str | None, actor: str
-    ) -> None:
-        """Save the model and curves as objects, then record the result on the running run."""
+    def _start_background_mirror(self) -> None:
+        """A detached process mirrors the pending runs; if it cannot start, they stay pending
+        for ``workbench mlflow sync`` (the run is recorded, nothing is lost)."""
+        try:
+            start_background(self.ctx)
+        except OSError:
+            pass
+
+    def _record_finished(self, run_id: int, result: TrainResult, actor: str, mirror: bool) -> None:
+        """Save the model and curves as objects, then record the result on the running run
+        (with its MLflow mirror pending when ``mirror``)."""
         objects = self.ctx.objects
         with objects.writing(), self.ctx.store.write() as con:
             model_hash = objects.put_bytes(result.model_text.encode())
             curves_hash = objects.put_bytes(curves_bytes(result))
             repo.record_finished(
                 con, run_id, result, model_hash=model_hash, curves_hash=curves_hash,
-                mlflow_run_id=mlflow_id,
+                mirror=mirror,
             )  # fmt: skip
             self.ctx.audit(con, "run.finished", f"run {run_id}",
                            {"status": "finished", "metrics": result.metrics, "model": model_hash},
@@ -341,43 +410,101 @@ class ExperimentService:
         except WorkbenchError as second:  # e.g. the store stayed busy; keep the first error
             exc.add_note(f"run {run_id} could not be marked {status}: {second}")
 
-    def _mirror(
-        self,
-        run_id: int,
-        snap: Snapshot,
-        result: TrainResult,
-        note: str | None,
-        progress: Progress,
-        actor: str,
-    ) -> str:
-        from .mlflow_mirror import log_run
+    # -- the MLflow mirror (see ``mirror``) ----------------------------------------------------
 
-        progress.start("logging to MLflow", total=None)
-        tags = {
-            "workbench.workspace": str(self.ctx.root),
-            "workbench.snapshot_hash": snap.object_hash,
-        }
-        if note:
-            tags["mlflow.note.content"] = note
-        try:
-            return log_run(
-                self.tracking_uri,
-                snap.name,
-                result,
-                snap.ref,
-                workbench_run_id=run_id,
-                tags=tags,
-                artifact_root=self.artifact_root(),
-                actor=actor,
+    def mirror(self, run_id: int | str) -> str:
+        """Complete a finished run's MLflow mirror now (waiting for another process that is
+        logging it) and return its MLflow run id; a run already mirrored returns at once."""
+        rid = parse_run_id(run_id)
+        rec = self.get(rid)
+        if rec.mlflow_state == "mirrored" and rec.mlflow_run_id:
+            return rec.mlflow_run_id
+        with mirror_lock(self.ctx):
+            return self._mirror_locked(rid)
+
+    def sync_mirrors(
+        self, progress: Progress = NULL_PROGRESS, *, failed: bool = True
+    ) -> list[MirrorOutcome]:
+        """Complete every pending MLflow mirror (and, with ``failed``, retry failed ones),
+        oldest run first, including runs that finish meanwhile; one outcome per run.
+
+        Idempotent: a run mirrored meanwhile is skipped, and an MLflow run left half-logged by
+        a mirror that was killed is replaced (see ``mirror``). A run whose mirror fails is
+        recorded as failed and the others go on.
+        """
+        outcomes: list[MirrorOutcome] = []
+        seen: set[int] = set()
+        while True:
+            with self.ctx.store.read() as con:
+                todo = [i for i in repo.mirrors_to_do(con, failed=failed) if i not in seen]
+            if not todo:
+                return outcomes
+            progress.start(f"mirroring {len(todo)} run(s) to MLflow", total=len(todo))
+            for rid in todo:
+                seen.add(rid)
+                try:
+                    with mirror_lock(self.ctx):
+                        outcomes.append(MirrorOutcome(rid, self._mirror_locked(rid)))
+                except WorkbenchError as exc:
+                    outcomes.append(MirrorOutcome(rid, error=str(exc)))
+                progress.advance()
+                progress.check_cancelled()
+
+    def _mirror_locked(self, run_id: int, result: TrainResult | None = None) -> str:
+        """Log a finished run's mirror (holding the mirror lock) from ``result`` or from the
+        store, record it, and return the MLflow run id; a failure is recorded on the run."""
+        rec = self.get(run_id)
+        if rec.mlflow_state == "mirrored" and rec.mlflow_run_id:
+            return rec.mlflow_run_id  # another process logged it meanwhile
+        if rec.status != "finished" or not rec.mlflow_state:
+            raise InputError(
+                f"run {rec.id} has no MLflow mirror to log (status {rec.status}"
+                f"{'' if rec.mlflow_state else ', trained without MLflow'})"
             )
-        except WorkbenchError:
-            raise
+        try:
+            if result is None:
+                result = stored_result(rec, self.ctx.objects, self.holdout(rec.id))
+            mlflow_id = self._log_mirror(rec, result)
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise WorkbenchError(
-                f"MLflow mirror failed: {first}",
-                hint="check MLFLOW_TRACKING_URI or use --no-mlflow",
-            ) from exc
+            failure = WorkbenchError(
+                f"run {rec.id} is finished, but its MLflow mirror failed: {first}",
+                hint="`workbench mlflow sync` tries again; check MLFLOW_TRACKING_URI",
+            )
+            failure.run_id = rec.id  # type: ignore[attr-defined]
+            try:
+                with self.ctx.store.write() as con:
+                    repo.set_mirror_failed(con, rec.id, first)
+                    self.ctx.audit(con, "run.mirror_failed", f"run {rec.id}", {"error": first},
+                                   rows=[("runs", rec.id)])  # fmt: skip
+            except WorkbenchError as second:
+                failure.add_note(f"the failure could not be recorded: {second}")
+            raise failure from exc
+        with self.ctx.store.write() as con:
+            repo.set_mirrored(con, rec.id, mlflow_id)
+            self.ctx.audit(con, "run.mirrored", f"run {rec.id}", {"mlflow_run_id": mlflow_id},
+                           rows=[("runs", rec.id)])  # fmt: skip
+        return mlflow_id
+
+    def _log_mirror(self, rec: RunRecord, result: TrainResult) -> str:
+        from .mlflow_mirror import log_run
+
+        tags = {"workbench.workspace": str(self.ctx.root)}
+        if rec.snapshot_hash:
+            tags["workbench.snapshot_hash"] = rec.snapshot_hash
+        if rec.note:
+            tags["mlflow.note.content"] = rec.note
+        ref = rec.snapshot_ref or "workbench"
+        return log_run(
+            self.tracking_uri,
+            ref.partition("@")[0],
+            result,
+            rec.snapshot_ref,
+            workbench_run_id=rec.id,
+            tags=tags,
+            artifact_root=self.artifact_root(),
+            actor=rec.author,
+        )
 
     def set_mlflow_run_id(self, run_id: int, mlflow_run_id: str) -> None:
         """Remember the MLflow run that mirrors a run (a model logged after the fact)."""
@@ -517,6 +644,7 @@ class ExperimentService:
         progress: Progress = NULL_PROGRESS,
         on_iteration: IterationObserver | None = None,
         mlflow: bool = True,
+        mirror: str = "now",
     ) -> RunRecord:
         """Train again with a run's exact spec on the same snapshot (same split, same metrics)."""
         from .training import TrainSpec
@@ -530,8 +658,11 @@ class ExperimentService:
                 f"{old.snapshot_ref} no longer has the content run {old.id} trained on",
                 hint=f"its data was {old.snapshot_hash[:12]}",
             )
+        if mirror not in MIRROR_MODES:
+            raise InputError(f"unknown mirror '{mirror}'", hint=", ".join(MIRROR_MODES))
         spec = TrainSpec.from_dict(old.spec)
-        return self._execute(snap, spec, f"rerun of run {old.id}", progress, on_iteration, mlflow)
+        note = f"rerun of run {old.id}"
+        return self._execute(snap, spec, note, progress, on_iteration, mirror if mlflow else None)
 
     def request_like(self, run: RunRecord, ref: str, note: str, mlflow: bool) -> TrainRequest:
         """A request that trains like ``run`` (its recorded spec) on another snapshot."""

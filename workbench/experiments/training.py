@@ -25,7 +25,7 @@ from .features import (
     detect_task,
     encode_matrix,
     encode_target,
-    feature_columns,
+    plan_features,
 )
 from .lightgbm_import import import_lightgbm
 from .metrics import compute_metrics
@@ -81,6 +81,10 @@ class TrainSpec:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
+
+    def not_features(self) -> set[str]:
+        """The columns never used as features: target, excluded columns, time column."""
+        return {self.target, *self.exclude, *([self.time_column] if self.time_column else [])}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainSpec:
@@ -226,8 +230,13 @@ def _prepare(df: pl.DataFrame, spec: TrainSpec) -> _Prepared:
     target = df.get_column(spec.target)
     task = spec.task if spec.task != "auto" else detect_task(target.drop_nulls())
     y, classes = encode_target(target, task, spec.positive_class)
-    drop = {spec.target, *spec.exclude, *([spec.time_column] if spec.time_column else [])}
-    features, categorical = feature_columns(df, drop)
+    plan = plan_features(df.schema, spec.not_features())
+    if not plan.features:
+        left = "".join(f"; '{c}' holds {why}" for c, why in plan.left_out.items())
+        raise InputError(
+            f"no feature columns left after dropping target and excluded columns{left}"
+        )
+    categorical = plan.categorical
     rule, parts = make_split(
         df,
         kind=spec.split,
@@ -238,8 +247,9 @@ def _prepare(df: pl.DataFrame, spec: TrainSpec) -> _Prepared:
     )
     fit_rows = np.concatenate(parts[:2])
     levels = category_levels(df.select(categorical)[fit_rows], categorical) if categorical else {}
-    dtypes = {c: str(df.schema[c]) for c in features}
-    meta = ModelMeta(task, spec.target, features, dtypes, levels, classes)
+    meta = ModelMeta(task, spec.target, plan.features, {}, levels, classes,
+                     derived=plan.derived, left_out=plan.left_out)  # fmt: skip
+    meta.dtypes = {c: plan.dtypes[c] for c in meta.inputs}
     return _Prepared(meta, rule, encode_matrix(meta, df), y, parts, categorical)
 
 
@@ -334,5 +344,5 @@ def train(
         duration_s=time.perf_counter() - started,
         split=prep.rule,
         environment=_environment(),
-        example=df.select(prep.meta.features)[test_idx[:EXAMPLE_ROWS]],
+        example=df.select(prep.meta.inputs)[test_idx[:EXAMPLE_ROWS]],
     )

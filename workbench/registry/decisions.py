@@ -47,6 +47,9 @@ class Evidence:
     drift: dict[str, Any] | None = None
     #: how the training data was built (retraining) or what to build it from (retrain proposal)
     training_data: dict[str, Any] | None = None
+    #: what monitoring saw (windows, policies, scores, the command that reproduces them) when
+    #: it filed a retraining or rollback proposal
+    monitoring: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -179,6 +182,8 @@ class Decision(Tabular):
         if self.kind == "retrain":
             return f"retrain {self.model_name} from {self.evidence.challenger or 'its champion'}"
         target = f"{self.model_name}@v{self.version}"
+        if self.kind == "rollback" and self.version is None:
+            return f"roll back {self.alias}: remove it from {self.model_name}"
         if self.kind == "rollback":
             return f"roll back {self.alias} to {target}"
         return f"promote {target} to {self.alias}"

@@ -115,7 +115,10 @@ class RegistryService:
     def _mlflow_register(self, run: RunRecord, name: str) -> str:
         from .mlflow_registry import register_version
 
-        mlflow_run_id = run.mlflow_run_id or self._log_model_late(run)
+        if run.mirror_pending:  # the run's own mirror first (waits for a background one)
+            mlflow_run_id = self.experiments.mirror(run.id)
+        else:
+            mlflow_run_id = run.mlflow_run_id or self._log_model_late(run)
         tags = {"workbench.run_id": str(run.id), "workbench.snapshot": run.snapshot_ref or ""}
         try:
             return register_version(self.experiments.tracking_uri, name, mlflow_run_id, tags)
@@ -407,14 +410,47 @@ class RegistryService:
         from_ref: str = f"@{CHAMPION}",
         reason: str | None = None,
         data: list[str] | None = None,
+        *,
+        monitoring: dict[str, Any] | None = None,
     ) -> Decision:
-        """File a proposal to retrain from a version (approving it runs ``retrain``)."""
+        """File a proposal to retrain from a version (approving it runs ``retrain``);
+        ``monitoring`` is the evidence a monitoring check saw."""
         self.require("propose")
         mv = self.get(self.default_name(from_ref))
         evidence = Evidence(reason=reason, challenger=mv.ref,
-                            training_data={"from": mv.ref, "data": list(data or [])})  # fmt: skip
+                            training_data={"from": mv.ref, "data": list(data or [])},
+                            monitoring=monitoring)  # fmt: skip
         with self.ctx.store.write() as con:
             return self._file(con, "retrain", mv.name, mv.version, None, evidence)
+
+    def propose_rollback(
+        self,
+        name: str,
+        reason: str,
+        *,
+        alias: str = CHAMPION,
+        monitoring: dict[str, Any] | None = None,
+    ) -> Decision:
+        """File a rollback proposal, whoever acts (a guard's finding for a person to approve):
+        ``champion`` back to its previous holder, any other alias (``canary``) removed."""
+        self.require("propose")
+        if alias == CHAMPION:
+            plan = self.rollback_plan(name)
+            target: int | None = plan.target
+            evidence = Evidence(
+                reason=reason, challenger=f"{name}@v{plan.target}",
+                champion=f"{name}@v{plan.current}",
+                metrics=self._run_metrics(name, plan.current, plan.target), monitoring=monitoring,
+            )  # fmt: skip
+        else:
+            current = self.aliases(name).get(alias)
+            if current is None:
+                raise InputError(f"{name} has no alias {alias!r}")
+            target = None
+            evidence = Evidence(reason=reason, challenger=f"{name}@v{current}",
+                                monitoring=monitoring)  # fmt: skip
+        with self.ctx.store.write() as con:
+            return self._file(con, "rollback", name, target, alias, evidence)
 
     def decisions(self, status: str | None = None, name: str | None = None) -> list[Decision]:
         """Proposals and decisions, newest first (``status``: pending, approved, rejected)."""

@@ -65,18 +65,22 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .predlog_compact import CompactionReport, PeriodicCompaction, compact
 from .predlog_layout import check_model, check_version, predictions_dir
 from .predlog_read import create_prediction_views, read_predictions, scan_predictions, select_inputs
 from .predlog_sink import ExportError, ParquetSink
 
+if TYPE_CHECKING:
+    import polars as pl
+
 __all__ = [
     "Prediction",
     "PredictionLog",
     "LogStats",
     "Sink",
+    "Staged",
     "MemorySink",
     "ParquetSink",
     "ExportError",
@@ -232,6 +236,45 @@ class PredictionLog:
             self._export_lock.release()
         return True
 
+    def write_frame(self, model: str, version: int, frame: pl.DataFrame) -> int:
+        """Write a whole frame of one model version's rows now, on the caller's thread.
+
+        Batch scoring's path (``ParquetSink.write_frame`` has the frame's columns): no
+        ``Prediction`` per row and no bounded queue, so nothing is dropped, and a failure
+        raises to the caller instead of being counted. Returns the rows written.
+        """
+        return self.commit(self.stage_frame(model, version, frame))
+
+    def stage_frame(
+        self, model: str, version: int, frame: pl.DataFrame, compression: str = "zstd"
+    ) -> Staged:
+        """Write a frame's segments under temporary names; ``commit`` publishes them (see
+        ``ParquetSink.stage_frame``). Raises on failure, like ``write_frame``."""
+        if self._closed:
+            raise ValueError("the prediction log is closed")
+        stage = getattr(self.sink, "stage_frame", None)
+        if stage is None:
+            raise TypeError(f"{type(self.sink).__name__} cannot write frames")
+        cpu = time.thread_time()
+        try:
+            return stage(model, version, frame, compression)
+        except Exception as exc:
+            self._record_error(exc, frame.height, frame.height)
+            raise
+        finally:
+            with self._stat_lock:
+                self._exports += 1
+                self._cpu += time.thread_time() - cpu
+
+    def commit(self, staged: Staged) -> int:
+        """Publish staged segments; returns their rows."""
+        rows = staged.rows
+        staged.commit()
+        with self._stat_lock:
+            self._written += rows
+            self._last_export = _wall_clock()
+        return rows
+
     def close(self, timeout: float = 30.0) -> bool:
         """Refuse new rows, write the queued ones, close the sink; False if time ran out."""
         if self._closed:
@@ -347,11 +390,36 @@ def _check(p: Prediction, checked: set[tuple[str, int]]) -> None:
         raise TypeError(f"time must be seconds since the epoch, got {p.time!r}")
 
 
+class Staged(Protocol):
+    """Rows written but not yet published (``ParquetSink.stage_frame``)."""
+
+    rows: int
+
+    def commit(self) -> Any:
+        """Publish the rows."""
+
+    def discard(self) -> None:
+        """Remove what was written; nothing is published."""
+
+
+class _MemoryStage:
+    def __init__(self, sink: MemorySink, item: tuple[str, int, pl.DataFrame]) -> None:
+        self.sink, self.item, self.rows = sink, item, item[2].height
+
+    def commit(self) -> None:
+        self.sink.frames.append(self.item)
+        self.sink.exported.set()
+
+    def discard(self) -> None:
+        self.rows = 0
+
+
 class MemorySink:
     """A sink keeping rows in a list, for tests and notebooks; ``exported`` is set per batch."""
 
     def __init__(self) -> None:
         self.rows: list[Prediction] = []
+        self.frames: list[tuple[str, int, pl.DataFrame]] = []
         self.batches = 0
         self.closed = False
         self.exported = threading.Event()
@@ -361,6 +429,12 @@ class MemorySink:
         self.rows.extend(batch)
         self.batches += 1
         self.exported.set()
+
+    def stage_frame(
+        self, model: str, version: int, frame: pl.DataFrame, compression: str = "zstd"
+    ) -> Staged:
+        """A frame kept in ``frames`` (as (model, version, frame)) once committed."""
+        return _MemoryStage(self, (model, version, frame))
 
     def close(self) -> None:
         """Remember that the log closed the sink."""

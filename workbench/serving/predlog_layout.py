@@ -60,6 +60,8 @@ __all__ = [
     "live_files",
     "replaced_by",
     "write_atomic",
+    "write_temporary",
+    "publish",
 ]
 
 PREDICTIONS_DIR = "predictions"
@@ -320,17 +322,43 @@ def write_atomic(
 
     A crash at any moment leaves either no file or the whole file under its final name.
     """
-    tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp = write_temporary(frame, folder, name, metadata)
     try:
-        with open(tmp, "wb") as fh:
-            frame.write_parquet(fh, compression="zstd", statistics=True, metadata=metadata)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # Names are unique (pid + random token), so the rename never replaces a file.
-        os.rename(tmp, folder / name)
+        return publish(tmp, folder, name)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_temporary(
+    frame: pl.DataFrame,
+    folder: Path,
+    name: str,
+    metadata: dict[str, str] | None = None,
+    compression: str = "zstd",
+) -> Path:
+    """Write ``frame`` under a temporary name in ``folder`` (never read), fsynced."""
+    tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            frame.write_parquet(
+                fh,
+                compression=compression,  # type: ignore[arg-type]
+                statistics=True,
+                metadata=metadata,
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def publish(tmp: Path, folder: Path, name: str) -> Path:
+    """Give a temporary file its final name (the atomic step) and make that durable."""
+    # Names are unique (pid + random token), so the rename never replaces a file.
+    os.rename(tmp, folder / name)
     fsync_dir(folder)
     return folder / name
 

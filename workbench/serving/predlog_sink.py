@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .predlog_layout import (
+    FIXED_COLUMNS,
     INPUT_PREFIX,
     check_model,
     check_version,
@@ -26,8 +27,10 @@ from .predlog_layout import (
     fingerprint,
     format_time,
     predictions_dir,
+    publish,
     segment_name,
     write_atomic,
+    write_temporary,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 
     from .predlog import Prediction
 
-__all__ = ["ParquetSink", "ExportError"]
+__all__ = ["ParquetSink", "ExportError", "StagedSegments"]
 
 _DAY_SECONDS = 86_400
 _DATETIME = re.compile(r"Datetime\(time_unit='(\w+)', time_zone=(None|'[^']*')\)\Z")
@@ -48,6 +51,34 @@ class ExportError(Exception):
         super().__init__(f"{failed_rows} rows not written: {errors[0]!r}")
         self.failed_rows = failed_rows
         self.errors = list(errors)
+
+
+class StagedSegments:
+    """Segments written under temporary names, published together or removed."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Path, Path, str]] = []
+        self.rows = 0
+
+    def add(self, tmp: Path, folder: Path, name: str, rows: int) -> None:
+        """Remember one temporary file and where it goes."""
+        self.pending.append((tmp, folder, name))
+        self.rows += rows
+
+    def commit(self) -> list[Path]:
+        """Give every segment its final name (each rename is atomic); the files."""
+        done = []
+        while self.pending:
+            tmp, folder, name = self.pending[0]
+            done.append(publish(tmp, folder, name))
+            self.pending.pop(0)
+        return done
+
+    def discard(self) -> None:
+        """Remove the temporary files (nothing was published)."""
+        for tmp, _, _ in self.pending:
+            tmp.unlink(missing_ok=True)
+        self.pending.clear()
 
 
 class ParquetSink:
@@ -104,6 +135,70 @@ class ParquetSink:
     def close(self) -> None:
         """Nothing is held open between batches."""
 
+    def write_frame(self, model: str, version: int, frame: pl.DataFrame) -> int:
+        """Write a whole frame of rows of one model version as segments; returns the rows.
+
+        The direct path for batch scoring: a million rows go from Polars columns to Parquet
+        without becoming a million ``Prediction`` objects. ``frame`` holds the log's fixed
+        columns (``request_id`` and ``time`` required; ``model`` and ``version`` are set here,
+        others missing are null) and the inputs as ``in_<feature>`` columns, cast to the
+        version's declared types. Rows are split by UTC day and into segments of at most
+        ``SEGMENT_ROWS``, each written like a flush (temporary name, fsync, rename).
+        """
+        staged = self.stage_frame(model, version, frame)
+        staged.commit()
+        return staged.rows
+
+    def stage_frame(
+        self, model: str, version: int, frame: pl.DataFrame, compression: str = "zstd"
+    ) -> StagedSegments:
+        """Write ``frame``'s segments under temporary names (never read) and return them, to
+        be published together (``commit``) or removed (``discard``) later: batch scoring
+        publishes its rows with its output file, so an interrupted batch leaves neither."""
+        key = (check_model(model), check_version(version))
+        staged = StagedSegments()
+        if frame.height == 0:
+            return staged
+        for name in ("request_id", "time"):
+            if name not in frame.columns:
+                raise InputError(f"a prediction frame needs a {name!r} column")
+        with self._lock:
+            declared = dict(self._schemas.get(key, {})) if key in self._declared else None
+        frame = _log_frame(frame, model, version, declared)
+        micros = frame.get_column("time").dt.epoch("us")
+        days = (micros // (_DAY_SECONDS * 1_000_000)).alias("__day")
+        parts = (
+            [frame]
+            if days.n_unique() == 1
+            else frame.with_columns(days).partition_by("__day", include_key=False)
+        )
+        try:
+            for part in parts:
+                for start in range(0, part.height, SEGMENT_ROWS):
+                    piece = part.slice(start, SEGMENT_ROWS)
+                    staged.add(*self._stage(model, version, piece, compression), piece.height)
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
+
+    def _stage(
+        self, model: str, version: int, frame: pl.DataFrame, compression: str
+    ) -> tuple[Path, Path, str]:
+        micros = frame.get_column("time").dt.epoch("us")
+        tmin_us, tmax_us = int(micros.min()), int(micros.max())  # type: ignore[arg-type]
+        folder = self._folder(model, version, tmin_us)
+        stamps = format_time(tmin_us), format_time(tmax_us)
+        name = segment_name("seg", *stamps, fingerprint(frame.schema))
+        return write_temporary(frame, folder, name, compression=compression), folder, name
+
+    def _folder(self, model: str, version: int, tmin_us: int) -> Path:
+        folder = self.root / model / f"v{version}" / day_of(tmin_us)
+        if folder not in self._folders or not folder.is_dir():
+            ensure_dir(folder, self.root)
+            self._folders.add(folder)
+        return folder
+
     def _write(self, model: str, version: int, rows: list[Prediction]) -> None:
         frame, tmin_us, tmax_us = self._frame(model, version, rows)
         folder = self.root / model / f"v{version}" / day_of(tmin_us)
@@ -150,6 +245,56 @@ class ParquetSink:
                 known[name] = column.dtype  # later segments keep this type
             columns.append(column)
         return pl.DataFrame(columns), min(micros), max(micros)
+
+
+#: rows per segment written by ``write_frame`` (the Parquet row-group size of snapshots)
+SEGMENT_ROWS = 262_144
+
+_FIXED_TYPES = {"version": "Int64", "score": "Float64", "value": "Float64",
+                "latency_ms": "Float64"}  # fmt: skip
+
+
+def _log_frame(
+    frame: pl.DataFrame, model: str, version: int, declared: dict[str, pl.DataType] | None
+) -> pl.DataFrame:
+    """``frame`` with the log's fixed columns, in order and typed, then its input columns."""
+    import polars as pl
+
+    n = frame.height
+    fixed: list[pl.Series | pl.Expr] = []
+    for name in FIXED_COLUMNS:
+        if name == "model":
+            fixed.append(pl.lit(model, pl.String).alias(name))
+        elif name == "version":
+            fixed.append(pl.lit(version, pl.Int64).alias(name))
+        elif name == "time":
+            fixed.append(pl.col("time").cast(pl.Datetime("us", "UTC")))
+        elif name in frame.columns:
+            dtype = getattr(pl, _FIXED_TYPES.get(name, "String"))
+            fixed.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            dtype = getattr(pl, _FIXED_TYPES.get(name, "String"))
+            fixed.append(pl.lit(None, dtype).alias(name))
+    inputs: list[pl.Series] = []
+    for name in frame.columns:
+        if not name.startswith(INPUT_PREFIX):
+            continue
+        feature = name[len(INPUT_PREFIX) :]
+        if declared is not None and feature not in declared:
+            continue  # as for rows: keys a declared schema does not name are not stored
+        column = frame.get_column(name)
+        want = declared.get(feature) if declared is not None else None
+        if want is None and isinstance(column.dtype, pl.Categorical | pl.Enum):
+            want = pl.String()
+        if want is not None and column.dtype != want:
+            try:
+                column = column.cast(want, strict=True)
+            except Exception:  # as for rows: the segment's column keeps a type that holds it
+                pass
+        inputs.append(column)
+    out = frame.select(fixed).with_columns(inputs)
+    assert out.height == n
+    return out
 
 
 def _split_by_day(rows: list[Prediction]) -> list[list[Prediction]]:

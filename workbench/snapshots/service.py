@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InputError
+from ..errors import InputError, IntegrityError
 from ..progress import NULL_PROGRESS, Progress
 from . import batches
 from . import repository as repo
@@ -154,10 +154,20 @@ class SnapshotService:
         return self.ctx.objects.path(snap.object_hash)
 
     def scan(self, ref: str | Snapshot) -> pl.LazyFrame:
-        """A lazy scan of a snapshot's data."""
+        """A lazy scan of a snapshot's data (IntegrityError when its object is gone)."""
         import polars as pl
 
-        return pl.scan_parquet(self.object_path(self.resolve(ref)))
+        return pl.scan_parquet(self._present(self.resolve(ref)))
+
+    def _present(self, snap: Snapshot) -> Path:
+        """The snapshot's object path; one clear error when the file is missing."""
+        path = self.object_path(snap)
+        if not path.is_file():
+            raise IntegrityError(
+                f"{snap.ref}'s data ({snap.short_hash}) is missing from .workbench/objects",
+                hint="run `workbench verify`; restore the file or pull it from a remote",
+            )
+        return path
 
     def load(self, ref: str | Snapshot) -> pl.DataFrame:
         """A snapshot's data as a Polars frame."""
@@ -181,6 +191,7 @@ class SnapshotService:
             raise InputError(f"{dest} is a folder", hint="give a file name")
         if not dest.parent.is_dir():
             raise InputError(f"folder {dest.parent} does not exist")
+        self._present(snap)
         if fmt == "parquet":
             self.ctx.objects.copy_to(snap.object_hash, dest)
         else:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from ...api import AliasMove, RollbackPlan, Workspace
     from ...presentation import LineageNode
 
+#: seconds between looks at the running servers' status files
+SERVING_POLL = 2.0
+
 __all__ = ["ModelsScreen", "MODELS_COMMANDS"]
 
 MODELS_COMMANDS = (
@@ -78,6 +81,14 @@ class CardLoaded(Message):
         self.ref, self.markdown, self.token = ref, markdown, token
 
 
+class ServingLoaded(Message):
+    """The scoring servers running on the workspace were read (their status files)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
 class ModelsFailed(Message):
     """Reading from the registry failed; ``what`` was being loaded."""
 
@@ -107,6 +118,10 @@ For the highlighted version:
   <- source files, with short content hashes.
 - **Model card**: intended use, data lineage, parameters, holdout and segment metrics, gates,
   decisions and approvals.
+
+Under the versions, **Serving now** lists each running scoring server (`workbench serve`):
+its address, which versions answer in which roles (champion, shadow, canary) since when, and
+its request rate. It shows only while a server runs.
 
 Press **b** to roll the champion back to its previous holder (approvers act at once and it is
 recorded as a decision; developers file a rollback proposal; viewers are refused).
@@ -146,6 +161,7 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
             pane.border_title = "Model versions"
             yield DataTable(id="models-table", cursor_type="row")
             yield Static("Loading the workspace…", id="models-empty")
+            yield Static("", id="models-serving")
         with TabbedContent(id="models-tabs"):
             with TabPane("Alias history", id="models-history"), VerticalScroll():
                 yield Static("", id="models-history-table")
@@ -159,7 +175,10 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         table = self.query_one("#models-table", DataTable)
         table.add_columns(*VERSION_COLUMNS)
         table.display = False
+        self.query_one("#models-serving", Static).display = False
         self.follow_workspace()
+        # status files change without a workspace change: polled
+        self.set_interval(SERVING_POLL, self._poll_serving)
 
     def highlighted(self) -> VersionRow | None:
         """The row of the highlighted version."""
@@ -211,7 +230,27 @@ Promotions are proposed from the CLI (`workbench models promote`) and decided in
         if not get_current_worker().is_cancelled:
             self.post_message(CardLoaded(ref, markdown, token))
 
+    def _poll_serving(self) -> None:
+        if self.workspace is not None:
+            self.load_serving(self.workspace)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="model-serving",
+          description="reading which servers serve")  # fmt: skip
+    def load_serving(self, ws: Workspace) -> None:
+        try:
+            lines = [status.summary() for status in ws.serving_status()]
+        except Exception:  # a status file being replaced: the next poll reads it
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(ServingLoaded(lines))
+
     # -- handlers ----------------------------------------------------------------------------
+
+    @on(ServingLoaded)
+    def _serving_loaded(self, event: ServingLoaded) -> None:
+        panel = self.query_one("#models-serving", Static)
+        panel.display = bool(event.lines)
+        panel.update("\n".join(["Serving now:", *event.lines]) if event.lines else "")
 
     @on(VersionsLoaded)
     def _versions_loaded(self, event: VersionsLoaded) -> None:

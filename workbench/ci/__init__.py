@@ -1,0 +1,1 @@
+"""CI/CD for users' projects: workflow templates, the pipelines' steps, reports."""

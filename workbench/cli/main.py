@@ -213,6 +213,7 @@ LAZY_COMMANDS = {
     "monitor": ".monitor:monitor",
     "alerts": ".monitor:alerts",
     "settings": ".settings:settings",
+    "notebook": ".notebook:notebook",
     "remote": ".remote:remote",
     "push": ".remote:push",
     "pull": ".remote:pull",

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.serving.serving_helpers import NAME, open_as, served_demo
+from tests.serving.serving_helpers import NAME, ramp_demo
 from workbench.api import Workspace
 from workbench.serving.dataplane import DataPlane
 from workbench.serving.deployment import (
@@ -27,24 +27,6 @@ from workbench.serving.deployment import (
     ramp_salt,
 )
 from workbench.serving.watcher import AliasWatcher, Resolved
-
-#: guards kept simple: the tests are about the server following the ramp; the guards'
-#: statistics are tested in tests/monitoring (the metric guard needs ``[monitoring] min_rows``)
-RAMP_SETTINGS = """
-[monitoring]
-min_rows = 100000
-
-[monitoring.canary]
-min_rows = 5
-"""
-
-
-def ramp_demo(root) -> Workspace:
-    """``served_demo`` (v1 champion, v2 challenger) with a ramp that steps after 5 rows."""
-    root = served_demo(root)
-    settings = root / ".workbench" / "workbench.toml"
-    settings.write_text(settings.read_text(encoding="utf-8") + RAMP_SETTINGS, encoding="utf-8")
-    return open_as(root, "alice")
 
 
 def _value(state="ramping", percent=5.0, version=2, step=0, started="2026-12-04T10:00:00+00:00"):

@@ -171,6 +171,9 @@ def test_a_server_follows_start_step_and_stop_of_the_canary_ramp_under_traffic(t
         status = _status_shows(ws, 0.25)
         assert (status.canary["version"], status.canary["source"]) == (2, "ramp")
         assert "canary 25% (ramp)" in status.summary()
+        assert (
+            "workbench_canary_fraction 0.25" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        )
 
         # -- stop, from the command line: no canary
         stop_called = _clock()

@@ -55,7 +55,12 @@ def _spec(model: str, shadow: str | None, canary: str | None, route_key: str | N
     metavar="REF:FRACTION",
     help="Let REF answer this share of rows, chosen by --route-key.",
 )
-@click.option("--route-key", metavar="COL", help="Column whose value decides the canary rows.")
+@click.option(
+    "--route-key",
+    metavar="COL",
+    help="Column whose value decides the canary rows (default: the training data's key "
+    "column, else each row's request id).",
+)
 @click.option(
     "--unknown-category",
     type=click.Choice(["missing", "error"]),

@@ -233,26 +233,29 @@ def test_a_session_follows_start_step_and_stop_of_the_ramp(demo, rows):
     assert fractions == [(None, 0.05), (0.05, 0.25), (0.25, None)]
 
 
-def test_a_canary_option_wins_over_the_ramp(tmp_path):
-    ws = ramp_demo(tmp_path / "ws")
+def test_a_canary_option_wins_over_the_ramp(demo):
+    ws = demo
     ws.start_canary(f"{NAME}@v2")
-    session = ws.serving_session(f"{NAME}@champion", canary=f"{NAME}@challenger:0.1",
-                                 log=False, status=False)  # fmt: skip
-    with session:
-        session.watcher.check()
-        deployment = session.deployment
-        assert (deployment.canary.version, deployment.split.fraction) == (2, 0.1)
-        described = session.describe()
-        assert described["canary"]["source"] == "flag"
-        assert described["canary"]["route_key"] == "customer_id"  # the model's key column
-        assert described["canary_ramp"]["followed"] is False
-    # without the option, a session started mid-ramp serves the ramp's canary at once
-    following = ws.serving_session(f"{NAME}@champion", log=False, status=False)
     try:
-        assert following.deployment.split.fraction == 0.05
-        assert following.deployment.split.source == "ramp"
+        session = ws.serving_session(f"{NAME}@champion", canary=f"{NAME}@challenger:0.1",
+                                     log=False, status=False)  # fmt: skip
+        with session:
+            session.watcher.check()
+            deployment = session.deployment
+            assert (deployment.canary.version, deployment.split.fraction) == (2, 0.1)
+            described = session.describe()
+            assert described["canary"]["source"] == "flag"
+            assert described["canary"]["route_key"] == "customer_id"  # the model's key column
+            assert described["canary_ramp"]["followed"] is False
+        # without the option, a session started mid-ramp serves the ramp's canary at once
+        following = ws.serving_session(f"{NAME}@champion", log=False, status=False)
+        try:
+            assert following.deployment.split.fraction == 0.05
+            assert following.deployment.split.source == "ramp"
+        finally:
+            following.close()
     finally:
-        following.close()
+        ws.stop_canary(NAME, "test over")  # the module's workspace has no canary serving
 
 
 def _serve(session, rows, split) -> set[str]:

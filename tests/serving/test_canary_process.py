@@ -7,7 +7,8 @@ CLI in a process of its own). No request fails.
 Between the moment ``GET /model`` shows a share and the moment the next change is written,
 every answer is the one the server's split picks for its customer (salt and route key as
 ``GET /model`` reports them); the status file shows the canary's version, share and source;
-and every answer is in the prediction log with the version and role that made it.
+and every answer is in the prediction log with the version and role that made it. Then two
+worker processes started mid-ramp: both follow it with the ramp's one salt.
 
 Timing on a loaded machine: waits have deadlines of many seconds; how long the server took to
 follow each change is measured and printed, not asserted (the in-process test and the
@@ -35,7 +36,7 @@ from tests.serving.serving_helpers import (
     start_server,
     stop_server,
 )
-from workbench.serving.deployment import CanarySplit
+from workbench.serving.deployment import CanarySplit, ramp_salt
 
 pytestmark = pytest.mark.slow
 _clock = time.monotonic
@@ -168,7 +169,8 @@ def test_a_server_follows_start_step_and_stop_of_the_canary_ramp_under_traffic(t
         assert at25["canary_ramp"]["step"] == 1
         split25 = CanarySplit(0.25, "customer_id", canary["salt"])
         traffic.wait_answers_since(seen25, 2 * len(rows))
-        status = _status_shows(ws, 0.25)
+        (status,) = _statuses(ws, lambda ss: [s.canary["fraction"] for s in ss if s.canary]
+                              == [0.25])  # fmt: skip
         assert (status.canary["version"], status.canary["source"]) == (2, "ramp")
         assert "canary 25% (ramp)" in status.summary()
         assert (
@@ -215,18 +217,6 @@ def test_a_server_follows_start_step_and_stop_of_the_canary_ramp_under_traffic(t
     assert set(joined["version"]) == {1, 2}
 
 
-def _status_shows(ws, fraction: float, timeout: float = 30.0):
-    """The server's status once it shows the canary at ``fraction`` (written every 2 s)."""
-    deadline = _clock() + timeout
-    while True:
-        statuses = ws.serving_status()
-        for status in statuses:
-            if status.canary and status.canary.get("fraction") == fraction:
-                return status
-        assert _clock() < deadline, statuses
-        time.sleep(0.2)
-
-
 def _cli(root, *args: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "WORKBENCH_ACTOR": "alice"}
     done = subprocess.run(
@@ -235,3 +225,40 @@ def _cli(root, *args: str) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_the_workers_of_a_server_follow_one_ramp_with_one_salt(tmp_path):
+    """Two worker processes, each its own watcher, started mid-ramp: both serve the ramp's
+    canary from the start with the ramp's salt (so a customer gets the same version from
+    either), and both drop it when the ramp stops."""
+    ws = ramp_demo(tmp_path / "ws")
+    setting = ws.start_canary(f"{NAME}@v2")
+    rows = records(ws.load("prod-2025-07"))
+    proc, port = start_server(ws.root, "--model", f"{NAME}@champion", "--workers", "2")
+    try:
+        statuses = _statuses(ws, lambda ss: len(ss) == 2 and all(s.canary for s in ss))
+        assert {(s.canary["version"], s.canary["fraction"], s.canary["source"],
+                 s.canary["salt"]) for s in statuses} == {
+            (2, 0.05, "ramp", ramp_salt(NAME, setting.value, setting.id))
+        }  # fmt: skip
+        split = CanarySplit(0.05, "customer_id", ramp_salt(NAME, setting.value, setting.id))
+        for row in rows[:120]:  # a new connection each time: the kernel spreads them
+            body = httpx.post(f"http://127.0.0.1:{port}/predict", json=row, timeout=60).json()
+            wanted = "canary" if split.picks(row["customer_id"]) else "champion"
+            assert body["role"] == wanted
+        _cli(ws.root, "monitor", "canary", "stop", "--model", NAME)
+        _statuses(ws, lambda ss: len(ss) == 2 and not any(s.canary for s in ss))
+    finally:
+        code, _, err = stop_server(proc)
+    assert code == 0, err
+
+
+def _statuses(ws, wanted, timeout: float = 60.0):
+    """The servers' statuses once ``wanted(statuses)`` holds (written every 2 s)."""
+    deadline = _clock() + timeout
+    while True:
+        statuses = ws.serving_status()
+        if wanted(statuses):
+            return statuses
+        assert _clock() < deadline, statuses
+        time.sleep(0.2)

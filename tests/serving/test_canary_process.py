@@ -173,6 +173,8 @@ def test_a_server_follows_start_step_and_stop_of_the_canary_ramp_under_traffic(t
                               == [0.25])  # fmt: skip
         assert (status.canary["version"], status.canary["source"]) == (2, "ramp")
         assert "canary 25% (ramp)" in status.summary()
+        shown = _cli(ws.root, "monitor", "canary", "status")
+        assert f"canary {NAME}@v2 at 25% (ramp)" in shown, shown
         assert (
             "workbench_canary_fraction 0.25" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
         )
@@ -217,7 +219,7 @@ def test_a_server_follows_start_step_and_stop_of_the_canary_ramp_under_traffic(t
     assert set(joined["version"]) == {1, 2}
 
 
-def _cli(root, *args: str) -> None:
+def _cli(root, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(REPO), "WORKBENCH_ACTOR": "alice"}
     done = subprocess.run(
         [sys.executable, "-c", "from workbench.cli.main import entry; entry()", "-w", str(root),
@@ -225,6 +227,7 @@ def _cli(root, *args: str) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def test_the_workers_of_a_server_follow_one_ramp_with_one_salt(tmp_path):

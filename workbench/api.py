@@ -962,7 +962,9 @@ class Workspace:
     ) -> ServingSession:
         """What a scoring server runs: the deployment (champion, shadow, canary ``REF:F``),
         its data plane, the alias watcher and the prediction log; ``start()`` and ``close()``
-        it (or use it in a ``with`` block)."""
+        it (or use it in a ``with`` block). Without ``canary`` the watcher follows the model's
+        canary ramp (``start_canary``, ``canary_step``, ``stop_canary``); the route key is
+        ``route_key``, else the model's key column, else each record's request id."""
         if not isinstance(spec, DeploymentSpec):
             ref, fraction = parse_canary(canary) if canary else (None, 0.0)
             spec = DeploymentSpec(spec, shadow, ref, fraction, route_key)

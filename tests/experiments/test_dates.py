@@ -173,7 +173,7 @@ def test_the_facade_records_the_features_mlflow_and_the_gates_use_them(dated_ws)
     assert rec.status == "finished" and "signup.month" in rec.model_meta["features"]
     assert rec.model_meta["derived"]["last_visit.hour"] == ["last_visit", "hour"]
     assert rec.feature_notes[0].startswith("'signup' (Date) is trained on as its year")
-    # MLflow's model takes the encoded frame, as for every model
+    # MLflow's model takes the raw rows, dates included, as for every model
     model = ws.run_model(rec.id)
     rows = ws.run_holdout(rec.id)
     mlflow.set_tracking_uri(ws.mlflow_tracking_uri)
@@ -182,7 +182,8 @@ def test_the_facade_records_the_features_mlflow_and_the_gates_use_them(dated_ws)
         logged = mlflow.artifacts.load_dict(f"runs:/{rec.mlflow_run_id}/workbench/model_meta.json")
     finally:
         mlflow.set_tracking_uri(None)
-    assert np.array_equal(np.asarray(loaded.predict(model.encode(rows))), model.predict(rows))
+    theirs = loaded.predict(rows.to_pandas())["probability"].to_numpy()
+    assert np.array_equal(theirs, model.predict(rows))
     assert logged["derived"] == rec.model_meta["derived"]
     # the registry's gates score the version through the same encodings
     ws.register_model(rec.id, "buyers")

@@ -37,6 +37,27 @@ def served_demo(root: Path, months: tuple[str, ...] = ("2025-07",), mlflow: bool
     return root
 
 
+#: guards kept simple for tests about the server following the ramp (the guards' statistics
+#: are tested in tests/monitoring): a step needs 5 canary rows, no metric guard (it runs only
+#: on ``[monitoring] min_rows``)
+RAMP_SETTINGS = """
+[monitoring]
+min_rows = 100000
+
+[monitoring.canary]
+min_rows = 5
+"""
+
+
+def ramp_demo(root: Path):
+    """``served_demo`` (v1 champion, v2 challenger) with a ramp that steps after 5 canary rows,
+    opened as alice (an approver, who may start and step a canary)."""
+    root = served_demo(root)
+    settings = root / ".workbench" / "workbench.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + RAMP_SETTINGS, encoding="utf-8")
+    return open_as(root, "alice")
+
+
 def mixed_frame(n: int = 1500, seed: int = 3) -> pl.DataFrame:
     """A table with integer, float, boolean, text and date columns, a key and a text target."""
     rng = np.random.default_rng(seed)
@@ -130,5 +151,5 @@ def records(frame: pl.DataFrame) -> list[dict]:
     ]
 
 
-__all__ = ["FAST", "open_as", "served_demo", "mixed_frame", "start_server", "stop_server",
+__all__ = ["FAST", "open_as", "served_demo", "ramp_demo", "mixed_frame", "start_server", "stop_server",
            "free_port", "records", "NAME", "FEATURES"]  # fmt: skip

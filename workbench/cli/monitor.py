@@ -290,8 +290,19 @@ def canary_stop(ctx: Context, model: str | None, reason: str) -> None:
 @click.option("--model", help="Model (default: the only one).")
 @pass_ctx
 def canary_status(ctx: Context, model: str | None) -> None:
-    """The canary setting the scoring server follows."""
-    _print_setting(ctx.ws.deployment(model))
+    """The canary setting the scoring server follows, and what each running server serves."""
+    setting = ctx.ws.deployment(model)
+    _print_setting(setting)
+    for status in ctx.ws.serving_status():
+        if setting is not None and all(m.get("model") != setting.model for m in status.models):
+            continue
+        c = status.canary
+        what = "no canary"
+        if c:
+            what = (f"canary {c.get('model')}@v{c.get('version')} at {c.get('fraction', 0):.0%} "
+                    f"({c.get('source', 'flag')})")  # fmt: skip
+        plain(f"  server {status.address} (pid {status.pid}), champion "
+              f"{status.roles().get('champion')}: {what}")  # fmt: skip
 
 
 # -- alerts ------------------------------------------------------------------------------------

@@ -19,11 +19,11 @@ _MISSING_HELP = "An input column the data lacks: 'error' (refused) or 'missing' 
 
 
 def _spec(model: str, shadow: str | None, canary: str | None, route_key: str | None,
-          salt: str | None, unknown: str, missing: str):  # fmt: skip
+          salt: str | None, unknown: str, missing: str, *, ramp: bool = False):  # fmt: skip
     from ..api import DeploymentSpec, EncodingPolicy, parse_canary
 
     ref, fraction = parse_canary(canary) if canary else (None, 0.0)
-    if ref is None and route_key:
+    if ref is None and route_key and not ramp:
         raise click.UsageError("--route-key goes with --canary")
     policy = EncodingPolicy(unknown, missing)
     return DeploymentSpec(model, shadow, ref, fraction, route_key, salt, policy)
@@ -55,7 +55,12 @@ def _spec(model: str, shadow: str | None, canary: str | None, route_key: str | N
     metavar="REF:FRACTION",
     help="Let REF answer this share of rows, chosen by --route-key.",
 )
-@click.option("--route-key", metavar="COL", help="Column whose value decides the canary rows.")
+@click.option(
+    "--route-key",
+    metavar="COL",
+    help="Column whose value decides the canary rows (default: the training data's key "
+    "column, else each row's request id).",
+)
 @click.option(
     "--unknown-category",
     type=click.Choice(["missing", "error"]),
@@ -149,10 +154,18 @@ def _write_stdout(frame) -> None:
 @click.option(
     "--canary",
     metavar="REF:FRACTION",
-    help="Let REF answer this share of rows, chosen by --route-key.",
+    help="Let REF answer this share of rows, chosen by --route-key (default: follow the "
+    "model's canary ramp, 'workbench monitor canary').",
 )
-@click.option("--route-key", metavar="COL", help="Field whose value decides the canary rows.")
-@click.option("--salt", help="Canary salt (default: a new one for each start).")
+@click.option(
+    "--route-key",
+    metavar="COL",
+    help="Field whose value decides the canary rows (default: the training data's key "
+    "column, else each request's id).",
+)
+@click.option(
+    "--salt", help="Canary salt (default: a new one for each start, or for each canary ramp)."
+)
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -218,12 +231,14 @@ def serve(
     """Serve a model over HTTP: POST /predict and /invocations (MLflow's formats), GET
     /health, /model, /metrics.
 
-    Promotions and rollbacks take effect within two seconds, without a restart. SIGTERM or
-    Ctrl-C lets requests in flight finish, then writes every logged prediction.
+    Promotions and rollbacks take effect within two seconds, without a restart; so do the
+    steps of the model's canary ramp ('workbench monitor canary'), unless --canary fixes the
+    canary. SIGTERM or Ctrl-C lets requests in flight finish, then writes every logged
+    prediction.
     """
     from ..server.config import ServerConfig, read_token
 
-    _spec(model, shadow, canary, route_key, salt, unknown_category, missing_column)
+    _spec(model, shadow, canary, route_key, salt, unknown_category, missing_column, ramp=True)
     config = ServerConfig(
         str(ctx.ws.root), model, shadow, canary, route_key, salt, host, port, workers, max_body,
         unknown_category, missing_column, not no_log, graceful_timeout, token_file=token_file,

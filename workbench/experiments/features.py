@@ -89,6 +89,10 @@ class ModelMeta:
     derived: dict[str, list[str]] = field(default_factory=dict)
     #: data column left out of the features -> why (its type, which LightGBM cannot use)
     left_out: dict[str, str] = field(default_factory=dict)
+    #: input columns that held missing values in the training data (the MLflow signature
+    #: declares such an integer column ``any``: pandas reads it as floats when a batch has a
+    #: missing value and as integers when not)
+    nullable: list[str] = field(default_factory=list)
 
     @property
     def inputs(self) -> list[str]:

@@ -353,10 +353,15 @@ def input_types(meta: ModelMeta) -> dict[str, str]:
 
 def signature_columns(meta: ModelMeta) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(inputs, outputs) of a model's MLflow signature as (column, MLflow type): inputs with
-    the snapshot's own types, outputs as ``Scores.to_polars`` gives them."""
+    the snapshot's own types (an integer column that held missing values: ``any``), outputs
+    as ``Scores.to_polars`` gives them."""
     from .input_types import column_kind
 
-    inputs = [(c, _MLFLOW_TYPES[column_kind(t)]) for c, t in input_types(meta).items()]
+    nullable = set(getattr(meta, "nullable", None) or ())
+    inputs = [
+        (c, "any" if kind == "int" and c in nullable else _MLFLOW_TYPES[kind])
+        for c, kind in ((c, column_kind(t)) for c, t in input_types(meta).items())
+    ]
     if meta.task == "regression" or not meta.classes:
         return inputs, [("value", "double")]
     first = meta.classes[0]
@@ -373,10 +378,11 @@ def model_signature(meta: ModelMeta) -> Any:
     """The MLflow ``ModelSignature`` of a model (see ``signature_columns``)."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
     inputs, outputs = signature_columns(meta)
     return ModelSignature(
-        inputs=Schema([ColSpec(t, c) for c, t in inputs]),
+        inputs=Schema([ColSpec(AnyType() if t == "any" else t, c) for c, t in inputs]),
         outputs=Schema([ColSpec(t, c) for c, t in outputs]),
     )
 

@@ -250,6 +250,7 @@ def _prepare(df: pl.DataFrame, spec: TrainSpec) -> _Prepared:
     meta = ModelMeta(task, spec.target, plan.features, {}, levels, classes,
                      derived=plan.derived, left_out=plan.left_out)  # fmt: skip
     meta.dtypes = {c: plan.dtypes[c] for c in meta.inputs}
+    meta.nullable = [c for c in meta.inputs if df.get_column(c).null_count()]
     return _Prepared(meta, rule, encode_matrix(meta, df), y, parts, categorical)
 
 

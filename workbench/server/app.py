@@ -13,7 +13,9 @@ Routes:
 * ``POST /invocations``: MLflow's formats and answer shape (``dataframe_split``,
   ``dataframe_records``, ``instances``, ``inputs``; ``text/csv``);
 * ``GET /health`` (liveness and readiness: 200 once the models are loaded), ``GET /model``
-  (which versions serve, in which roles, since when), ``GET /metrics`` (Prometheus).
+  (which versions serve, in which roles, since when; the canary's share, route key and
+  source, ``flag`` or ``ramp``, and the canary ramp as last read), ``GET /metrics``
+  (Prometheus).
 
 Bad input never takes the process down: 400 for a body that is not one of the formats, 422
 naming the field and why (missing, type, unknown category under the strict policy), 413 over
@@ -81,7 +83,13 @@ class _Server:
             ("workbench_shadow_dropped", "Records not shadowed: queue full.", shadow.dropped),
             ("workbench_shadow_failed", "Records the shadow could not score.", shadow.failed),
         ]
-        gauges = [("workbench_shadow_queued", "Records waiting for the shadow.", shadow.queued)]
+        gauges: list[tuple[str, str, float]] = [
+            ("workbench_shadow_queued", "Records waiting for the shadow.", shadow.queued)
+        ]
+        split = deployment.split if deployment.canary is not None else None
+        gauges.append(("workbench_canary_fraction",
+                       "Share of records routed to the canary (0: no canary).",
+                       split.fraction if split is not None else 0.0))  # fmt: skip
         if log is not None:
             counters += [
                 ("workbench_prediction_log_written", "Log rows written.", log.written),

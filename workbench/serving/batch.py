@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,8 +107,12 @@ def score_batch(
     if key is not None and key not in data.columns:
         raise InputError(f"the key column '{key}' is not in the data")
     split = deployment.split
-    if deployment.canary is not None and split is not None and split.route_key not in data.columns:
-        raise InputError(f"the route key '{split.route_key}' is not in the data")
+    if deployment.canary is not None and split is not None and split.route_key is not None:
+        if split.route_key not in data.columns and split.route_key_from == "option":
+            raise InputError(f"the route key '{split.route_key}' is not in the data")
+        if split.route_key not in data.columns:  # the model's key column: by request id
+            split = replace(split, route_key=None, route_key_from="request id")
+            deployment = replace(deployment, split=split)
     if out is not None:
         output_format(out)
     batch_id = f"batch-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -172,8 +176,11 @@ def _score_chunk(
     canary = deployment.canary
     groups: list[tuple[ServingModel, str, pl.Series | None]] = []
     if canary is not None and split is not None:
-        picks = pl.Series([split.picks(v) for v in chunk.get_column(split.route_key).to_list()],
-                          dtype=pl.Boolean)  # fmt: skip
+        if split.route_key is not None:
+            keys = chunk.get_column(split.route_key).to_list()
+        else:  # routed by each row's request id
+            keys = [f"{batch_id}/{i}" for i in range(offset, offset + chunk.height)]
+        picks = pl.Series([split.picks(v) for v in keys], dtype=pl.Boolean)
         groups = [(deployment.champion, "batch", ~picks), (canary, f"batch {split.route}", picks)]
     else:
         groups = [(deployment.champion, "batch", None)]

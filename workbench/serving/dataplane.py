@@ -5,8 +5,8 @@ answer); batch scoring and notebooks use the same scorers. For each request:
 
 1. read the live deployment once (``holder.current``); routing, scoring and every log row of
    the request use that object, so a swap in between changes nothing for it;
-2. route each record (champion, or canary by the salted hash of its route key), conform and
-   encode it (the scorer's small-input path), predict;
+2. route each record (champion, or canary by the salted hash of its route key, or of its
+   request id in the log when the split has no route key), conform and encode it (the scorer's small-input path), predict;
 3. emit one prediction-log row per record (request id, model, version, role, route, inputs,
    outputs, latency) and queue the records for the shadow, which scores them on its own thread
    in micro-batches, off the response path, and logs its rows with role ``shadow``.
@@ -111,8 +111,9 @@ class DataPlane:
         if deployment.split is None or deployment.canary is None:
             groups[0] = (deployment.champion, None, list(range(len(records))))
         else:
+            many = len(records) > 1
             for i, record in enumerate(records):
-                model, route = deployment.route(record)
+                model, route = deployment.route(record, row_id(request_id, i, many))
                 group = groups.get(id(model))
                 if group is None:
                     groups[id(model)] = (model, route, [i])

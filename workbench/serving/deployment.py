@@ -11,6 +11,11 @@ The canary split is deterministic and sticky: a row goes to the canary when the 
 its route key falls below the fraction (``CanarySplit.picks``). The salt is new for each
 canary set-up (``new_salt``), so the same customers are not always the canaries; every worker
 of one server shares it.
+
+A canary comes from the server's options (``--canary REF:FRACTION``, source ``flag``) or, when
+none is given, from the model's canary ramp (source ``ramp``): the newest ``canary`` deployment
+setting, read by the alias watcher when the workspace changes (``RampCanary``, ``ramp_canary``).
+The route key is the one given, else the model's key column, else the record's request id.
 """
 
 from __future__ import annotations
@@ -36,9 +41,13 @@ __all__ = [
     "Deployment",
     "DeploymentHolder",
     "DeploymentSpec",
+    "RampCanary",
     "ServingModel",
     "new_salt",
     "parse_canary",
+    "ramp_canary",
+    "ramp_salt",
+    "route_key",
 ]
 
 CHAMPION, SHADOW, CANARY, BATCH = "champion", "shadow", "canary", "batch"
@@ -78,7 +87,9 @@ class DeploymentSpec:
 
     ``champion`` answers every request not routed to the canary; ``shadow`` also scores each
     request off the response path; ``canary`` answers the rows whose ``route_key`` value hashes
-    below ``canary_fraction``. ``salt`` defaults to a new one.
+    below ``canary_fraction`` (no route key: the model's key column, else the request id).
+    ``salt`` defaults to a new one. Without ``canary``, a scoring server follows the model's
+    canary ramp (``route_key`` and ``salt`` apply to it).
     """
 
     champion: str
@@ -92,11 +103,6 @@ class DeploymentSpec:
     def __post_init__(self) -> None:
         if self.canary is not None:
             check_fraction(self.canary_fraction)
-            if not self.route_key:
-                raise InputError(
-                    "a canary needs a route key", hint="--route-key COL: the column whose value "
-                    "decides, the same way every time, who gets the canary"
-                )  # fmt: skip
         if self.canary is not None and self.salt is None:
             object.__setattr__(self, "salt", new_salt())
 
@@ -112,11 +118,23 @@ class DeploymentSpec:
 
 @dataclass(frozen=True)
 class CanarySplit:
-    """A deterministic, sticky split of rows by the salted hash of a route key's value."""
+    """A deterministic, sticky split of rows by the salted hash of a route key's value.
+
+    ``route_key`` None routes by the record's request id (its id in the log). ``source`` says
+    where the canary came from: ``flag`` (the server's options) or ``ramp`` (the model's canary
+    deployment setting); ``route_key_from`` why this route key (``option``, ``key column``,
+    ``request id``).
+    """
 
     fraction: float
-    route_key: str
+    route_key: str | None
     salt: str
+    source: str = "flag"
+    route_key_from: str = "option"
+
+    def key_of(self, record: Mapping[str, Any], request_id: str | None) -> Any:
+        """The value that routes ``record``: its route key's, or its request id."""
+        return record.get(self.route_key) if self.route_key else request_id
 
     def picks(self, key: Any) -> bool:
         """Whether the row whose route key is ``key`` goes to the canary (never for None)."""
@@ -170,12 +188,14 @@ class Deployment:
         """The models in their roles: champion, then canary and shadow when present."""
         return [m for m in (self.champion, self.canary, self.shadow) if m is not None]
 
-    def route(self, record: Mapping[str, Any]) -> tuple[ServingModel, str | None]:
-        """Who answers ``record`` and the route it is logged with."""
+    def route(
+        self, record: Mapping[str, Any], request_id: str | None = None
+    ) -> tuple[ServingModel, str | None]:
+        """Who answers ``record`` (logged as ``request_id``) and the route it is logged with."""
         split = self.split
         if split is None or self.canary is None:
             return self.champion, None
-        if split.picks(record.get(split.route_key)):
+        if split.picks(split.key_of(record, request_id)):
             return self.canary, split.route
         return self.champion, "champion"
 
@@ -184,8 +204,12 @@ class Deployment:
         out: dict[str, Any] = {"models": [m.describe() for m in self.models()]}
         if self.split is not None and self.canary is not None:
             out["canary"] = {
+                "model": self.canary.name,
+                "version": self.canary.version,
                 "fraction": self.split.fraction,
+                "source": self.split.source,
                 "route_key": self.split.route_key,
+                "route_key_from": self.split.route_key_from,
                 "salt": self.split.salt,
             }
         return out
@@ -199,6 +223,108 @@ class Deployment:
             canary=changed.get(CANARY, self.canary),
             generation=self.generation + 1,
         )
+
+
+def route_key(
+    given: str | None, canary: ServingModel, champion: ServingModel
+) -> tuple[str | None, str]:
+    """The canary's route key and why: the one given (``option``), else the model's key column
+    (``key column``: the training data's, which the log keeps as ``entity_key``), else None:
+    each record's request id (``request id``)."""
+    if given:
+        return given, "option"
+    key = canary.scorer.key_column or champion.scorer.key_column
+    return (key, "key column") if key else (None, "request id")
+
+
+def ramp_salt(model: str, value: Mapping[str, Any], setting_id: int | None) -> str:
+    """The canary salt of a ramp: the same for every step, worker and restart of one ramp
+    (``canary start``), new for the next one."""
+    started = value.get("started_at") or setting_id
+    text = f"{model}|{value.get('canary')}|{started}"
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class RampCanary:
+    """The model's canary ramp as a scoring server follows it (see ``ramp_canary``).
+
+    ``version`` is what to serve as the canary with ``fraction`` (0-1) of the traffic, or None
+    (no canary now; ``note`` says why when it is not plain).
+    """
+
+    model: str
+    setting_id: int | None
+    state: str | None
+    step: int | None
+    fraction: float
+    version: int | None
+    salt: str
+    note: str | None = None
+
+    @property
+    def serves(self) -> bool:
+        """Whether the ramp asks for a canary now."""
+        return self.version is not None and 0 < self.fraction < 1
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary (``GET /model`` under ``canary_ramp``)."""
+        out: dict[str, Any] = {
+            "model": self.model, "setting_id": self.setting_id, "state": self.state,
+            "step": self.step, "fraction": self.fraction, "version": self.version,
+        }  # fmt: skip
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def ramp_canary(
+    model: str,
+    setting_id: int | None,
+    value: Mapping[str, Any] | None,
+    alias_version: int | None,
+    *,
+    salt: str | None = None,
+) -> RampCanary:
+    """What the newest ``canary`` setting of ``model`` (``value``, None: never set) asks a
+    server to serve, given the version the ``canary`` alias holds now.
+
+    A canary serves when the state is ``ramping`` or ``completed`` (a completed ramp keeps its
+    last share while its promotion waits for an approver) with a ``canary_fraction`` strictly
+    between 0 and 1, and the ``canary`` alias still holds the setting's version: a removed or
+    moved alias stops it (the ramp describes a version the alias no longer names). ``salt``
+    (``--salt``) replaces the ramp's own (``ramp_salt``).
+    """
+    value = dict(value or {})
+    state = value.get("state")
+    step = value.get("step")
+    raw_version = value.get("version")
+    version = int(raw_version) if raw_version is not None else None
+    try:
+        fraction = float(value.get("canary_fraction") or 0.0)
+    except (TypeError, ValueError):
+        fraction = 0.0
+    note = None
+    served: int | None = None
+    if state not in ("ramping", "completed"):
+        fraction = 0.0
+    elif not 0 < fraction < 1:
+        note = f"canary_fraction {fraction:g} is not a canary share"
+        fraction = 0.0
+    elif version is None:
+        note = "the setting names no version"
+        fraction = 0.0
+    elif alias_version != version:
+        held = "no version" if alias_version is None else f"v{alias_version}"
+        note = f"the canary alias holds {held}, not v{version}: not served"
+        fraction = 0.0
+    else:
+        served = version
+    return RampCanary(
+        model, setting_id, None if state is None else str(state),
+        None if step is None else int(step), fraction, served,
+        salt or ramp_salt(model, value, setting_id), note,
+    )  # fmt: skip
 
 
 class DeploymentHolder:

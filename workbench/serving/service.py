@@ -25,7 +25,10 @@ from .deployment import (
     Deployment,
     DeploymentHolder,
     DeploymentSpec,
+    RampCanary,
     ServingModel,
+    ramp_canary,
+    route_key,
 )
 from .scorer import EncodingPolicy, Scorer
 from .watcher import Resolved
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["ServingService"]
 
 _CACHED_SCORERS = 8
+#: the deployment setting of the canary ramp (written by the monitoring service)
+CANARY_SETTING = "canary"
 
 
 class ServingService:
@@ -119,9 +124,29 @@ class ServingService:
             models[role] = ServingModel(role, ref, target.name, target.version, scorer)
         split = None
         if spec.canary is not None:
-            assert spec.route_key is not None and spec.salt is not None
-            split = CanarySplit(spec.canary_fraction, spec.route_key, spec.salt)
+            assert spec.salt is not None
+            key, source = route_key(spec.route_key, models[CANARY], models[CHAMPION])
+            split = CanarySplit(spec.canary_fraction, key, spec.salt, "flag", source)
         return Deployment(models[CHAMPION], models.get(SHADOW), models.get(CANARY), split)
+
+    def ramp(self, model: str, salt: str | None = None) -> RampCanary:
+        """What the model's canary ramp asks a server to serve now (``ramp_canary``): the
+        newest ``canary`` deployment setting and the ``canary`` alias, in one read."""
+        import json
+
+        from ..registry import repository as registry_repo
+
+        with self.ctx.store.read() as con:
+            rows = con.execute(
+                "select id, value_json from deployment_settings where model = ? and key = ? "
+                "order by id desc limit 1",
+                [model, CANARY_SETTING],
+            ).fetchall()
+            aliases = registry_repo.current_aliases(con, model)
+        setting_id, value = (int(rows[0][0]), json.loads(rows[0][1])) if rows else (None, None)
+        held = aliases.get((model, CANARY))
+        return ramp_canary(model, setting_id, value if isinstance(value, dict) else None, held,
+                           salt=salt)  # fmt: skip
 
     def session(
         self,
@@ -135,9 +160,10 @@ class ServingService:
     ) -> ServingSession:
         """Everything a scoring process runs (``ServingSession``), not started yet.
 
-        ``watch`` follows alias moves (checked every ``interval`` seconds); ``log`` writes the
-        prediction log (compacted every ``compact_every`` seconds); ``status`` lets the
-        process publish a status file once it knows its address.
+        ``watch`` follows alias moves (checked every ``interval`` seconds) and, when ``spec``
+        names no canary, the model's canary ramp (read now, then when the workspace changes);
+        ``log`` writes the prediction log (compacted every ``compact_every`` seconds);
+        ``status`` lets the process publish a status file once it knows its address.
         """
         from .dataplane import DataPlane
         from .session import ServingSession
@@ -155,10 +181,16 @@ class ServingService:
                     _declare(prediction_log, scorer)
                 return scorer
 
+            def ramp(model: str) -> RampCanary:
+                return self.ramp(model, spec.salt)
+
             watcher = AliasWatcher(
                 holder, spec.refs(), resolve=self.resolve, load=load,
                 token=self.ctx.change_token, interval=interval,
+                ramp=ramp if spec.canary is None else None, route_key=spec.route_key,
             )  # fmt: skip
+            if watcher.follows_ramp:
+                watcher.check()  # a ramp in progress serves its canary from the start
         compaction = None
         if prediction_log is not None and compact_every:
             from .predlog_compact import PeriodicCompaction

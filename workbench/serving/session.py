@@ -74,6 +74,16 @@ class ServingSession:
     def describe(self) -> dict[str, Any]:
         """Which versions serve, in which roles, since when; the canary split; the watcher."""
         out = self.deployment.describe()
+        watcher = self.watcher
+        if watcher is not None and watcher.follows_ramp:
+            ramp = watcher.ramp.describe() if watcher.ramp is not None else {}
+            out["canary_ramp"] = {"followed": True, **ramp}
+        elif self.deployment.split is not None:
+            out["canary_ramp"] = {
+                "followed": False,
+                "note": "a canary set when the server started (--canary) wins over the "
+                "model's canary ramp",
+            }
         if self.watcher is not None:
             out["watching"] = dict(self.watcher.refs)
             out["swaps"] = len(self.watcher.swaps)

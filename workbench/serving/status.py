@@ -50,6 +50,7 @@ class ServerStatus:
     errors: int
     #: requests per second over the writer's last interval
     request_rate: float
+    #: the canary's model, version, fraction, source (``flag`` or ``ramp``), route key, salt
     canary: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +66,8 @@ class ServerStatus:
             share = ""
             if m["role"] == "canary" and self.canary:
                 share = f" {self.canary.get('fraction', 0):.0%}"
+                if self.canary.get("source"):
+                    share += f" ({self.canary['source']})"
             parts.append(f"{m['role']}{share} {m['model']}@v{m['version']} since {since:%H:%M:%S}")
         return (
             f"{self.address} (pid {self.pid}): {'; '.join(parts)}; "

@@ -70,7 +70,13 @@ def build_workspace(root: Path, rows: int = 20_000) -> Path:
         pl.Series("target", y)
     )
     ws = Workspace.init(root)
-    (ws.dir / "workbench.toml").write_text('actor = "bench"\n[roles]\nbench = "admin"\n')
+    from workbench.processes import os_account
+
+    # this OS account may act as "bench", an admin (identity: [accounts] in the settings)
+    account = os_account()
+    (ws.dir / "workbench.toml").write_text(
+        f'actor = "bench"\n[roles]\nbench = "admin"\n[accounts]\n{account} = ["bench"]\n'
+    )
     frame.write_parquet(root / "train.parquet")
     ws = Workspace(root)
     ws.add_snapshot(root / "train.parquet", "data", target="target")

@@ -52,6 +52,9 @@ class ChunkSums:
     expected_positive: np.ndarray
     #: per chunk, its calibrated probabilities in ascending order
     sorted_calibrated: list[np.ndarray]
+    #: per chunk, the scores of rows labelled 1 and of rows labelled 0, each as ascending
+    #: runs (None without labels)
+    class_scores: list[tuple[list[np.ndarray], list[np.ndarray]]] | None = None
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
         if values.dtype == np.bool_:
@@ -130,27 +133,41 @@ def chunk_sums(
     calibrate: Callable[[np.ndarray], np.ndarray],
 ) -> ChunkSums:
     """Per chunk: calibrated probabilities summed (all rows, rows predicted positive) and
-    sorted, from one sort of the scores' values per chunk (no argsort, no gather).
+    sorted, and the labelled scores sorted by class, from sorts of the scores' values (no
+    argsort, no gather).
 
-    Calibration is monotone (isotonic or none), so calibrating the sorted scores gives the
+    Calibration is monotone (isotonic or none), so calibrating sorted scores gives the
     calibrated values in ascending order: exactly the sequence NannyML reads in score
-    order. The rows predicted positive and the others are sorted apart (two sorts of half
-    the rows cost less than one of all) and merged by a stable sort of two runs.
+    order. Each chunk's rows are sorted in groups (predicted positive or not, times label
+    1, 0 or missing: smaller sorts cost less than one of all), which give the sums and the
+    classes' scores apart; a stable sort of the groups' ascending runs merges them.
     """
     count = len(starts)
     tp, positive = np.zeros(count), np.zeros(count)
     ordered: list[np.ndarray] = []
+    classes: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
     for i, (a, b) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
         scores, said = proba[a:b], y_pred[a:b] == 1
-        high = calibrate(np.sort(scores[said]))
-        low = calibrate(np.sort(scores[~said]))
-        tp[i] = high.sum()
-        positive[i] = tp[i] + low.sum()
-        merged = np.concatenate((low, high))
-        if len(low) and len(high) and low[-1] > high[0]:
-            merged.sort(kind="stable")  # two ascending runs: a merge
+        if y_true is None:
+            by_label = [np.ones(b - a, dtype=bool)]
+        else:
+            truth = y_true[a:b]
+            is_one, is_zero = truth == 1, truth == 0
+            by_label = [is_one, is_zero, ~(is_one | is_zero)]
+        runs = [
+            [np.sort(scores[said & label]), np.sort(scores[~said & label])] for label in by_label
+        ]
+        calibrated = [[calibrate(run) for run in pair] for pair in runs]
+        tp[i] = sum(float(high.sum()) for high, _ in calibrated)
+        positive[i] = tp[i] + sum(float(low.sum()) for _, low in calibrated)
+        parts = [run for pair in calibrated for run in pair if len(run)]
+        merged = np.concatenate(parts) if parts else np.zeros(0)
+        if len(parts) > 1 and np.any(merged[1:] < merged[:-1]):
+            merged.sort(kind="stable")  # ascending runs: a merge
         ordered.append(merged)
-    return ChunkSums(proba, y_pred, y_true, starts, stops, tp, positive, ordered)
+        if y_true is not None:
+            classes.append((runs[0], runs[1]))
+    return ChunkSums(proba, y_pred, y_true, starts, stops, tp, positive, ordered, classes or None)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -241,12 +258,11 @@ class RocAuc(BinaryMetric):
         """``roc_auc_score`` of the labels against the uncalibrated scores."""
         values: list[float | None] = []
         notes: list[Note] = []
-        for i, (a, b) in enumerate(zip(sums.starts.tolist(), sums.stops.tolist(), strict=True)):
+        for i in range(len(sums.starts)):
             note = sums.two_class_note(i, predictions=False)
             if note is None:
-                assert sums.y_true is not None
-                y, scores = sums.y_true[a:b], sums.proba[a:b]
-                values.append(_mann_whitney_auc(np.sort(scores[y == 1]), np.sort(scores[y == 0])))
+                assert sums.class_scores is not None
+                values.append(_mann_whitney_auc(*sums.class_scores[i]))
             else:
                 values.append(None)
             notes.append(note)
@@ -266,14 +282,20 @@ def _descending_if_unique(flipped: np.ndarray, ascending_order: np.ndarray) -> n
     return np.argsort(flipped)
 
 
-def _mann_whitney_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
-    """ROC AUC of ascending positive and negative scores: the share of (positive, negative)
-    pairs in order, ties counting half. The count is exact (integers and halves), so this
-    equals the rank formula of ``roc_auc`` and scikit-learn's ``roc_auc_score`` to rounding."""
-    below = np.searchsorted(negatives, positives, "left")
-    at_or_below = np.searchsorted(negatives, positives, "right")
-    pairs = 2 * int(below.sum()) + int((at_or_below - below).sum())
-    return pairs / (2 * len(positives) * len(negatives))
+def _mann_whitney_auc(positives: list[np.ndarray], negatives: list[np.ndarray]) -> float:
+    """ROC AUC from the positives' and negatives' scores, each given as ascending runs: the
+    share of (positive, negative) pairs in order, ties counting half. The count is exact
+    (integers and halves), so this equals the rank formula of ``roc_auc`` and
+    scikit-learn's ``roc_auc_score`` to rounding."""
+    pairs = 0
+    for pos in positives:
+        for neg in negatives:
+            below = np.searchsorted(neg, pos, "left")
+            at_or_below = np.searchsorted(neg, pos, "right")
+            pairs += 2 * int(below.sum()) + int((at_or_below - below).sum())
+    n_pos = sum(len(p) for p in positives)
+    n_neg = sum(len(n) for n in negatives)
+    return pairs / (2 * n_pos * n_neg)
 
 
 def _estimated_roc_auc(ascending: np.ndarray) -> tuple[float, Note]:

@@ -527,14 +527,25 @@ class MonitoringService:
     def _part_figures(
         self, model: str, parts: list[tuple], progress: Progress = NULL_PROGRESS
     ) -> list[WindowFigures]:
+        """Figures of each window's (role, version) groups, in ``parts`` order.
+
+        Windows are independent, and their work (Polars, NumPy sorts, the drift engine)
+        mostly releases the GIL, so two run at once on threads. The versions' references
+        (which may fit and store an estimator) are settled first, on this thread.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..drift.stats import default_workers
         from .windows import column_types, drift_options, window_figures
 
         options = drift_options(self._settings().drift_share)
         progress.start("windows", total=len(parts))
-        out = []
         order = {"champion": 0, "canary": 1, "shadow": 2}
-        for key, start, end, rows in parts:
-            progress.check_cancelled()
+        versions = {int(v) for *_, rows in parts for v in rows["version"].unique().to_list()}
+        refs = {v: self.reference(model, v) for v in sorted(versions)}
+        types = {v: column_types(ref.stats, ref.features) for v, ref in refs.items()}
+
+        def one_window(key: str, start: Any, end: Any, rows: pl.DataFrame) -> list[WindowFigures]:
             # The log comes in one chunk per file; every column operation below runs several
             # times faster on contiguous memory than on hundreds of chunks. Columns the figures
             # do not read are left out of the copy (the keys are the costliest to copy).
@@ -545,24 +556,33 @@ class MonitoringService:
                 if single
                 else rows.partition_by(["role", "version"], as_dict=True)
             )
-            for (role, version), part in sorted(
-                groups.items(), key=lambda kv: (order.get(str(kv[0][0]), 3), kv[0][1])
-            ):
-                ref = self.reference(model, int(version))
-                types = column_types(ref.stats, ref.features)
-                out.append(
-                    window_figures(
-                        part,
-                        ref,
-                        options=options,
-                        types=types,
-                        key=key,
-                        start=start,
-                        end=end,
-                        role=str(role),
-                    )  # fmt: skip
+            return [
+                window_figures(
+                    part,
+                    refs[int(version)],
+                    options=options,
+                    types=types[int(version)],
+                    key=key,
+                    start=start,
+                    end=end,
+                    role=str(role),
+                )  # fmt: skip
+                for (role, version), part in sorted(
+                    groups.items(), key=lambda kv: (order.get(str(kv[0][0]), 3), kv[0][1])
                 )
-            progress.advance()
+            ]
+
+        out: list[WindowFigures] = []
+        with ThreadPoolExecutor(min(2, default_workers())) as pool:
+            futures = [pool.submit(one_window, *part) for part in parts]
+            try:
+                for future in futures:
+                    progress.check_cancelled()
+                    out.extend(future.result())
+                    progress.advance()
+            finally:
+                for future in futures:
+                    future.cancel()
         return out
 
     # -- check ---------------------------------------------------------------------------------

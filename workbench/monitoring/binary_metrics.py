@@ -3,7 +3,7 @@
 Per metric: sampling-error components fitted on the reference, the estimate from
 calibrated probabilities, the sampling error for a chunk size, and the realized value on
 labelled rows. Chunk-level sums are computed once for all metrics over all chunks
-(``ChunkSums``); only ROC AUC sorts each chunk.
+(``ChunkSums``, from sorts of each chunk's score values in groups; no argsort).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ of the year. Then the whole command runs in a fresh process, as a user would run
 The target is 10 s for 10M rows in 12 windows (drift against stored training statistics,
 prediction drift, CBPE, labels joined, latency, errors). The machine is shared: each figure is
 the best and the median of ``--repeat`` runs, with the load average printed beside them.
+``--against DIR`` runs another source tree's report alternately with this one on the same
+workspace (a before/after in one run: ``git archive <commit> | tar -x -C DIR``).
 """
 
 from __future__ import annotations
@@ -112,8 +114,9 @@ def build(root: Path, rows: int, seed: int = 0) -> None:
     ws.import_labels(root / "labels.parquet", "customer_id")
 
 
-def run_report(root: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of ``workbench monitor report --json`` in a fresh process.
+def run_report(root: Path, repo: Path = REPO) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``workbench monitor report --json`` in a fresh process,
+    running the ``workbench`` package of the source tree ``repo``.
 
     On a shared machine the CPU time says more than the wall time: a process that waits for a
     core does not count its wait.
@@ -121,7 +124,7 @@ def run_report(root: Path) -> tuple[float, float]:
     import resource
 
     code = "from workbench.cli.main import entry; entry()"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WORKBENCH_WORKSPACE": str(root)}
+    env = {**os.environ, "PYTHONPATH": str(repo), "WORKBENCH_WORKSPACE": str(root)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
@@ -141,6 +144,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="Build here and keep the workspace.")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="Another source tree (e.g. `git archive <commit> | tar -x -C DIR`): its report "
+        "runs alternately with this tree's on the same workspace, as the other side.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp) / "bench"
@@ -149,16 +158,22 @@ def main() -> None:
             build(root, args.rows)
             print(f"built: {args.rows:,} logged rows in {time.perf_counter() - started:.1f} s")
         wall, cpu = run_report(root)  # fits CBPE and stores it; reference statistics too
-        print(f"first report (fits and stores the estimator): {wall:.2f} s, CPU {cpu:.2f} s")
-        times, cpus = [], []
+        print(f"first report (fits and stores the estimator in a new workspace): {wall:.2f} s, "
+              f"CPU {cpu:.2f} s")  # fmt: skip
+        sides = {"this tree": REPO, **({f"{args.against}": args.against} if args.against else {})}
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
         for _ in range(args.repeat):
-            wall, cpu = run_report(root)
-            times.append(wall)
-            cpus.append(cpu)
-            print(f"  report: {wall:.2f} s wall, {cpu:.2f} s CPU (load {os.getloadavg()[0]:.1f})")
-        print(f"monitor report, {args.rows:,} rows, 12 windows: best {min(times):.2f} s wall, "
-              f"median {statistics.median(times):.2f} s; CPU best {min(cpus):.2f} s, "
-              f"i.e. {min(cpus) / 2:.2f} s on two free cores at best (target 10 s)")  # fmt: skip
+            for name, repo in sides.items():
+                wall, cpu = run_report(root, repo)
+                runs[name].append((wall, cpu))
+                print(f"  {name}: {wall:.2f} s wall, {cpu:.2f} s CPU "
+                      f"(load {os.getloadavg()[0]:.1f})")  # fmt: skip
+        for name, pairs in runs.items():
+            times, cpus = [w for w, _ in pairs], [c for _, c in pairs]
+            print(f"{name}: monitor report, {args.rows:,} rows, 12 windows: best "
+                  f"{min(times):.2f} s wall, median {statistics.median(times):.2f} s; CPU best "
+                  f"{min(cpus):.2f} s, i.e. {min(cpus) / 2:.2f} s on two free cores at best "
+                  "(target 10 s)")  # fmt: skip
 
 
 if __name__ == "__main__":

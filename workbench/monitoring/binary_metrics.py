@@ -3,21 +3,20 @@
 Per metric: sampling-error components fitted on the reference, the estimate from
 calibrated probabilities, the sampling error for a chunk size, and the realized value on
 labelled rows. Chunk-level sums are computed once for all metrics over all chunks
-(``ChunkSums``); only ROC AUC sorts each chunk.
+(``ChunkSums``, from sorts of each chunk's score values in groups; no argsort).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
 
-from ..experiments.metrics import roc_auc
-
-__all__ = ["METRICS", "BinaryMetric", "ChunkSums", "Labelled", "score_orders"]
+__all__ = ["METRICS", "BinaryMetric", "ChunkSums", "Labelled", "chunk_sums"]
 
 Note = str | None
 
@@ -35,18 +34,27 @@ class Labelled:
 
 @dataclass
 class ChunkSums:
-    """Rows of one data set in chunk order, with per-chunk sums shared by all metrics."""
+    """Rows of one data set in chunk order, with per-chunk sums shared by all metrics.
+
+    Nothing here needs the rows' score order, only each chunk's calibrated probabilities
+    in ascending order (ROC AUC), which a sort of the values gives (``chunk_sums``).
+    """
 
     proba: np.ndarray
-    calibrated: np.ndarray
     y_pred: np.ndarray
     #: 0/1 with NaN where the label is missing; None when the data has no label column
     y_true: np.ndarray | None
     starts: np.ndarray
     stops: np.ndarray
-    #: per chunk, its rows (offsets into the chunk) in ascending score order; ties in any
-    #: order, as no metric depends on it (see ``score_orders``)
-    chunk_orders: list[np.ndarray]
+    #: per chunk, the sum of calibrated probabilities over its rows predicted positive
+    expected_tp: np.ndarray
+    #: per chunk, the sum of calibrated probabilities over all its rows
+    expected_positive: np.ndarray
+    #: per chunk, its calibrated probabilities in ascending order
+    sorted_calibrated: list[np.ndarray]
+    #: per chunk, the scores of rows labelled 1 and of rows labelled 0, each as ascending
+    #: runs (None without labels)
+    class_scores: list[tuple[list[np.ndarray], list[np.ndarray]]] | None = None
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
         if values.dtype == np.bool_:
@@ -64,8 +72,8 @@ class ChunkSums:
         Three sums instead of NannyML's four masked ones: the other counts follow by
         subtraction, equal to its sums up to rounding (~1e-16 of the chunk size).
         """
-        tp = self._sum(self.calibrated * self.y_pred)
-        expected_positive = self._sum(self.calibrated)
+        tp = self.expected_tp
+        expected_positive = self.expected_positive
         predicted_positive = self._sum(self.y_pred)
         return {
             "tp": tp,
@@ -116,23 +124,50 @@ class ChunkSums:
         return None
 
 
-def score_orders(
-    proba: np.ndarray, starts: np.ndarray, stops: np.ndarray, order: np.ndarray | None = None
-) -> list[np.ndarray]:
-    """Per chunk, its rows (offsets into the chunk) in ascending score order.
+def chunk_sums(
+    proba: np.ndarray,
+    y_pred: np.ndarray,
+    y_true: np.ndarray | None,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    calibrate: Callable[[np.ndarray], np.ndarray],
+) -> ChunkSums:
+    """Per chunk: calibrated probabilities summed (all rows, rows predicted positive) and
+    sorted, and the labelled scores sorted by class, from sorts of the scores' values (no
+    argsort, no gather).
 
-    From ``order``, an ascending order of all rows when the caller has one, by a stable
-    (radix) partition by chunk; otherwise by sorting each chunk (ten sorts of 100k rows
-    take half the time of one of 1M).
+    Calibration is monotone (isotonic or none), so calibrating sorted scores gives the
+    calibrated values in ascending order: exactly the sequence NannyML reads in score
+    order. Each chunk's rows are sorted in groups (predicted positive or not, times label
+    1, 0 or missing: smaller sorts cost less than one of all), which give the sums and the
+    classes' scores apart; a stable sort of the groups' ascending runs merges them.
     """
-    bounds = list(zip(starts.tolist(), stops.tolist(), strict=True))
-    if order is None:
-        return [np.argsort(proba[a:b]) for a, b in bounds]
-    sizes = (stops - starts).astype(np.int64)
-    small = len(sizes) < np.iinfo(np.int16).max
-    chunk_of = np.repeat(np.arange(len(sizes), dtype=np.int16 if small else np.int64), sizes)
-    grouped = order[np.argsort(chunk_of[order], kind="stable")]
-    return [grouped[a:b] - a for a, b in bounds]
+    count = len(starts)
+    tp, positive = np.zeros(count), np.zeros(count)
+    ordered: list[np.ndarray] = []
+    classes: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
+    for i, (a, b) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+        scores, said = proba[a:b], y_pred[a:b] == 1
+        if y_true is None:
+            by_label = [np.ones(b - a, dtype=bool)]
+        else:
+            truth = y_true[a:b]
+            is_one, is_zero = truth == 1, truth == 0
+            by_label = [is_one, is_zero, ~(is_one | is_zero)]
+        runs = [
+            [np.sort(scores[said & label]), np.sort(scores[~said & label])] for label in by_label
+        ]
+        calibrated = [[calibrate(run) for run in pair] for pair in runs]
+        tp[i] = sum(float(high.sum()) for high, _ in calibrated)
+        positive[i] = tp[i] + sum(float(low.sum()) for _, low in calibrated)
+        parts = [run for pair in calibrated for run in pair if len(run)]
+        merged = np.concatenate(parts) if parts else np.zeros(0)
+        if len(parts) > 1 and np.any(merged[1:] < merged[:-1]):
+            merged.sort(kind="stable")  # ascending runs: a merge
+        ordered.append(merged)
+        if y_true is not None:
+            classes.append((runs[0], runs[1]))
+    return ChunkSums(proba, y_pred, y_true, starts, stops, tp, positive, ordered, classes or None)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -214,8 +249,8 @@ class RocAuc(BinaryMetric):
         ``estimate_roc_auc``, including its rounding of the counts to 5 decimals)."""
         values = np.full(len(sums.starts), np.nan)
         notes: list[Note] = []
-        for i, (a, b) in enumerate(zip(sums.starts.tolist(), sums.stops.tolist(), strict=True)):
-            values[i], note = _estimated_roc_auc(sums.calibrated[a:b], sums.chunk_orders[i])
+        for i, ascending in enumerate(sums.sorted_calibrated):
+            values[i], note = _estimated_roc_auc(ascending)
             notes.append(note)
         return values, notes
 
@@ -223,15 +258,11 @@ class RocAuc(BinaryMetric):
         """``roc_auc_score`` of the labels against the uncalibrated scores."""
         values: list[float | None] = []
         notes: list[Note] = []
-        for i, (a, b) in enumerate(zip(sums.starts.tolist(), sums.stops.tolist(), strict=True)):
+        for i in range(len(sums.starts)):
             note = sums.two_class_note(i, predictions=False)
             if note is None:
-                assert sums.y_true is not None
-                y, order = sums.y_true[a:b], sums.chunk_orders[i]
-                known = ~np.isnan(y)
-                if not known.all():  # the labelled rows, still in score order
-                    order = (np.cumsum(known) - 1)[order[known[order]]]
-                values.append(roc_auc(y[known], sums.proba[a:b][known], order))
+                assert sums.class_scores is not None
+                values.append(_mann_whitney_auc(*sums.class_scores[i]))
             else:
                 values.append(None)
             notes.append(note)
@@ -251,10 +282,27 @@ def _descending_if_unique(flipped: np.ndarray, ascending_order: np.ndarray) -> n
     return np.argsort(flipped)
 
 
-def _estimated_roc_auc(calibrated: np.ndarray, ascending: np.ndarray) -> tuple[float, Note]:
-    """NannyML's ``estimate_roc_auc`` with the rows' score order given (descending is its
-    order; how ties fall does not matter, tied scores have equal calibrated values)."""
-    ordered = calibrated[ascending[::-1]]
+def _mann_whitney_auc(positives: list[np.ndarray], negatives: list[np.ndarray]) -> float:
+    """ROC AUC from the positives' and negatives' scores, each given as ascending runs: the
+    share of (positive, negative) pairs in order, ties counting half. The count is exact
+    (integers and halves), so this equals the rank formula of ``roc_auc`` and
+    scikit-learn's ``roc_auc_score`` to rounding."""
+    pairs = 0
+    for pos in positives:
+        for neg in negatives:
+            below = np.searchsorted(neg, pos, "left")
+            at_or_below = np.searchsorted(neg, pos, "right")
+            pairs += 2 * int(below.sum()) + int((at_or_below - below).sum())
+    n_pos = sum(len(p) for p in positives)
+    n_neg = sum(len(n) for n in negatives)
+    return pairs / (2 * n_pos * n_neg)
+
+
+def _estimated_roc_auc(ascending: np.ndarray) -> tuple[float, Note]:
+    """NannyML's ``estimate_roc_auc`` given the chunk's calibrated probabilities in ascending
+    order (its order is descending by score; calibration is monotone, and tied scores have
+    equal calibrated values, so the sequence is the same)."""
+    ordered = ascending[::-1]
     cum_tps = np.cumsum(ordered)
     cum_fps = 1 + np.arange(len(ordered)) - cum_tps
     tps = np.asarray(np.round(np.r_[0, cum_tps], 5))

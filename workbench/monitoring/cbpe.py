@@ -24,7 +24,7 @@ import polars as pl
 
 from ..errors import InputError
 from . import serialization
-from .binary_metrics import METRICS, BinaryMetric, ChunkSums, Labelled, score_orders
+from .binary_metrics import METRICS, BinaryMetric, ChunkSums, Labelled, chunk_sums
 from .calibration import Calibration, decide_calibration
 from .estimation import Chunked, EstimatorConfig, FittedEstimator, Metric
 from .inputs import FrameLike, binary_labels, load_columns, probabilities
@@ -74,9 +74,7 @@ class CBPE(EstimatorConfig):
         fitted = self._judged_reference(
             frame,
             components,
-            lambda chunked: self._sums(
-                chunked, calibration, labels=True, order=chunked.positions(order)
-            ),
+            lambda chunked: self._sums(chunked, calibration, labels=True),
         )
         return FittedCBPE(**fitted, calibration=calibration)
 
@@ -91,34 +89,15 @@ class CBPE(EstimatorConfig):
     def _batch(self, chunked: Chunked, fitted: Any, *, labels: bool) -> ChunkSums:
         return self._sums(chunked, fitted.calibration, labels=labels)
 
-    def _sums(
-        self,
-        chunked: Chunked,
-        calibration: Calibration,
-        *,
-        labels: bool,
-        order: np.ndarray | None = None,
-    ) -> ChunkSums:
+    def _sums(self, chunked: Chunked, calibration: Calibration, *, labels: bool) -> ChunkSums:
         what = "data to estimate"
         frame = chunked.frame
         proba = probabilities(frame, self.y_pred_proba, what=what)
         y_true = None
         if labels:
             y_true = binary_labels(frame, self.y_true, what=what, allow_missing=True)
-        orders = score_orders(proba, chunked.starts, chunked.stops, order)
-        calibrated = np.empty_like(proba)
-        for a, chunk_order in zip(chunked.starts.tolist(), orders, strict=True):
-            rows = chunk_order + a  # interpolation is fastest on sorted scores
-            calibrated[rows] = calibration.apply(proba[rows])
-        return ChunkSums(
-            proba=proba,
-            calibrated=calibrated,
-            y_pred=self._predictions(frame, proba, what),
-            y_true=y_true,
-            starts=chunked.starts,
-            stops=chunked.stops,
-            chunk_orders=orders,
-        )
+        y_pred = self._predictions(frame, proba, what)
+        return chunk_sums(proba, y_pred, y_true, chunked.starts, chunked.stops, calibration.apply)
 
 
 @dataclass(frozen=True, repr=False)  # the short repr of FittedEstimator

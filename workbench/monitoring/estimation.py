@@ -73,14 +73,6 @@ class Chunked:
     source_rows: np.ndarray
     source_height: int
 
-    def positions(self, source_order: np.ndarray) -> np.ndarray:
-        """``source_order`` (positions in the given frame) as positions in ``frame``, leaving
-        out rows no chunk holds."""
-        where = np.full(self.source_height, -1, dtype=np.int64)
-        where[self.source_rows] = np.arange(len(self.source_rows))
-        mapped = where[source_order]
-        return mapped[mapped >= 0]
-
     @property
     def starts(self) -> np.ndarray:
         return np.array([c.start_index for c in self.chunks], dtype=np.int64)

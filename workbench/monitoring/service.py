@@ -79,6 +79,10 @@ _LOG_COLUMNS = ("time", "model", "role", "version", "request_id", "entity_key", 
                 "predicted_label", "latency_ms")  # fmt: skip
 
 
+#: log columns no window figure reads (dropped before a window's rows are made contiguous)
+_NOT_FIGURES = ("time", "model", "request_id", "entity_key")
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -447,16 +451,26 @@ class MonitoringService:
     # -- windows -------------------------------------------------------------------------------
 
     def _log_frame(
-        self, model: str, since: datetime | None = None, until: datetime | None = None
+        self,
+        model: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        request_ids: bool = False,
     ) -> pl.DataFrame:
-        """The model's logged rows (every role) with their label joined (null where none)."""
+        """The model's logged rows (every role) with their label joined (null where none);
+        the request ids only when asked (pairing a shadow's answers with the champion's)."""
         import polars as pl
 
         from ..serving.predlog_read import scan_predictions
 
         lazy = scan_predictions(self.ctx.root, model, since=since, until=until)
         names = lazy.collect_schema().names()
-        wanted = [c for c in names if c in _LOG_COLUMNS or c.startswith("in_")]
+        wanted = [
+            c
+            for c in names
+            if (c in _LOG_COLUMNS and (request_ids or c != "request_id")) or c.startswith("in_")
+        ]
         frame = lazy.select(wanted).collect()
         if frame.height == 0:
             return frame.with_columns(pl.lit(None, pl.String).alias("label"))
@@ -513,41 +527,62 @@ class MonitoringService:
     def _part_figures(
         self, model: str, parts: list[tuple], progress: Progress = NULL_PROGRESS
     ) -> list[WindowFigures]:
+        """Figures of each window's (role, version) groups, in ``parts`` order.
+
+        Windows are independent, and their work (Polars, NumPy sorts, the drift engine)
+        mostly releases the GIL, so two run at once on threads. The versions' references
+        (which may fit and store an estimator) are settled first, on this thread.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..drift.stats import default_workers
         from .windows import column_types, drift_options, window_figures
 
         options = drift_options(self._settings().drift_share)
         progress.start("windows", total=len(parts))
-        out = []
         order = {"champion": 0, "canary": 1, "shadow": 2}
-        for key, start, end, rows in parts:
-            progress.check_cancelled()
+        versions = {int(v) for *_, rows in parts for v in rows["version"].unique().to_list()}
+        refs = {v: self.reference(model, v) for v in sorted(versions)}
+        types = {v: column_types(ref.stats, ref.features) for v, ref in refs.items()}
+
+        def one_window(key: str, start: Any, end: Any, rows: pl.DataFrame) -> list[WindowFigures]:
             # The log comes in one chunk per file; every column operation below runs several
-            # times faster on contiguous memory than on hundreds of chunks.
-            rows = rows.rechunk()
+            # times faster on contiguous memory than on hundreds of chunks. Columns the figures
+            # do not read are left out of the copy (the keys are the costliest to copy).
+            rows = rows.drop(_NOT_FIGURES, strict=False).rechunk()
             single = rows["role"].n_unique() == 1 and rows["version"].n_unique() == 1
             groups = (
                 {(rows["role"][0], rows["version"][0]): rows}
                 if single
                 else rows.partition_by(["role", "version"], as_dict=True)
             )
-            for (role, version), part in sorted(
-                groups.items(), key=lambda kv: (order.get(str(kv[0][0]), 3), kv[0][1])
-            ):
-                ref = self.reference(model, int(version))
-                types = column_types(ref.stats, ref.features)
-                out.append(
-                    window_figures(
-                        part,
-                        ref,
-                        options=options,
-                        types=types,
-                        key=key,
-                        start=start,
-                        end=end,
-                        role=str(role),
-                    )  # fmt: skip
+            return [
+                window_figures(
+                    part,
+                    refs[int(version)],
+                    options=options,
+                    types=types[int(version)],
+                    key=key,
+                    start=start,
+                    end=end,
+                    role=str(role),
+                )  # fmt: skip
+                for (role, version), part in sorted(
+                    groups.items(), key=lambda kv: (order.get(str(kv[0][0]), 3), kv[0][1])
                 )
-            progress.advance()
+            ]
+
+        out: list[WindowFigures] = []
+        with ThreadPoolExecutor(min(2, default_workers())) as pool:
+            futures = [pool.submit(one_window, *part) for part in parts]
+            try:
+                for future in futures:
+                    progress.check_cancelled()
+                    out.extend(future.result())
+                    progress.advance()
+            finally:
+                for future in futures:
+                    future.cancel()
         return out
 
     # -- check ---------------------------------------------------------------------------------
@@ -981,7 +1016,7 @@ class MonitoringService:
         from .verdict import verdict
 
         name = self.model_name(model)
-        frame = self._log_frame(name, since=since)
+        frame = self._log_frame(name, since=since, request_ids=True)
         if frame.height == 0:
             return []
         champ_rows = frame.filter(pl.col("role") == "champion")
@@ -1194,27 +1229,33 @@ def _sides(frame: pl.DataFrame, ref: VersionReference, suffix: str) -> dict[str,
 
 
 def join_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with the ``label`` of its ``entity_key`` (null where none).
+    """``frame`` with the ``label`` of its ``entity_key`` (null where none), in ``frame``'s
+    row order.
 
-    Joined on a 64-bit hash of the key, then checked on the key itself: a join on the key
-    strings cost twice as much over ten million rows. When two labelled keys share a hash
-    (about one chance in a million at ten million keys) the string join is used instead.
+    Joined on a 64-bit hash of the key, carrying only the label's row number, then checked on
+    the key itself (the matched label keys gathered and compared): a join on the key strings,
+    or one carrying the key and label strings through the join, cost twice as much over ten
+    million rows. When two labelled keys share a hash (about one chance in a million at ten
+    million keys) the string join is used instead.
     """
     import polars as pl
 
     hashed = labels.select(
-        pl.col("entity_key").hash(_KEY_SEED).alias("__h"), "label",
-        pl.col("entity_key").alias("__k"),
-    )  # fmt: skip
-    if hashed["__h"].is_duplicated().any():
-        return frame.join(labels.select("entity_key", "label"), on="entity_key", how="left")
-    joined = frame.with_columns(pl.col("entity_key").hash(_KEY_SEED).alias("__h")).join(
-        hashed, on="__h", how="left"
+        pl.col("entity_key").hash(_KEY_SEED).alias("__h"), pl.int_range(pl.len()).alias("__i")
     )
-    same = pl.col("__k") == pl.col("entity_key")
-    return joined.with_columns(
-        pl.when(same).then(pl.col("label")).otherwise(None).alias("label")
-    ).drop("__h", "__k")
+    if hashed["__h"].n_unique() != hashed.height:
+        return frame.join(
+            labels.select("entity_key", "label"), on="entity_key", how="left",
+            maintain_order="left",
+        )  # fmt: skip
+    found = (
+        frame.select(pl.col("entity_key").hash(_KEY_SEED).alias("__h"))
+        .join(hashed, on="__h", how="left", maintain_order="left")
+        .get_column("__i")
+    )
+    same = (labels["entity_key"].gather(found) == frame["entity_key"]).fill_null(False)
+    found = found.zip_with(same, pl.Series([None], dtype=found.dtype))
+    return frame.with_columns(labels["label"].gather(found).alias("label"))
 
 
 _KEY_SEED = 1_234_567

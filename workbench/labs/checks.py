@@ -1,0 +1,237 @@
+"""``workbench lab check``: grade a learner's folder step by step.
+
+Each step of a lab has a check here that reads the workspace through the facade (and the
+learner's answer files) and returns evidence lines, each with a verdict: ``pass``,
+``fail`` (done, but wrong: a wrong answer, a broken state) or ``not-yet`` (not done). A
+step's verdict is ``fail`` if any line fails, else ``not-yet`` if any line is not yet,
+else ``pass``. The report is also JSON, for a teacher to collect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..api import Workspace
+from ..errors import WorkbenchError, WorkspaceNotFound
+from . import Lab, load_lab
+
+__all__ = ["Evidence", "StepReport", "LabReport", "check_lab"]
+
+PASS, FAIL, NOT_YET = "pass", "fail", "not-yet"
+
+
+@dataclass
+class Evidence:
+    verdict: str
+    text: str
+
+
+@dataclass
+class StepReport:
+    step: int
+    title: str
+    verdict: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class LabReport:
+    lab: int
+    title: str
+    folder: str
+    os_account: str
+    checked_at: str
+    steps: list[StepReport]
+
+    @property
+    def passed(self) -> bool:
+        return all(s.verdict == PASS for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passed"] = self.passed
+        data["score"] = f"{sum(s.verdict == PASS for s in self.steps)}/{len(self.steps)}"
+        return data
+
+
+class _Grader:
+    """What a step's check needs: the folder, the workspace, and ways to say things."""
+
+    def __init__(self, root: Path, ws: Workspace) -> None:
+        self.root = root
+        self.ws = ws
+        self.lines: list[Evidence] = []
+
+    def say(self, ok: bool | None, text: str, *, wrong: bool = False) -> bool:
+        """``ok`` True: pass; else fail when ``wrong``, not-yet otherwise."""
+        verdict = PASS if ok else FAIL if wrong else NOT_YET
+        self.lines.append(Evidence(verdict, text))
+        return bool(ok)
+
+    # -- reading the workspace -----------------------------------------------------------
+
+    def snapshot(self, ref: str):
+        try:
+            return self.ws.snapshot(ref)
+        except WorkbenchError:
+            return None
+
+    def has_snapshot(self, ref: str, **expect: Any) -> bool:
+        snap = self.snapshot(ref)
+        if snap is None:
+            return self.say(False, f"snapshot {ref} does not exist yet")
+        wrong = [f"{k} is {getattr(snap, k)!r}, expected {v!r}"
+                 for k, v in expect.items() if getattr(snap, k) != v]  # fmt: skip
+        if wrong:
+            return self.say(False, f"snapshot {ref} exists but its " + "; ".join(wrong), wrong=True)
+        details = ", ".join(f"{k} {v}" for k, v in expect.items())
+        return self.say(True, f"snapshot {ref} exists" + (f" ({details})" if details else ""))
+
+    def runs(self) -> pl.DataFrame:
+        return self.ws.runs()
+
+    def has_run_on(self, ref: str) -> bool:
+        runs = self.runs()
+        done = runs.filter((pl.col("snapshot") == ref) & (pl.col("status") == "finished"))
+        if done.is_empty():
+            return self.say(False, f"no finished run on {ref} yet")
+        return self.say(True, f"run {done['id'][0]} trained on {ref} (auc {done['auc'][0]:.4f})")
+
+    def versions(self, name: str) -> list[Any]:
+        return self.ws.models(name) if name in self.ws.model_names() else []
+
+    def predictions(self, name: str) -> pl.DataFrame:
+        if name not in self.ws.model_names():
+            return pl.DataFrame()
+        return self.ws.predictions(name)
+
+    def answer(self, file: str, accept: Callable[[str], bool], question: str) -> bool:
+        """An answer the learner wrote into ``answers/FILE``."""
+        path = self.root / "answers" / file
+        if not path.exists():
+            return self.say(False, f"answers/{file} not written yet ({question})")
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        if accept(text):
+            return self.say(True, f"answers/{file}: {text!r} is right ({question})")
+        return self.say(
+            False, f"answers/{file}: {text!r} is not the answer ({question})", wrong=True
+        )
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace('"', " ").replace("'", " ").split())
+
+
+def _month(month: str) -> Callable[[str], bool]:
+    year, mon = month.split("-")
+    names = {dt.date(2000, int(mon), 1).strftime(f) for f in ("%B", "%b")}
+    accepted = {month, f"prod-{month}", f"batch_{year}_{mon}", f"batch_{year}_{mon}.csv"}
+    accepted |= {n.lower() for n in names} | {f"{n.lower()} {year}" for n in names}
+    return lambda text: _norm(text) in {a.lower() for a in accepted}
+
+
+def _text(expected: str) -> Callable[[str], bool]:
+    return lambda text: _norm(text) == _norm(expected)
+
+
+# -- lab 1: a versioned pipeline ----------------------------------------------------------------
+
+
+def _lab1_step1(g: _Grader) -> None:
+    g.say(True, f"workspace at {g.ws.root}")
+    g.has_snapshot("churn@v1", n_rows=12000, target="churn", key_column="customer_id")
+
+
+def _lab1_step2(g: _Grader) -> None:
+    if g.has_snapshot("churn@v2", n_rows=15000):
+        v1, v2 = g.snapshot("churn@v1"), g.snapshot("churn@v2")
+        parent_ok = v1 is not None and v2 is not None and v2.parent_id == v1.id
+        g.say(parent_ok, "churn@v2's parent is churn@v1", wrong=True)
+
+
+def _lab1_step3(g: _Grader) -> None:
+    g.has_run_on("churn@v1")
+    g.has_run_on("churn@v2")
+
+
+def _lab1_step4(g: _Grader) -> None:
+    versions = g.versions("churn-model")
+    if not versions:
+        g.say(False, "no version of churn-model registered yet")
+        return
+    first = versions[-1] if versions[0].version != 1 else versions[0]
+    g.say(True, f"model {first.ref} registered from run {first.run_id}")
+
+
+def _lab1_step5(g: _Grader) -> None:
+    contract = g.root / "churn.toml"
+    if g.say(contract.exists(), "churn.toml (the data contract) exists"):
+        try:
+            july = g.ws.validate(g.root / "data/batch_2025_07.csv", contract_file=contract)
+            september = g.ws.validate(g.root / "data/batch_2025_09.csv", contract_file=contract)
+        except WorkbenchError as exc:
+            g.say(False, f"churn.toml cannot be checked: {exc}", wrong=True)
+        else:
+            g.say(not july.violations, "July's batch meets churn.toml", wrong=True)
+            g.say(bool(september.violations), "September's batch fails churn.toml", wrong=True)
+    g.answer("broken-feed.txt", _month("2025-09"), "which month's feed is broken?")
+    g.answer("new-category.txt", _text("Crypto wallet"), "which payment method is new?")
+
+
+def _lab1_step6(g: _Grader) -> None:
+    log = g.predictions("churn-model")
+    served = log.filter(~pl.col("request_id").str.starts_with("batch-")) if len(log) else log
+    g.say(len(served) > 0, f"the prediction log holds {len(served)} answer(s) given over HTTP")
+
+
+def _lab1_step7(g: _Grader) -> None:
+    log = g.predictions("churn-model")
+    batch = log.filter(pl.col("request_id").str.starts_with("batch-")) if len(log) else log
+    g.say(len(batch) >= 3000, f"the prediction log holds {len(batch)} rows scored in batches")
+
+
+CHECKS: dict[int, list[Callable[[_Grader], None]]] = {
+    1: [_lab1_step1, _lab1_step2, _lab1_step3, _lab1_step4, _lab1_step5, _lab1_step6,
+        _lab1_step7],
+}  # fmt: skip
+
+
+def check_lab(number: int, folder: Path | str = ".") -> LabReport:
+    """Grade ``folder`` against lab ``number``; a folder without a workspace is an input
+    error (WorkspaceNotFound)."""
+    lab: Lab = load_lab(number)
+    root = Path(folder)
+    if not (root / ".workbench").is_dir():
+        raise WorkspaceNotFound(
+            f"{root} is not a workspace (no .workbench folder)",
+            hint=f"give the lab's folder: `workbench lab check {number} DIR`",
+        )
+    ws = Workspace.open(root)
+    steps: list[StepReport] = []
+    checks = CHECKS.get(number, [])
+    for step in lab.steps:
+        grader = _Grader(root, ws)
+        if step.number <= len(checks):
+            try:
+                checks[step.number - 1](grader)
+            except WorkbenchError as exc:
+                grader.say(False, f"could not check: {exc}", wrong=True)
+        else:
+            grader.say(False, "no automatic check for this step")
+        verdicts = {e.verdict for e in grader.lines}
+        verdict = FAIL if FAIL in verdicts else NOT_YET if NOT_YET in verdicts else PASS
+        steps.append(StepReport(step.number, step.title, verdict, grader.lines))
+    return LabReport(
+        lab=lab.number,
+        title=lab.title,
+        folder=str(root.resolve()),
+        os_account=ws.os_account,
+        checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        steps=steps,
+    )

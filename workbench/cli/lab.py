@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import CheckFailed
+from ..errors import CheckFailed, InputError
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "not-yet": "TODO"}
 
@@ -68,7 +68,20 @@ def check(number: int, folder: Path, as_json: bool) -> None:
                 click.echo(f"        {MARKS[line.verdict]}  {line.text}")
         done = sum(s.verdict == "pass" for s in report.steps)
         click.echo(f"{done}/{len(report.steps)} steps pass")
-    if not report.passed:
-        if as_json:  # stdout stays one JSON document
-            raise click.exceptions.Exit(1)
+    if not report.passed:  # one line on stderr: stdout stays one JSON document with --json
         raise CheckFailed(f"lab {number}: not every step passes yet")
+
+
+@lab.command()
+@click.option("-p", "--port", type=int, default=9000, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("webhooks.jsonl"), show_default=True,
+              help="Append each message's JSON here.")  # fmt: skip
+def receiver(port: int, out: Path) -> None:
+    """A webhook receiver on 127.0.0.1 for the labs: prints each message, keeps them in --out."""
+    from ..labs.receiver import serve_receiver
+
+    try:
+        serve_receiver(port, out)
+    except OSError as exc:
+        raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc

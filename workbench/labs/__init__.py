@@ -266,8 +266,9 @@ def match_output(expected: list[str], actual: str, *, prefix: bool = False) -> s
     for i in range(len(patterns) + 1):
         if any(memo.get((i, j)) is not None for j in range(len(got) + 1)):
             reach = i
-    missing = want[reach] if reach < len(want) else "(end of output)"
-    return f"expected a line matching {missing!r}"
+    if reach < len(want):
+        return f"expected a line matching {want[reach]!r}"
+    return "the output goes on after the lines the lab shows"
 
 
 # -- running ----------------------------------------------------------------------------------

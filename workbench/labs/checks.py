@@ -196,9 +196,111 @@ def _lab1_step7(g: _Grader) -> None:
     g.say(len(batch) >= 3000, f"the prediction log holds {len(batch)} rows scored in batches")
 
 
+# -- lab 3: a governed registry -----------------------------------------------------------------
+
+
+def _approved_promotion(g: _Grader, version: int):
+    for d in g.ws.decisions(name="churn-model"):
+        if d.kind == "promote" and d.version == version and d.status == "approved":
+            return d
+    return None
+
+
+def _lab3_step1(g: _Grader) -> None:
+    settings = g.ws.settings
+    approvers = sorted(n for n, r in settings.roles.items() if str(r) in ("approver", "admin"))
+    g.say({"alice", "carol"} <= set(approvers), f"approvers in [roles]: {approvers or 'none'}")
+    g.say(settings.roles.get("bob", settings.default_role) == "developer", "bob is a developer")
+    g.say(settings.registry.four_eyes, "[registry] four_eyes = true")
+    g.say("gender" in settings.gates.segment_columns, "the gates check the gender segments")
+    names = settings.accounts.get(g.ws.os_account, [])
+    g.say("*" in names or "bob" in names,
+          f"[accounts] lets {g.ws.os_account} act as bob, alice and carol")  # fmt: skip
+
+
+def _lab3_step2(g: _Grader) -> None:
+    g.has_snapshot("churn@v1", n_rows=12000, target="churn")
+    versions = {v.version: v for v in g.versions("churn-model")}
+    first = versions.get(1)
+    g.say(first is not None and first.author == "bob",
+          "churn-model@v1 registered by bob" if first else "churn-model@v1 not registered yet",
+          wrong=first is not None)  # fmt: skip
+
+
+def _lab3_step3(g: _Grader) -> None:
+    d = _approved_promotion(g, 1)
+    if d is None:
+        g.say(False, "the promotion of churn-model@v1 to champion is not approved yet")
+        return
+    g.say(True, f"decision {d.id}: {d.title}, proposed by {d.proposed_by}")
+    role = g.ws.settings.roles.get(d.decided_by or "", g.ws.settings.default_role)
+    g.say(str(role) in ("approver", "admin"), f"approved by {d.decided_by} ({role})", wrong=True)
+
+
+def _lab3_step4(g: _Grader) -> None:
+    d = _approved_promotion(g, 2)
+    if d is None:
+        g.say(False, "the promotion of churn-model@v2 to champion is not approved yet")
+        return
+    g.say(True, f"decision {d.id}: {d.title}, proposed by {d.proposed_by}")
+    g.say(d.decided_by != d.proposed_by,
+          f"approved by {d.decided_by}, not its proposer (four eyes)", wrong=True)  # fmt: skip
+
+
+def _lab3_step5(g: _Grader) -> None:
+    failed = [d for d in g.ws.decisions(name="churn-model")
+              if d.kind == "promote" and d.version == 3]  # fmt: skip
+    if not failed:
+        g.say(False, "churn-model@v3 not proposed yet")
+    else:
+        d = failed[0]
+        gates = [gate.name for gate in d.evidence.gates if not gate.passed]
+        g.say(not d.gates_passed, f"decision {d.id}: failed gates {gates or 'none'}", wrong=True)
+        status = "rejected" if d.status == "rejected" else f"{d.status}, to be rejected"
+        g.say(d.status == "rejected", f"decision {d.id} is {status}", wrong=d.status == "approved")
+    g.answer("contract-gate.txt", _text("Crypto wallet"), "which value broke the contract?")
+
+
+def _lab3_step6(g: _Grader) -> None:
+    versions = {v.version: v for v in g.versions("churn-model")}
+    v2 = versions.get(2)
+    g.say(v2 is not None and bool(v2.intended_use), "churn-model@v2 has an intended use")
+    card = g.root / "card-v2.md"
+    text = card.read_text(encoding="utf-8", errors="replace") if card.exists() else ""
+    g.say("Model card: churn-model@v2" in text, "card-v2.md holds the model card of v2",
+          wrong=card.exists())  # fmt: skip
+
+
+def _lab3_step7(g: _Grader) -> None:
+    moves = [m for m in g.ws.alias_history("churn-model", "champion") if m.kind == "rollback"]
+    if not moves:
+        g.say(False, "the champion has not been rolled back yet")
+        return
+    move = moves[-1]
+    g.say(True, f"champion rolled back v{move.from_version} -> v{move.to_version} by "
+          f"{move.actor} (decision {move.decision_id})")  # fmt: skip
+    champion = g.ws.aliases("churn-model").get("champion")
+    g.say(champion == 1, f"the champion is churn-model@v{champion}", wrong=True)
+    if move.decision_id is not None:
+        d = g.ws.decision(move.decision_id)
+        g.say(d.proposed_by != d.decided_by,
+              f"filed by {d.proposed_by}, carried out by {d.decided_by}", wrong=True)  # fmt: skip
+
+
+def _lab3_step8(g: _Grader) -> None:
+    problems = g.ws.audit_verify()
+    g.say(not problems, "the audit log verifies" if not problems else f"audit: {problems[0]}",
+          wrong=True)  # fmt: skip
+    d = _approved_promotion(g, 2)
+    approver = d.decided_by if d is not None and d.decided_by else "?"
+    g.answer("approver.txt", _text(approver), "who approved churn-model@v2?")
+
+
 CHECKS: dict[int, list[Callable[[_Grader], None]]] = {
     1: [_lab1_step1, _lab1_step2, _lab1_step3, _lab1_step4, _lab1_step5, _lab1_step6,
         _lab1_step7],
+    3: [_lab3_step1, _lab3_step2, _lab3_step3, _lab3_step4, _lab3_step5, _lab3_step6,
+        _lab3_step7, _lab3_step8],
 }  # fmt: skip
 
 

@@ -162,6 +162,23 @@ def test_lab_start_builds_the_folder_at_a_step(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.cli
+async def test_lab_2_runs_as_written_and_checks_pass(tmp_path):
+    root = tmp_path / "lab2"
+    await _run_lab(2, root)
+    done = run_cli("lab", "check", "2", str(root), "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["passed"] and report["score"] == "8/8"
+    step4 = [line["text"] for line in report["steps"][3]["evidence"]]
+    assert step4[0].startswith("alert 1 fired: total_charges is 40% null (training: 0%)")
+    assert step4[1:] == [
+        "the webhook received it (webhooks.jsonl)",
+        f"acknowledged by {report['os_account']}",
+        "answers/first-alert.txt: 'total_charges' is right (which column does the alert name?)",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.cli
 async def test_lab_3_runs_as_written_and_checks_pass(tmp_path):
     root = tmp_path / "lab3"
     await _run_lab(3, root)
@@ -191,3 +208,37 @@ def test_labs_import_no_ui_or_heavy_library(module):
     code = f"import sys, {module}; print(','.join(m for m in {libraries!r} if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == ""
+
+
+def test_the_harness_names_the_line_that_rotted(tmp_path):
+    from workbench.labs import CommandFailed, parse_lab
+
+    md = tmp_path / "09-tiny.md"
+    md.write_text(
+        "# Lab 9: tiny\n\n## Step 1: echo\n\n```console\n$ echo hello 42\nhello <n>\n"
+        "$ false\n[exit 1]\n```\n\n## Step 2: rot\n\n<!-- answer\n$ echo goodbye\nhello\n-->\n"
+    )
+    lab = parse_lab(md)
+    assert [(s.number, len(s.commands)) for s in lab.steps] == [(1, 2), (2, 1)]
+    assert lab.steps[1].blocks[0].kind == "answer"
+    assert [c.line for c in lab.steps[0].commands] == [6, 8]
+    with LabRun(lab, tmp_path / "run") as run:
+        run.setup()
+        run.run_step(lab.steps[0])
+        with pytest.raises(CommandFailed) as failed:
+            run.run_step(lab.steps[1])
+    assert str(failed.value).startswith(
+        "09-tiny.md:15: `echo goodbye`: expected a line matching 'hello'; output:\ngoodbye"
+    )
+
+
+@pytest.mark.slow
+def test_lab_start_says_which_background_command_to_start_again(tmp_path):
+    root = tmp_path / "lab2"
+    done = run_cli("lab", "start", "2", "--step", "3", str(root), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "note: an earlier step left `workbench lab receiver --port 8931 &` running; "
+        "start it again" in done.stderr
+    )
+    assert _verdicts(2, root)[:3] == ["pass", "pass", "not-yet"]

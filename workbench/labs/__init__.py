@@ -463,4 +463,7 @@ def start_lab(
     with LabRun(lab, folder, echo=echo) as run:
         run.setup()
         run.run_steps(step)
+        running = [job.command.text for job in run.jobs if job.process.poll() is None]
+    for text in running:  # stopped with the run: the learner starts it again
+        (echo or print)(f"note: an earlier step left `{text}` running; start it again")
     return lab

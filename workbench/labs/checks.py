@@ -196,6 +196,108 @@ def _lab1_step7(g: _Grader) -> None:
     g.say(len(batch) >= 3000, f"the prediction log holds {len(batch)} rows scored in batches")
 
 
+# -- lab 2: drift-triggered retraining -----------------------------------------------------------
+
+
+def _alert(g: _Grader, policy: str):
+    if "churn-model" not in g.ws.model_names():
+        return None
+    found = [a for a in g.ws.alerts(model="churn-model") if a.policy == policy]
+    return found[-1] if found else None
+
+
+def _webhook_lines(g: _Grader) -> list[str]:
+    path = g.root / "webhooks.jsonl"
+    return path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+
+
+def _lab2_step1(g: _Grader) -> None:
+    champion = g.ws.aliases("churn-model").get("champion") if g.versions("churn-model") else None
+    g.say(champion is not None, f"a champion alias is set: churn-model@v{champion}"
+          if champion else "no champion alias yet")  # fmt: skip
+    monitoring = g.ws.settings.monitoring
+    webhook = monitoring.webhook.url if monitoring.webhook is not None else None
+    g.say(bool(webhook) and "127.0.0.1" in str(webhook),
+          f"alerts go to the webhook {webhook}" if webhook else "no webhook in [monitoring] yet")  # fmt: skip
+    g.say(monitoring.performance_drop == 0.03 and monitoring.drift_share == 0.3,
+          f"policy: performance_drop {monitoring.performance_drop}, "
+          f"drift_share {monitoring.drift_share}")  # fmt: skip
+
+
+def _lab2_step2(g: _Grader) -> None:
+    lines = _webhook_lines(g)
+    tests = [line for line in lines if '"type": "test"' in line]
+    g.say(bool(tests), f"the receiver got {len(tests)} test message(s) (webhooks.jsonl)")
+
+
+def _lab2_step3(g: _Grader) -> None:
+    if not g.versions("churn-model"):
+        g.say(False, "no model yet")
+        return
+    windows = [w for w in g.ws.monitor_report("churn-model").windows if w.role == "champion"]
+    g.say(len(windows) >= 2, f"{len(windows)} window(s) of the champion in the prediction log")
+    estimated = [w for w in windows if w.estimated.get("roc_auc")]
+    g.say(bool(estimated), f"{len(estimated)} window(s) with an estimated AUC (CBPE)")
+    g.has_snapshot("prod-2025-08")
+
+
+def _lab2_step4(g: _Grader) -> None:
+    alert = _alert(g, "null_share")
+    if alert is None:
+        g.say(False, "no null_share alert yet")
+    else:
+        g.say(True, f"alert {alert.id} fired: {alert.message} ({alert.window_key})")
+        delivered = any("null_share" in line for line in _webhook_lines(g))
+        g.say(delivered, "the webhook received it (webhooks.jsonl)")
+        g.say(alert.acknowledged_by is not None,
+              f"acknowledged by {alert.acknowledged_by}" if alert.acknowledged_by
+              else f"alert {alert.id} not acknowledged yet")  # fmt: skip
+    g.answer("first-alert.txt", _text("total_charges"), "which column does the alert name?")
+
+
+def _lab2_step5(g: _Grader) -> None:
+    alert = _alert(g, "performance")
+    g.say(alert is not None, f"alert {alert.id} fired: {alert.message}" if alert
+          else "no performance alert yet (labels imported?)")  # fmt: skip
+    retrain = [d for d in g.ws.decisions(name="churn-model") if d.kind == "retrain"] if (
+        g.versions("churn-model")) else []  # fmt: skip
+    g.say(bool(retrain), f"the monitor filed retraining proposal {retrain[-1].id}" if retrain
+          else "no retraining proposal yet")  # fmt: skip
+
+
+def _lab2_step6(g: _Grader) -> None:
+    decisions = g.ws.decisions(name="churn-model") if g.versions("churn-model") else []
+    retrain = [d for d in decisions if d.kind == "retrain" and d.status == "approved"]
+    g.say(bool(retrain), "the retraining proposal is approved" if retrain
+          else "the retraining proposal is not approved yet")  # fmt: skip
+    promote = [d for d in decisions if d.kind == "promote"]
+    if promote:
+        d = promote[-1]
+        g.say(d.gates_passed, f"decision {d.id}: {d.title}, gates "
+              f"{'pass' if d.gates_passed else 'fail'} against the champion", wrong=True)  # fmt: skip
+    else:
+        g.say(False, "no promotion of a challenger filed yet")
+
+
+def _lab2_step7(g: _Grader) -> None:
+    log = g.predictions("churn-model")
+    shadow = log.filter(pl.col("role") == "shadow") if len(log) else log
+    g.say(len(shadow) > 0, f"{len(shadow)} shadow answers in the prediction log")
+    verdicts = (
+        [v for v in g.ws.verdicts("churn-model") if v.role == "shadow"] if len(shadow) else []
+    )
+    g.say(bool(verdicts), f"{len(verdicts)} shadow verdict(s): "
+          + ", ".join(f"{v.challenger} {v.decision}" for v in verdicts))  # fmt: skip
+
+
+def _lab2_step8(g: _Grader) -> None:
+    log = g.predictions("churn-model")
+    canary = log.filter(pl.col("role") == "canary") if len(log) else log
+    g.say(len(canary) > 0, f"{len(canary)} canary answers in the prediction log")
+    champion = g.ws.aliases("churn-model").get("champion") if len(log) else None
+    g.say(champion == 2, f"the champion is churn-model@v{champion}")
+
+
 # -- lab 3: a governed registry -----------------------------------------------------------------
 
 
@@ -299,6 +401,8 @@ def _lab3_step8(g: _Grader) -> None:
 CHECKS: dict[int, list[Callable[[_Grader], None]]] = {
     1: [_lab1_step1, _lab1_step2, _lab1_step3, _lab1_step4, _lab1_step5, _lab1_step6,
         _lab1_step7],
+    2: [_lab2_step1, _lab2_step2, _lab2_step3, _lab2_step4, _lab2_step5, _lab2_step6,
+        _lab2_step7, _lab2_step8],
     3: [_lab3_step1, _lab3_step2, _lab3_step3, _lab3_step4, _lab3_step5, _lab3_step6,
         _lab3_step7, _lab3_step8],
 }  # fmt: skip

@@ -116,8 +116,22 @@ def _verdicts(number: int, root: Path) -> list[str]:
     return [s.verdict for s in check_lab(number, root).steps]
 
 
+def _skip_if_a_port_is_taken(lab) -> None:
+    """The labs' servers use fixed ports (the learner types them); another program on a
+    shared machine may hold one."""
+    import re
+    import socket
+
+    for command in (c for s in lab.steps for c in s.commands if c.background):
+        for port in re.findall(r"--port (\d+)", command.text):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", int(port))) == 0:
+                    pytest.skip(f"port {port} is in use by another program")
+
+
 async def _run_lab(number: int, root: Path) -> None:
     lab = load_lab(number)
+    _skip_if_a_port_is_taken(lab)
     with LabRun(lab, root) as run:
         run.setup()
         for step in lab.steps:
@@ -242,3 +256,20 @@ def test_lab_start_says_which_background_command_to_start_again(tmp_path):
         "start it again" in done.stderr
     )
     assert _verdicts(2, root)[:3] == ["pass", "pass", "not-yet"]
+
+
+def test_a_background_command_that_ends_after_saying_it_is_ready_fails(tmp_path):
+    from workbench.labs import CommandFailed, parse_lab
+
+    md = tmp_path / "09-server.md"
+    md.write_text(
+        "# Lab 9: server\n\n## Step 1: serve\n\n```console\n"
+        "$ sh -c 'echo serving at 127.0.0.1:1; sleep 0.3; echo address already in use; exit 1' &\n"
+        "serving at ...\n```\n"
+    )
+    lab = parse_lab(md)
+    with LabRun(lab, tmp_path / "run") as run, pytest.raises(CommandFailed) as failed:
+        run.setup()
+        run.run_step(lab.steps[0])
+    assert "ended: it ended after printing these lines" in str(failed.value)
+    assert str(failed.value).endswith("address already in use")

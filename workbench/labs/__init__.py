@@ -404,13 +404,27 @@ class LabRun:
             output = out.read_text(errors="replace")
             problem = match_output(command.expected, output, prefix=True)
             if problem is None:
-                return output
+                if self._still_running(process):
+                    return output
+                # it said it was ready, then ended (a server whose port is in use)
+                output = out.read_text(errors="replace")
+                problem = "it ended after printing these lines"
             if process.poll() is not None or time.monotonic() > deadline:
                 if not self.check:
                     return output
                 why = "ended" if process.poll() is not None else "timed out"
                 raise self._failed(command, f"{why}: {problem}", output)
             time.sleep(0.2)
+
+    @staticmethod
+    def _still_running(process: subprocess.Popen[bytes], grace: float = 1.5) -> bool:
+        """Whether a background command that printed its lines is still up ``grace`` seconds
+        later: a server may say where it serves before it fails to bind the port."""
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            return True
+        return False
 
     def _kill(self, number: int, command: Command) -> str:
         if not 1 <= number <= len(self.jobs):

@@ -220,8 +220,8 @@ def _lab2_step1(g: _Grader) -> None:
     g.say(bool(webhook) and "127.0.0.1" in str(webhook),
           f"alerts go to the webhook {webhook}" if webhook else "no webhook in [monitoring] yet")  # fmt: skip
     g.say(monitoring.performance_drop == 0.03 and monitoring.drift_share == 0.3,
-          f"policy: performance_drop {monitoring.performance_drop}, "
-          f"drift_share {monitoring.drift_share}")  # fmt: skip
+          f"policy: performance_drop {monitoring.performance_drop} (want 0.03), "
+          f"drift_share {monitoring.drift_share} (want 0.3)")  # fmt: skip
 
 
 def _lab2_step2(g: _Grader) -> None:
@@ -313,11 +313,14 @@ def _lab3_step1(g: _Grader) -> None:
     approvers = sorted(n for n, r in settings.roles.items() if str(r) in ("approver", "admin"))
     g.say({"alice", "carol"} <= set(approvers), f"approvers in [roles]: {approvers or 'none'}")
     g.say(settings.roles.get("bob", settings.default_role) == "developer", "bob is a developer")
-    g.say(settings.registry.four_eyes, "[registry] four_eyes = true")
-    g.say("gender" in settings.gates.segment_columns, "the gates check the gender segments")
+    on = settings.registry.four_eyes
+    g.say(on, f"[registry] four_eyes is {'on' if on else 'still off'}")
+    segments = settings.gates.segment_columns
+    g.say("gender" in segments, f"[gates] segment_columns: {segments or 'none yet'} (want gender)")
     names = settings.accounts.get(g.ws.os_account, [])
-    g.say("*" in names or "bob" in names,
-          f"[accounts] lets {g.ws.os_account} act as bob, alice and carol")  # fmt: skip
+    may = "*" in names or {"alice", "bob", "carol"} <= set(names)
+    g.say(may, f"[accounts] {'lets' if may else 'does not yet let'} {g.ws.os_account} act as "
+          "bob, alice and carol")  # fmt: skip
 
 
 def _lab3_step2(g: _Grader) -> None:

@@ -158,6 +158,7 @@ def _lab1_step2(g: _Grader) -> None:
 def _lab1_step3(g: _Grader) -> None:
     g.has_run_on("churn@v1")
     g.has_run_on("churn@v2")
+    g.answer("concept-drift.txt", _text("support_calls"), "which feature stopped predicting?")
 
 
 def _lab1_step4(g: _Grader) -> None:

@@ -218,6 +218,7 @@ LAZY_COMMANDS = {
     "push": ".remote:push",
     "pull": ".remote:pull",
     "ci": ".ci:ci",
+    "lab": ".lab:lab",
 }
 
 

@@ -94,3 +94,27 @@ def test_monitor_screen_snapshot(snap_compare, root):
     # no change polling: a refresh it starts could land between settling and the picture
     app = app_on(root, poll_interval=3600)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_a_window_too_small_to_judge_is_dimmed_and_said_so(root):
+    """Two requests in a new month show a drift share of 1.00: the policies do not judge a
+    window under ``min_rows``, and the screen says so instead of headlining the number."""
+    from datetime import UTC, datetime
+
+    from rich.text import Text
+
+    from workbench.api import Workspace
+
+    ws = Workspace(root)
+    frame = ws.load("churn@v1").head(2)
+    ws.log_batch("churn-model@champion", frame, at=datetime(2026, 2, 3, tzinfo=UTC))
+    app = app_on(root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _monitor_ready(pilot)
+        summary = str(screen.query_one("#monitor-summary").render())
+        assert "newest 2026-02: 2 rows, too few rows to judge (under 100)" in summary
+        table = screen.query_one("#monitor-timeline")
+        last = table.get_row_at(table.row_count - 1)
+        assert last[0] == "2026-02" and isinstance(last[5], Text) and last[5].style == "dim"
+        first = table.get_row_at(0)
+        assert not isinstance(first[5], Text)  # a full window as before

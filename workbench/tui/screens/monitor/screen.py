@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -149,31 +150,52 @@ interval, McNemar's test, labelled rows still needed) and the canary's traffic s
             self._verdicts(view)
             return
         empty.display = False
+        min_rows = self._min_rows()
         for i, w in enumerate(report.windows):
             metric = _metric(w)
             breaches = report.breaches.get(w.window_key, []) if w.role == "champion" else []
+            # Statistical figures of a window under min_rows are shown dimmed: the policies do
+            # not judge them (2 requests can show a drift share of 1.00).
+            few = w.rows < min_rows
+
+            def stat(text: str, few: bool = few) -> str | Text:
+                return Text(text, style="dim") if few and text != "-" else text
+
             timeline.add_row(
                 w.window_key, w.role, f"v{w.version}", f"{w.rows:,}", f"{w.labelled:,}",
-                _num(w.drift_share, ".2f"), _num(w.prediction_drift),
-                _num(w.new_category_share, ".1%"), _num(w.realized.get(metric)),
-                _num((w.estimated.get(metric) or {}).get("value")),
+                stat(_num(w.drift_share, ".2f")), stat(_num(w.prediction_drift)),
+                stat(_num(w.new_category_share, ".1%")), _num(w.realized.get(metric)),
+                stat(_num((w.estimated.get(metric) or {}).get("value"))),
                 _num(w.latency_p99_ms, ".1f"), _num(w.error_rate, ".1%"),
                 ", ".join(b.policy for b in breaches), key=str(i),
             )  # fmt: skip
         champ = report.champion_windows()
+        judged = [w for w in champ if w.rows >= min_rows]
         for label, figure in SPARKS:
-            # Windows without the figure (no labels yet) are left out, not drawn as zero.
-            values = [v for v in (figure(w) for w in champ) if v is not None]
+            # Windows without the figure (no labels yet) are left out, not drawn as zero, and
+            # so are windows too small to judge (volume excepted).
+            windows = champ if label == "volume" else judged
+            values = [v for v in (figure(w) for w in windows) if v is not None]
             self.query_one(f"#spark-{label.split()[0]}", Sparkline).data = values
         last = champ[-1] if champ else report.windows[-1]
+        drift = (
+            f"drift share {_num(last.drift_share, '.2f')}"
+            if last.rows >= min_rows
+            else f"too few rows to judge (under {min_rows:,})"
+        )
         self.query_one("#monitor-summary", Static).update(
             f"[b]{report.model}[/b]: champion v{report.champion}, {len(report.keys())} "
-            f"{report.window} windows; newest {last.window_key}: {last.rows:,} rows, drift "
-            f"share {_num(last.drift_share, '.2f')}, {len(view.alerts)} open alert(s)"
+            f"{report.window} windows; newest {last.window_key}: {last.rows:,} rows, {drift}, "
+            f"{len(view.alerts)} open alert(s)"
         )
         timeline.focus()
         self._alerts(view)
         self._verdicts(view)
+
+    def _min_rows(self) -> int:
+        """The rows a window needs before the policies judge its statistical figures."""
+        ws = self.workspace
+        return int(ws.settings.monitoring.min_rows) if ws is not None else 0
 
     def _alerts(self, view: MonitorView) -> None:
         table = self.query_one("#monitor-alerts", DataTable)

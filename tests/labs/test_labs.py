@@ -154,7 +154,7 @@ async def test_lab_1_runs_as_written_and_checks_pass(tmp_path):
     await _run_lab(1, root)
     done = run_cli("lab", "check", "1", str(root), "--json")
     report = json.loads(done.stdout)
-    assert done.returncode == 0 and report["passed"] and report["score"] == "7/7"
+    assert done.returncode == 0 and report["passed"] and report["score"] == "8/8"
     # a wrong answer is a failed step, with the evidence
     (root / "answers" / "broken-feed.txt").write_text("2025-10\n")
     done = run_cli("lab", "check", "1", str(root))
@@ -169,9 +169,9 @@ def test_lab_start_builds_the_folder_at_a_step(tmp_path):
     root = tmp_path / "class"
     done = run_cli("lab", "start", "1", "--step", "3", str(root), timeout=300)
     assert done.returncode == 0, done.stderr
-    assert f"lab 1 ready in {root}: step 3 of 7, Train and compare" in done.stdout
+    assert f"lab 1 ready in {root}: step 3 of 8, Train and compare" in done.stdout
     assert "$ workbench data add data/train_v2.csv" in done.stderr
-    assert _verdicts(1, root) == ["pass", "pass"] + ["not-yet"] * 5
+    assert _verdicts(1, root) == ["pass", "pass"] + ["not-yet"] * 6
 
 
 @pytest.mark.slow

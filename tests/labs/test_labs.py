@@ -155,6 +155,12 @@ async def test_lab_1_runs_as_written_and_checks_pass(tmp_path):
     done = run_cli("lab", "check", "1", str(root), "--json")
     report = json.loads(done.stdout)
     assert done.returncode == 0 and report["passed"] and report["score"] == "8/8"
+    step6 = [line["text"] for line in report["steps"][5]["evidence"]]
+    assert step6[1:] == [
+        "the lab folder is a git repository",
+        ".github/workflows/workbench-pr.yml (the pull-request workflow)",
+        "ci-out/workbench-report.md: the pipeline stopped at the data contract",
+    ]
     # a wrong answer is a failed step, with the evidence
     (root / "answers" / "broken-feed.txt").write_text("2025-10\n")
     done = run_cli("lab", "check", "1", str(root))
@@ -188,6 +194,15 @@ async def test_lab_2_runs_as_written_and_checks_pass(tmp_path):
         "the webhook received it (webhooks.jsonl)",
         f"acknowledged by {report['os_account']}",
         "answers/first-alert.txt: 'total_charges' is right (which column does the alert name?)",
+    ]
+    # shadow and canary in a live server: its answers, the ramp, the promotion it followed
+    step7 = [line["text"] for line in report["steps"][6]["evidence"]]
+    assert step7[0] == "3000 shadow answers logged by the scoring server"
+    step8 = [line["text"] for line in report["steps"][7]["evidence"]]
+    assert step8[0].endswith("canary answers logged by the scoring server (canary 0.05)")
+    assert step8[1:] == [
+        "the canary ramp moved past its first step (`workbench monitor canary step`)",
+        "the champion is churn-model@v2",
     ]
 
 

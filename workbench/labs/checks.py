@@ -298,10 +298,18 @@ def _lab2_step6(g: _Grader) -> None:
         g.say(False, "no promotion of a challenger filed yet")
 
 
+def _served(log: pl.DataFrame) -> pl.DataFrame:
+    """The rows the scoring server logged (batch scoring's request ids start with batch-)."""
+    return log.filter(~pl.col("request_id").str.starts_with("batch-")) if len(log) else log
+
+
 def _lab2_step7(g: _Grader) -> None:
     log = g.predictions("churn-model")
     shadow = log.filter(pl.col("role") == "shadow") if len(log) else log
-    g.say(len(shadow) > 0, f"{len(shadow)} shadow answers in the prediction log")
+    live = _served(shadow)
+    g.say(len(live) > 0, f"{len(live)} shadow answers logged by the scoring server"
+          if len(live) else f"no shadow answers from `workbench serve --shadow` yet "
+          f"({len(shadow)} from batch scoring)")  # fmt: skip
     verdicts = (
         [v for v in g.ws.verdicts("churn-model") if v.role == "shadow"] if len(shadow) else []
     )
@@ -311,8 +319,15 @@ def _lab2_step7(g: _Grader) -> None:
 
 def _lab2_step8(g: _Grader) -> None:
     log = g.predictions("churn-model")
-    canary = log.filter(pl.col("role") == "canary") if len(log) else log
-    g.say(len(canary) > 0, f"{len(canary)} canary answers in the prediction log")
+    canary = _served(log.filter(pl.col("role") == "canary") if len(log) else log)
+    routes = sorted(set(canary["route"].drop_nulls().to_list())) if len(canary) else []
+    g.say(len(canary) > 0, f"{len(canary)} canary answers logged by the scoring server"
+          + (f" ({', '.join(routes)})" if routes else ""))  # fmt: skip
+    history = g.ws.deployment_history("churn-model") if len(log) else []
+    steps = [d.value.get("step") for d in history if isinstance(d.value, dict)]
+    g.say(any(isinstance(k, int) and k >= 1 for k in steps),
+          "the canary ramp moved past its first step (`workbench monitor canary step`)"
+          if history else "no canary ramp started yet")  # fmt: skip
     champion = g.ws.aliases("churn-model").get("champion") if len(log) else None
     g.say(champion == 2, f"the champion is churn-model@v{champion}")
 

@@ -186,12 +186,30 @@ def _lab1_step5(g: _Grader) -> None:
 
 
 def _lab1_step6(g: _Grader) -> None:
+    remote = g.ws.settings.remotes.get("origin")
+    g.say(remote is not None, f"remote origin: {remote.url}" if remote is not None
+          else "no remote origin yet")  # fmt: skip
+    g.say((g.root / ".git").is_dir(), "the lab folder is a git repository")
+    workflow = g.root / ".github" / "workflows" / "workbench-pr.yml"
+    g.say(workflow.is_file(), ".github/workflows/workbench-pr.yml (the pull-request workflow)")
+    report = g.root / "ci-out" / "workbench-report.md"
+    text = report.read_text(encoding="utf-8", errors="replace") if report.exists() else ""
+    if not text:
+        g.say(False, "no ci-out/workbench-report.md yet (`workbench ci run-local --out ci-out`)")
+    else:
+        stopped = "did not validate" in text
+        g.say(True, "ci-out/workbench-report.md: " + (
+            "the pipeline stopped at the data contract" if stopped
+            else "the pipeline ran past the data contract"))  # fmt: skip
+
+
+def _lab1_step7(g: _Grader) -> None:
     log = g.predictions("churn-model")
     served = log.filter(~pl.col("request_id").str.starts_with("batch-")) if len(log) else log
     g.say(len(served) > 0, f"the prediction log holds {len(served)} answer(s) given over HTTP")
 
 
-def _lab1_step7(g: _Grader) -> None:
+def _lab1_step8(g: _Grader) -> None:
     log = g.predictions("churn-model")
     batch = log.filter(pl.col("request_id").str.starts_with("batch-")) if len(log) else log
     g.say(len(batch) >= 3000, f"the prediction log holds {len(batch)} rows scored in batches")
@@ -280,10 +298,18 @@ def _lab2_step6(g: _Grader) -> None:
         g.say(False, "no promotion of a challenger filed yet")
 
 
+def _served(log: pl.DataFrame) -> pl.DataFrame:
+    """The rows the scoring server logged (batch scoring's request ids start with batch-)."""
+    return log.filter(~pl.col("request_id").str.starts_with("batch-")) if len(log) else log
+
+
 def _lab2_step7(g: _Grader) -> None:
     log = g.predictions("churn-model")
     shadow = log.filter(pl.col("role") == "shadow") if len(log) else log
-    g.say(len(shadow) > 0, f"{len(shadow)} shadow answers in the prediction log")
+    live = _served(shadow)
+    g.say(len(live) > 0, f"{len(live)} shadow answers logged by the scoring server"
+          if len(live) else f"no shadow answers from `workbench serve --shadow` yet "
+          f"({len(shadow)} from batch scoring)")  # fmt: skip
     verdicts = (
         [v for v in g.ws.verdicts("churn-model") if v.role == "shadow"] if len(shadow) else []
     )
@@ -293,8 +319,15 @@ def _lab2_step7(g: _Grader) -> None:
 
 def _lab2_step8(g: _Grader) -> None:
     log = g.predictions("churn-model")
-    canary = log.filter(pl.col("role") == "canary") if len(log) else log
-    g.say(len(canary) > 0, f"{len(canary)} canary answers in the prediction log")
+    canary = _served(log.filter(pl.col("role") == "canary") if len(log) else log)
+    routes = sorted(set(canary["route"].drop_nulls().to_list())) if len(canary) else []
+    g.say(len(canary) > 0, f"{len(canary)} canary answers logged by the scoring server"
+          + (f" ({', '.join(routes)})" if routes else ""))  # fmt: skip
+    history = g.ws.deployment_history("churn-model") if len(log) else []
+    steps = [d.value.get("step") for d in history if isinstance(d.value, dict)]
+    g.say(any(isinstance(k, int) and k >= 1 for k in steps),
+          "the canary ramp moved past its first step (`workbench monitor canary step`)"
+          if history else "no canary ramp started yet")  # fmt: skip
     champion = g.ws.aliases("churn-model").get("champion") if len(log) else None
     g.say(champion == 2, f"the champion is churn-model@v{champion}")
 
@@ -404,7 +437,7 @@ def _lab3_step8(g: _Grader) -> None:
 
 CHECKS: dict[int, list[Callable[[_Grader], None]]] = {
     1: [_lab1_step1, _lab1_step2, _lab1_step3, _lab1_step4, _lab1_step5, _lab1_step6,
-        _lab1_step7],
+        _lab1_step7, _lab1_step8],
     2: [_lab2_step1, _lab2_step2, _lab2_step3, _lab2_step4, _lab2_step5, _lab2_step6,
         _lab2_step7, _lab2_step8],
     3: [_lab3_step1, _lab3_step2, _lab3_step3, _lab3_step4, _lab3_step5, _lab3_step6,

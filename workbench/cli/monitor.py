@@ -15,7 +15,7 @@ import click
 
 from ..errors import CheckFailed
 from .main import Context, pass_ctx
-from .output import RichProgress, plain, plain_table, print_json, print_wide
+from .output import RichProgress, plain, plain_table, print_json, print_wide, progress_bar
 
 _WINDOWS = ["hour", "day", "week", "month", "batch"]
 
@@ -67,7 +67,7 @@ def labels(ctx: Context, path: Path, key: str, label, time_column, model, as_jso
 @pass_ctx
 def report(ctx: Context, model: str | None, by: str | None, as_json: bool) -> None:
     """Each window: volume, quality, drift, performance (realized or estimated), latency."""
-    with RichProgress() as progress:
+    with progress_bar() as progress:
         result = ctx.ws.monitor_report(model, by, progress=progress)
     if as_json:
         print_json(result.to_dict())

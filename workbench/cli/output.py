@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Self
 
 from ..errors import Cancelled
+from ..progress import NULL_PROGRESS, Progress
 
 
 class _LazyConsole:
@@ -126,6 +127,29 @@ def native_stderr_hidden() -> Iterator[None]:
             python_side.close()
 
 
+def _may_be_terminal() -> bool:
+    """False only when rich would surely find stderr no terminal: no TTY, and neither
+    ``TTY_COMPATIBLE`` nor ``FORCE_COLOR`` set (rich's overrides)."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (ValueError, OSError):
+        return False
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    """A ``RichProgress`` where stderr may be a terminal; elsewhere (a pipe, a log) no bar at
+    all, so rich, whose bar would be disabled there, is not imported for it (~0.1 s)."""
+    if err._console is None and not _may_be_terminal():
+        yield NULL_PROGRESS
+        return
+    with RichProgress() as bar:
+        yield bar
+
+
 class RichProgress:
     """The core's Progress protocol shown as a rich bar on stderr."""
 
@@ -192,5 +216,6 @@ class RichProgress:
 
 __all__ = [
     "out", "err", "plain", "plain_table", "print_json", "print_wide", "RichProgress", "Cancelled",
+    "progress_bar",
     "native_stderr_hidden",
 ]  # fmt: skip

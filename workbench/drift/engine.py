@@ -276,6 +276,7 @@ def compute_drift(
     options: DriftOptions | None = None,
     progress: Progress = NULL_PROGRESS,
     max_workers: int | None = None,
+    current_stats: dict[str, ColumnStats] | None = None,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column, as Evidently's DataDriftPreset.
 
@@ -284,7 +285,9 @@ def compute_drift(
     are inferred on ``current`` unless given (``numerical``/``categorical`` lists or a full
     ``column_types`` map). ``target`` and ``prediction`` are tested and reported apart and do
     not count in the dataset drift share. Columns are read and tested one at a time, in
-    ``max_workers`` threads.
+    ``max_workers`` threads. When ``current_stats`` is a dict, each current column's
+    statistics are left in it (a caller that needs the same summaries need not compute them
+    again).
     """
     options = options or DriftOptions()
     ref = _Reference(reference)
@@ -295,7 +298,7 @@ def compute_drift(
 
     def run(name: str, role: str) -> ColumnDrift:
         progress.check_cancelled()
-        return _one_column(name, role, ref, cur_lf, cur_schema, types, options)
+        return _one_column(name, role, ref, cur_lf, cur_schema, types, options, current_stats)
 
     progress.start("drift", total=len(roles))
     results = _run_parallel(roles, run, progress, max_workers)
@@ -331,6 +334,7 @@ def _one_column(
     cur_schema: pl.Schema,
     types: Mapping[str, str],
     options: DriftOptions,
+    sink: dict[str, ColumnStats] | None = None,
 ) -> ColumnDrift:
     if name not in cur_schema and name not in ref.names:
         msg = "in neither the reference nor the current data"
@@ -343,6 +347,8 @@ def _one_column(
         return ColumnDrift(name, UNKNOWN, status=Status.NEW, message=msg, role=role)
     try:
         cur = column_stats(cur_lf, name)
+        if sink is not None:
+            sink[name] = cur
         ctype = types.get(name) or _type_from_stats(cur_schema[name], cur)
         return column_drift(ref.get(name), cur, ctype, options, role)
     except Exception as err:  # report it on this column, keep going

@@ -457,9 +457,11 @@ class MonitoringService:
         until: datetime | None = None,
         *,
         request_ids: bool = False,
+        model_column: bool = True,
     ) -> pl.DataFrame:
         """The model's logged rows (every role) with their label joined (null where none);
-        the request ids only when asked (pairing a shadow's answers with the champion's)."""
+        the request ids only when asked (pairing a shadow's answers with the champion's);
+        without the ``model`` column (one value: ``model``) when ``model_column`` is false."""
         import polars as pl
 
         from ..serving.predlog_read import scan_predictions
@@ -469,7 +471,12 @@ class MonitoringService:
         wanted = [
             c
             for c in names
-            if (c in _LOG_COLUMNS and (request_ids or c != "request_id")) or c.startswith("in_")
+            if (
+                c in _LOG_COLUMNS
+                and (request_ids or c != "request_id")
+                and (model_column or c != "model")
+            )
+            or c.startswith("in_")
         ]
         frame = lazy.select(wanted).collect()
         if frame.height == 0:
@@ -488,13 +495,14 @@ class MonitoringService:
         policies the champion's windows breach."""
         model = self.model_name(request.model)
         size = self._window_size(request.by)
-        frame = self._log_frame(model, request.since, request.until)
+        # The log is read from the model's own folder: its model column says nothing more.
+        frame = self._log_frame(model, request.since, request.until, model_column=False)
         champion = self.registry.aliases(model).get("champion")
         report = MonitorReport(model, size, champion, [])
         if frame.height == 0:
             report.notes.append(f"no logged predictions for {model}")
             return report
-        report.windows = self._figures(frame, size, progress)
+        report.windows = self._figures(frame, size, progress, model=model)
         policy = self.policy()
         for fig in report.windows:
             if fig.role == "champion":
@@ -514,15 +522,17 @@ class MonitoringService:
         size: str,
         progress: Progress = NULL_PROGRESS,
         only: set[str] | None = None,
+        model: str | None = None,
     ) -> list[WindowFigures]:
         """Figures of every (window, role, version) group of ``frame`` (or of the windows
-        ``only`` names), oldest window first, champion first within a window."""
+        ``only`` names), oldest window first, champion first within a window; ``model``
+        names the model when ``frame`` has no ``model`` column."""
         from .windows import split_windows
 
         parts = split_windows(frame, size, self._settings().batch_gap_minutes)
         if only is not None:
             parts = [p for p in parts if p[0] in only]
-        return self._part_figures(str(frame["model"][0]), parts, progress)
+        return self._part_figures(model or str(frame["model"][0]), parts, progress)
 
     def _part_figures(
         self, model: str, parts: list[tuple], progress: Progress = NULL_PROGRESS

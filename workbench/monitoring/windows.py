@@ -27,7 +27,7 @@ from ..errors import InputError
 
 if TYPE_CHECKING:
     from ..drift.results import DriftOptions
-    from ..drift.stats import ReferenceStats
+    from ..drift.stats import ColumnStats, ReferenceStats
 
 __all__ = [
     "WINDOW_SIZES",
@@ -348,8 +348,9 @@ def window_figures(
         return fig
     _operations(part, fig)
     inputs = _inputs(part, ref.features)
-    _quality(inputs, ref, fig)
-    _drift(inputs, ref, fig, options, types)
+    summaries: dict[str, ColumnStats] = {}
+    _drift(inputs, ref, fig, options, types, summaries)
+    _quality(inputs, ref, fig, summaries)
     _prediction_drift(part, ref, fig, options)
     _performance(part, ref, fig)
     return fig
@@ -374,22 +375,47 @@ def _inputs(part: pl.DataFrame, features: Sequence[str]) -> pl.DataFrame:
     )
 
 
-def _quality(inputs: pl.DataFrame, ref: VersionReference, fig: WindowFigures) -> None:
+def _quality(
+    inputs: pl.DataFrame,
+    ref: VersionReference,
+    fig: WindowFigures,
+    summaries: Mapping[str, ColumnStats] | None = None,
+) -> None:
+    """Null shares and categories never seen in training. ``summaries`` are the window's
+    column statistics the drift test made, when it made them: a text column's distinct
+    values and counts there give its new categories without another pass over the rows."""
     n = inputs.height
     nulls = inputs.select(pl.all().null_count()).row(0, named=True)
     fig.null_shares = {f: nulls[f] / n for f in ref.features}
     fig.reference_null_shares = {f: ref.stats[f].null_share for f in ref.features}
-    unseen = []
+    unseen: list[pl.Series] = []
+    new_rows = []
     for name in ref.features:
         col = ref.stats[name]
         if col.values.dtype.kind not in "OUS":
             continue
-        known = pl.Series(col.unique[0].tolist(), dtype=pl.String)
-        values = inputs[name].cast(pl.String)
-        new = values.is_not_null() & ~values.is_in(known.implode())
+        summary = (summaries or {}).get(name)
+        if summary is not None and inputs.schema[name] == pl.String:
+            known_values = set(col.unique[0].tolist())
+            values, counts = summary.unique
+            is_new = [v not in known_values for v in values.tolist()]
+            if any(is_new):
+                fig.new_categories[name] = sorted(
+                    v for v, new in zip(values.tolist(), is_new, strict=True) if new
+                )[:20]
+                new_rows.append((name, int(counts[np.asarray(is_new)].sum())))
+            continue
+        new = _unseen(inputs[name], col)
         if new.any():
-            fig.new_categories[name] = sorted(values.filter(new).unique().to_list())[:20]
+            fig.new_categories[name] = sorted(
+                inputs[name].cast(pl.String).filter(new).unique().to_list()
+            )[:20]
             unseen.append(new)
+    if len(new_rows) == 1 and not unseen:
+        # One column with new values: its rows holding them are the count itself.
+        fig.new_category_share = new_rows[0][1] / n
+        return
+    unseen += [_unseen(inputs[name], ref.stats[name]) for name, _ in new_rows]
     if unseen:
         any_new = unseen[0]
         for mask in unseen[1:]:
@@ -399,18 +425,27 @@ def _quality(inputs: pl.DataFrame, ref: VersionReference, fig: WindowFigures) ->
         fig.new_category_share = 0.0
 
 
+def _unseen(column: pl.Series, col: ColumnStats) -> pl.Series:
+    """Per row: a value the training data never held (nulls are not new)."""
+    known = pl.Series(col.unique[0].tolist(), dtype=pl.String)
+    values = column.cast(pl.String)
+    return values.is_not_null() & ~values.is_in(known.implode())
+
+
 def _drift(
     inputs: pl.DataFrame,
     ref: VersionReference,
     fig: WindowFigures,
     options: DriftOptions,
     types: Mapping[str, str],
+    summaries: dict[str, ColumnStats] | None = None,
 ) -> None:
     from ..drift.engine import compute_drift
 
     report = compute_drift(
-        ref.stats, inputs, columns=list(ref.features), column_types=types, options=options
-    )
+        ref.stats, inputs, columns=list(ref.features), column_types=types, options=options,
+        current_stats=summaries,
+    )  # fmt: skip
     fig.n_tested, fig.n_drifted = report.n_tested, report.n_drifted
     fig.drift_share = report.share if report.n_tested else None
     for col in report.columns:

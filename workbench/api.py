@@ -938,9 +938,8 @@ class Workspace:
         scores too (logged only); ``canary`` is ``REF:FRACTION`` split by ``route_key``."""
         if isinstance(data, ScoreRequest):
             return self.score_batch(data, progress).frame
-        ref, fraction = parse_canary(canary) if canary else (None, 0.0)
         policy = EncodingPolicy(unknown_category, missing_column)
-        spec = DeploymentSpec(model, shadow, ref, fraction, route_key, None, policy)
+        spec = DeploymentSpec.from_options(model, shadow, canary, route_key, policy=policy)
         return self.score_batch(ScoreRequest(data, spec, out, key, log), progress).frame
 
     def score_batch(self, request: ScoreRequest, progress: Progress = NULL_PROGRESS) -> BatchResult:
@@ -966,8 +965,7 @@ class Workspace:
         canary ramp (``start_canary``, ``canary_step``, ``stop_canary``); the route key is
         ``route_key``, else the model's key column, else each record's request id."""
         if not isinstance(spec, DeploymentSpec):
-            ref, fraction = parse_canary(canary) if canary else (None, 0.0)
-            spec = DeploymentSpec(spec, shadow, ref, fraction, route_key)
+            spec = DeploymentSpec.from_options(spec, shadow, canary, route_key)
         return self._serving.session(spec, log=log, watch=watch, interval=interval, status=status)
 
     def predictions(

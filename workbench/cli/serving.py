@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,13 +22,27 @@ _MISSING_HELP = "An input column the data lacks: 'error' (refused) or 'missing' 
 
 def _spec(model: str, shadow: str | None, canary: str | None, route_key: str | None,
           salt: str | None, unknown: str, missing: str, *, ramp: bool = False):  # fmt: skip
-    from ..api import DeploymentSpec, EncodingPolicy, parse_canary
+    from ..api import DeploymentSpec, EncodingPolicy
 
-    ref, fraction = parse_canary(canary) if canary else (None, 0.0)
-    if ref is None and route_key and not ramp:
+    spec = DeploymentSpec.from_options(
+        model, shadow, canary, route_key, salt, EncodingPolicy(unknown, missing)
+    )
+    if spec.canary is None and route_key and not ramp:
         raise click.UsageError("--route-key goes with --canary")
-    policy = EncodingPolicy(unknown, missing)
-    return DeploymentSpec(model, shadow, ref, fraction, route_key, salt, policy)
+    return spec
+
+
+def _encoding_and_log_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--unknown-category, --missing-column and --no-log, shared by score and serve."""
+    for option in reversed((
+        click.option("--unknown-category", type=click.Choice(["missing", "error"]),
+                     default="missing", show_default=True, help=_POLICY_HELP),
+        click.option("--missing-column", type=click.Choice(["error", "missing"]),
+                     default="error", show_default=True, help=_MISSING_HELP),
+        click.option("--no-log", is_flag=True, help="Do not write the prediction log."),
+    )):  # fmt: skip
+        command = option(command)
+    return command
 
 
 @click.command()
@@ -61,21 +77,7 @@ def _spec(model: str, shadow: str | None, canary: str | None, route_key: str | N
     help="Column whose value decides the canary rows (default: the training data's key "
     "column, else each row's request id).",
 )
-@click.option(
-    "--unknown-category",
-    type=click.Choice(["missing", "error"]),
-    default="missing",
-    show_default=True,
-    help=_POLICY_HELP,
-)
-@click.option(
-    "--missing-column",
-    type=click.Choice(["error", "missing"]),
-    default="error",
-    show_default=True,
-    help=_MISSING_HELP,
-)
-@click.option("--no-log", is_flag=True, help="Do not write the prediction log.")
+@_encoding_and_log_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (needs --out).")
 @pass_ctx
 def score(
@@ -188,21 +190,7 @@ def _write_stdout(frame) -> None:
     type=int,
     help="Largest request body in bytes (larger: 413).",
 )
-@click.option(
-    "--unknown-category",
-    type=click.Choice(["missing", "error"]),
-    default="missing",
-    show_default=True,
-    help=_POLICY_HELP,
-)
-@click.option(
-    "--missing-column",
-    type=click.Choice(["error", "missing"]),
-    default="error",
-    show_default=True,
-    help=_MISSING_HELP,
-)
-@click.option("--no-log", is_flag=True, help="Do not write the prediction log.")
+@_encoding_and_log_options
 @click.option(
     "--graceful-timeout",
     default=20,

@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..api import DeploymentSpec, EncodingPolicy, parse_canary
+from ..api import DeploymentSpec, EncodingPolicy
 from ..errors import InputError
 
 __all__ = ["ServerConfig", "TOKEN_ENV", "CONFIG_ENV", "is_loopback", "read_token"]
@@ -92,9 +92,8 @@ class ServerConfig:
 
     def spec(self) -> DeploymentSpec:
         """The deployment these options name."""
-        ref, fraction = parse_canary(self.canary) if self.canary else (None, 0.0)
-        return DeploymentSpec(
-            self.model, self.shadow, ref, fraction, self.route_key, self.salt,
+        return DeploymentSpec.from_options(
+            self.model, self.shadow, self.canary, self.route_key, self.salt,
             EncodingPolicy(self.unknown_category, self.missing_column),
         )  # fmt: skip
 

@@ -106,6 +106,20 @@ class DeploymentSpec:
         if self.canary is not None and self.salt is None:
             object.__setattr__(self, "salt", new_salt())
 
+    @classmethod
+    def from_options(
+        cls,
+        champion: str,
+        shadow: str | None = None,
+        canary: str | None = None,
+        route_key: str | None = None,
+        salt: str | None = None,
+        policy: EncodingPolicy | None = None,
+    ) -> DeploymentSpec:
+        """The spec as the faces name it: ``canary`` is ``REF:FRACTION`` (``parse_canary``)."""
+        ref, fraction = parse_canary(canary) if canary else (None, 0.0)
+        return cls(champion, shadow, ref, fraction, route_key, salt, policy)
+
     def refs(self) -> dict[str, str]:
         """Role -> reference, for the roles this spec fills."""
         out = {CHAMPION: self.champion}

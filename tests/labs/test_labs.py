@@ -9,6 +9,8 @@ Pilot, and after every step asks the checker: that step passes, the next one is 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,17 +118,31 @@ def _verdicts(number: int, root: Path) -> list[str]:
     return [s.verdict for s in check_lab(number, root).steps]
 
 
-def _skip_if_a_port_is_taken(lab) -> None:
-    """The labs' servers use fixed ports (the learner types them); another program on a
-    shared machine may hold one."""
+def _ports(lab) -> list[int]:
     import re
-    import socket
 
-    for command in (c for s in lab.steps for c in s.commands if c.background):
-        for port in re.findall(r"--port (\d+)", command.text):
+    commands = (c for s in lab.steps for c in s.commands if c.background)
+    return sorted({int(p) for c in commands for p in re.findall(r"--port (\d+)", c.text)})
+
+
+@contextmanager
+def _ports_held(lab) -> Iterator[None]:
+    """The labs' servers use fixed ports (the learner types them). Another test suite of
+    this project on the same machine takes turns on them through a lock file per port
+    (without it, two suites' lab 1 raced for port 8799); another program holding one skips."""
+    import fcntl
+    import socket
+    import tempfile
+
+    with ExitStack() as stack:
+        for port in _ports(lab):
+            lock = Path(tempfile.gettempdir()) / f"workbench-lab-port-{port}.lock"
+            handle = stack.enter_context(lock.open("a"))
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
             with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", int(port))) == 0:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
                     pytest.skip(f"port {port} is in use by another program")
+        yield
 
 
 def _skip_without_a_tool(lab) -> None:
@@ -141,9 +157,8 @@ def _skip_without_a_tool(lab) -> None:
 
 async def _run_lab(number: int, root: Path) -> None:
     lab = load_lab(number)
-    _skip_if_a_port_is_taken(lab)
     _skip_without_a_tool(lab)
-    with LabRun(lab, root) as run:
+    with _ports_held(lab), LabRun(lab, root) as run:
         run.setup()
         for step in lab.steps:
             for block in step.blocks:

@@ -290,7 +290,8 @@ def test_the_harness_names_the_line_that_rotted(tmp_path):
 @pytest.mark.slow
 def test_lab_start_says_which_background_command_to_start_again(tmp_path):
     root = tmp_path / "lab2"
-    done = run_cli("lab", "start", "2", "--step", "3", str(root), timeout=300)
+    with _ports_held(load_lab(2)):  # step 2 starts the webhook receiver on its fixed port
+        done = run_cli("lab", "start", "2", "--step", "3", str(root), timeout=300)
     assert done.returncode == 0, done.stderr
     assert (
         "note: an earlier step left `workbench lab receiver --port 8931 &` running; "

@@ -9,11 +9,19 @@ import pytest
 
 from workbench.errors import InputError
 from workbench.monitoring.calibration import (
+    _ece_ties_shared,
     _expected_calibration_error,
+    _sorted_ece,
     _stratified_test_parts,
+    _tie_margin,
     decide_calibration,
 )
-from workbench.monitoring.isotonic import fit_isotonic, isotonic_blocks, pool_adjacent_violators
+from workbench.monitoring.isotonic import (
+    fit_binary_distinct,
+    fit_isotonic,
+    isotonic_blocks,
+    pool_adjacent_violators,
+)
 
 
 def _scores(n: int, seed: int, decimals: int | None = None, slope: float = 1.8):
@@ -106,8 +114,14 @@ def test_decision_and_calibration_errors_equal_nannyml(n, decimals, slope):
     assert calibration.ece_before == pytest.approx(
         ece(y_test, np.concatenate(raw), edges), abs=1e-15
     )
-    assert calibration.ece_after == pytest.approx(
-        ece(y_test, np.concatenate(calibrated), edges), abs=1e-15
+    theirs_after = ece(y_test, np.concatenate(calibrated), edges)
+    # Ours shares each tie cut by a bin edge (NannyML's value depends on its sort's order of
+    # the tie): as far from theirs as the ties at the edges allow, equal where they decide.
+    margin = _tie_margin(np.sort(np.concatenate(calibrated)))
+    assert abs(calibration.ece_after - theirs_after) <= margin
+    # ... and theirs exactly unless ours is decisively apart from the error before.
+    assert calibration.ece_after == pytest.approx(theirs_after, abs=1e-15) or (
+        abs(calibration.ece_before - calibration.ece_after) > margin
     )
     if calibration.applied:
         final = nml_calibration.IsotonicCalibrator()
@@ -150,3 +164,44 @@ def test_replayed_blocks_are_scipys_pava_to_the_bit():
     assert np.array_equal(replayed, isotonic_regression(y[order]).x)
     exact = np.repeat(blocks.values, np.diff(blocks.bounds))
     assert np.abs(replayed - exact).max() <= 1e-15
+
+
+def test_shared_tie_error_is_the_sorted_error_without_ties_and_near_any_order_with_them():
+    rng = np.random.default_rng(5)
+    distinct = rng.random(5_003)
+    labels = (rng.random(5_003) < distinct).astype(np.float64)
+    shared = _ece_ties_shared(np.sort(distinct), np.sort(distinct[labels == 1]))
+    assert shared == _expected_calibration_error(labels, distinct)  # to the bit
+    # Steps, as isotonic calibration makes: ties cut by bin edges.
+    steps = np.round(distinct, 1)
+    ascending = np.sort(steps)
+    shared = _ece_ties_shared(ascending, np.sort(steps[labels == 1]))
+    margin = _tie_margin(ascending)
+    errors = []
+    for seed in range(20):
+        order = np.lexsort((np.random.default_rng(seed).random(len(steps)), steps))
+        errors.append(_sorted_ece(labels[order], steps[order]))
+    assert max(errors) > min(errors)  # the order of ties moves NannyML's measure...
+    assert all(abs(e - shared) <= margin for e in errors)  # ...within the margin
+    # One tie holding every row: each bin gets the overall share of positives.
+    flat = np.full(1_000, 0.3)
+    ones = np.zeros(1_000)
+    ones[:250] = 1
+    assert _ece_ties_shared(flat, flat[ones == 1]) == pytest.approx(0.05, abs=1e-12)
+
+
+@pytest.mark.parametrize("n,positive_share", [(2, 0.5), (50, 0.0), (50, 1.0), (20_001, 0.3)])
+def test_binary_fit_from_block_bounds_equals_the_general_fit(n, positive_share):
+    """The calibration folds' shortcut (int8 labels, places skipped, the trimmed step read
+    off the block bounds) gives the general fit's arrays exactly."""
+    rng = np.random.default_rng(n)
+    x = np.sort(rng.random(n))
+    y = (rng.random(n) < np.clip(x + positive_share - 0.5, 0, 1)).astype(np.float64)
+    whole = isotonic_blocks(x, y, distinct=True, binary=True).fit()
+    assert fit_binary_distinct(x, y.astype(np.int8)) == whole
+    if n > 10:
+        skip = np.sort(rng.choice(n, n // 10, replace=False))
+        keep = np.ones(n, dtype=bool)
+        keep[skip] = False
+        part = isotonic_blocks(x[keep], y[keep], distinct=True, binary=True).fit()
+        assert fit_binary_distinct(x, y[keep].astype(np.int8), skip) == part

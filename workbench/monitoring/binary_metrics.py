@@ -17,7 +17,15 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-__all__ = ["METRICS", "BinaryMetric", "ChunkSums", "Labelled", "chunk_sums"]
+__all__ = [
+    "METRICS",
+    "BinaryMetric",
+    "ChunkSums",
+    "Labelled",
+    "SortedRuns",
+    "chunk_sums",
+    "sorted_runs",
+]
 
 Note = str | None
 
@@ -125,29 +133,23 @@ class ChunkSums:
         return None
 
 
-def chunk_sums(
+#: per chunk, per label group (1, 0, missing; or all rows without labels), the scores of
+#: rows predicted positive and of the others, each ascending
+SortedRuns = list[list[list[np.ndarray]]]
+
+
+def sorted_runs(
     proba: np.ndarray,
     y_pred: np.ndarray,
     y_true: np.ndarray | None,
     starts: np.ndarray,
     stops: np.ndarray,
-    calibrate: Callable[[np.ndarray], np.ndarray],
-) -> ChunkSums:
-    """Per chunk: calibrated probabilities summed (all rows, rows predicted positive) and
-    sorted, and the labelled scores sorted by class, from sorts of the scores' values (no
-    argsort, no gather).
-
-    Calibration is monotone (isotonic or none), so calibrating sorted scores gives the
-    calibrated values in ascending order: exactly the sequence NannyML reads in score
-    order. Each chunk's rows are sorted in groups (predicted positive or not, times label
-    1, 0 or missing: smaller sorts cost less than one of all), which give the sums and the
-    classes' scores apart; a stable sort of the groups' ascending runs merges them.
-    """
-    count = len(starts)
-    tp, positive = np.zeros(count), np.zeros(count)
-    ordered: list[np.ndarray] = []
-    classes: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
-    for i, (a, b) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+) -> SortedRuns:
+    """Each chunk's scores sorted in groups (predicted positive or not, times label 1, 0
+    or missing): the part of ``chunk_sums`` that needs no calibration, so that a caller may
+    sort while the calibration is being decided."""
+    runs: SortedRuns = []
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
         scores, said = proba[a:b], y_pred[a:b] == 1
         if y_true is None:
             by_label = [np.ones(b - a, dtype=bool)]
@@ -155,10 +157,39 @@ def chunk_sums(
             truth = y_true[a:b]
             is_one, is_zero = truth == 1, truth == 0
             by_label = [is_one, is_zero, ~(is_one | is_zero)]
-        runs = [
-            [_sorted(scores[said & label]), _sorted(scores[~said & label])] for label in by_label
-        ]
-        calibrated = [[calibrate(run) for run in pair] for pair in runs]
+        runs.append(
+            [[_sorted(scores[said & label]), _sorted(scores[~said & label])] for label in by_label]
+        )
+    return runs
+
+
+def chunk_sums(
+    proba: np.ndarray,
+    y_pred: np.ndarray,
+    y_true: np.ndarray | None,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    calibrate: Callable[[np.ndarray], np.ndarray],
+    runs: SortedRuns | None = None,
+) -> ChunkSums:
+    """Per chunk: calibrated probabilities summed (all rows, rows predicted positive) and
+    sorted, and the labelled scores sorted by class, from sorts of the scores' values (no
+    argsort, no gather); ``runs``, when given, are ``sorted_runs`` of the same arguments.
+
+    Calibration is monotone (isotonic or none), so calibrating sorted scores gives the
+    calibrated values in ascending order: exactly the sequence NannyML reads in score
+    order. Each chunk's rows are sorted in groups (predicted positive or not, times label
+    1, 0 or missing: smaller sorts cost less than one of all), which give the sums and the
+    classes' scores apart; a stable sort of the groups' ascending runs merges them.
+    """
+    if runs is None:
+        runs = sorted_runs(proba, y_pred, y_true, starts, stops)
+    count = len(starts)
+    tp, positive = np.zeros(count), np.zeros(count)
+    ordered: list[np.ndarray] = []
+    classes: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
+    for i, chunk in enumerate(runs):
+        calibrated = [[calibrate(run) for run in pair] for pair in chunk]
         tp[i] = sum(float(high.sum()) for high, _ in calibrated)
         positive[i] = tp[i] + sum(float(low.sum()) for _, low in calibrated)
         parts = [run for pair in calibrated for run in pair if len(run)]
@@ -167,7 +198,7 @@ def chunk_sums(
             merged.sort(kind="stable")  # ascending runs: a merge
         ordered.append(merged)
         if y_true is not None:
-            classes.append((runs[0], runs[1]))
+            classes.append((chunk[0], chunk[1]))
     return ChunkSums(proba, y_pred, y_true, starts, stops, tp, positive, ordered, classes or None)
 
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from math import ceil
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -32,9 +33,9 @@ from numpy.lib.stride_tricks import as_strided
 from ..errors import InputError
 from ..experiments.metrics import roc_auc
 from .isotonic import RESOLUTION as _RESOLUTION
-from .isotonic import IsotonicFit, isotonic_blocks
+from .isotonic import IsotonicBlocks, IsotonicFit, fit_binary_distinct, isotonic_blocks
 
-__all__ = ["Calibration", "decide_calibration"]
+__all__ = ["Calibration", "CalibrationSplits", "decide_calibration"]
 
 _SPLITS = 10
 _TEST_SHARE = 0.1
@@ -63,67 +64,161 @@ class Calibration:
         return self.fit.predict(scores)
 
 
-def decide_calibration(y_true: np.ndarray, scores: np.ndarray, order: np.ndarray) -> Calibration:
+def decide_calibration(
+    y_true: np.ndarray,
+    scores: np.ndarray,
+    order: np.ndarray,
+    splits: CalibrationSplits | None = None,
+) -> Calibration:
     """NannyML's decision on a reference (labels 0/1, scores in reference row order).
 
     ``order`` is an ascending argsort of ``scores`` (ties in any order); every fit reuses it.
+    ``splits``, when the caller started them earlier, are ``CalibrationSplits(y_true)``.
     """
+    if splits is None:
+        with CalibrationSplits(y_true) as own:
+            return decide_calibration(y_true, scores, order, own)
     if y_true.min() == y_true.max():
         return Calibration(False, "the reference labels hold one class")
-    auc = roc_auc(y_true, scores, order)
+    # Every split's train part is the rest of the rows (scikit-learn's sizes add up to n),
+    # so it is read off the reference sorted once by score, keeping that order; so is the
+    # test part, in score order (which is all the error measure needs, see below).
+    sorted_scores, sorted_labels = scores[order], y_true[order].astype(np.float64)
+    n = len(order)
+    # Scores at least the resolution apart stay so in any subset: nothing to pool then.
+    gaps = np.diff(sorted_scores)
+    apart = bool(np.all(gaps >= _RESOLUTION))
+    distinct = apart or bool(np.all(gaps > 0))
+    if distinct:
+        auc = _distinct_auc(sorted_labels)
+    else:
+        auc = roc_auc(y_true, scores, order)
     if auc > _AUC_NO_CALIBRATION:
         return Calibration(False, f"reference ROC AUC {auc:.4f} is above {_AUC_NO_CALIBRATION}")
-    # Every split's train part is the rest of the rows (scikit-learn's sizes add up to n),
-    # so it is read off the reference sorted once by score, keeping that order.
-    sorted_scores, sorted_labels = scores[order], y_true[order].astype(np.float64)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    # Scores at least the resolution apart stay so in any subset: nothing to pool then.
-    apart = bool(np.all(np.diff(sorted_scores) >= _RESOLUTION))
-    in_train = np.ones(len(order), dtype=bool)
-    tests, folds = [], []
-    for test in _drawn_meanwhile(_stratified_test_parts(y_true)):
-        held = rank[test]
-        in_train[held] = False
-        folds.append(
-            isotonic_blocks(
-                sorted_scores[in_train], sorted_labels[in_train], distinct=apart, binary=True
-            )
-        )
-        in_train[held] = True
-        tests.append(test)
-    test_rows = np.concatenate(tests)
-    y_test = y_true[test_rows]
-    if apart or np.all(sorted_scores[1:] > sorted_scores[:-1]):
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    reference = _Reference(sorted_scores, sorted_labels, rank, apart, sorted_labels.astype(np.int8))
+    folds = _fit_folds(reference, splits)
+    tests = [f.test for f in folds]
+    draws = np.bincount(np.concatenate([f.held for f in folds]), minlength=n)
+    if distinct:
         # No two rows share a score, so the only ties are a row drawn in several splits
         # (same score, same label): counting each row's draws sorts without a sort.
-        drawn = np.repeat(np.arange(len(order)), np.bincount(rank[test_rows], minlength=len(order)))
+        drawn = np.repeat(np.arange(n), draws)
         before = _sorted_ece(sorted_labels[drawn], sorted_scores[drawn])
     else:
-        before = _expected_calibration_error(y_test, scores[test_rows])
-    held_out = _HeldOut(sorted_scores, rank)
-    calibrated = np.concatenate(
-        [held_out.predict(f.fit(), t) for f, t in zip(folds, tests, strict=True)]
-    )
-    by_score = calibrated.argsort()  # NannyML's sort: the same call breaks ties the same way
-    after = _sorted_ece(y_test[by_score], calibrated[by_score])
-    if abs(before - after) <= _tie_margin(calibrated[by_score]):
-        # Too close to call with exact block means. NannyML's fits carry SciPy's rounding,
-        # and its unstable sort orders tied scores by every comparison in the array, so
-        # replay SciPy's arithmetic on every block (slow: a Python loop over the points).
+        test_rows = np.concatenate(tests)
+        before = _expected_calibration_error(y_true[test_rows], scores[test_rows])
+    # After calibration, tied scores are common (a step holds one value), and which labels
+    # of a tie fall on each side of a bin edge depends on the order of NannyML's unstable
+    # sort. Any order gives an error within ``_tie_margin`` of NannyML's, so when before
+    # and after are farther apart than that the decision is NannyML's without its sort:
+    # one sort of the values, one of the positives' values, each tie's positives shared out.
+    # Each fold's held-out scores and positives are ascending: merging sorts suffice.
+    ascending = np.sort(np.concatenate([f.scores for f in folds]), kind="stable")
+    positives = np.sort(np.concatenate([f.positives for f in folds]), kind="stable")
+    after = _ece_ties_shared(ascending, positives)
+    if abs(before - after) <= _tie_margin(ascending):
+        # Too close: NannyML's order, made by the same sort of the same row order.
+        test_rows = np.concatenate(tests)
+        y_test = y_true[test_rows]
+        held_out = _HeldOut(sorted_scores, rank)
+        blocks = [reference.blocks(f.held) for f in folds]
         calibrated = np.concatenate(
-            [
-                held_out.predict(f.fit(f.scipy_values(np.arange(len(f.values)))), t)
-                for f, t in zip(folds, tests, strict=True)
-            ]
+            [held_out.predict(b.fit(), f.test) for b, f in zip(blocks, folds, strict=True)]
         )
-        after = _expected_calibration_error(y_test, calibrated)
+        by_score = calibrated.argsort()  # NannyML's sort: the same call breaks ties alike
+        after = _sorted_ece(y_test[by_score], calibrated[by_score])
+        if abs(before - after) <= _tie_margin(calibrated[by_score]):
+            # Still too close to call with exact block means. NannyML's fits carry SciPy's
+            # rounding, and its unstable sort orders tied scores by every comparison in the
+            # array, so replay SciPy's arithmetic on every block (slow: a Python loop).
+            calibrated = np.concatenate(
+                [
+                    held_out.predict(_scipy_fit(b), f.test)
+                    for b, f in zip(blocks, folds, strict=True)
+                ]
+            )
+            after = _expected_calibration_error(y_test, calibrated)
     if before > after:
-        fit = isotonic_blocks(sorted_scores, sorted_labels, distinct=apart, binary=True).fit()
+        if apart:
+            fit = fit_binary_distinct(sorted_scores, reference.ones)
+        else:
+            fit = isotonic_blocks(sorted_scores, sorted_labels, binary=True).fit()
         reason = f"isotonic calibration lowers the ECE from {before:.4f} to {after:.4f}"
         return Calibration(True, reason, before, after, fit)
     reason = f"isotonic calibration does not lower the ECE ({before:.4f} -> {after:.4f})"
     return Calibration(False, reason, before, after)
+
+
+def _distinct_auc(sorted_labels: np.ndarray) -> float:
+    """``roc_auc`` of 0/1 labels sorted by scores without ties: ranks are places + 1, and
+    the rank sum is an exact integer (the same value to the bit)."""
+    positives = np.flatnonzero(sorted_labels == 1)
+    n_pos = len(positives)
+    n_neg = len(sorted_labels) - n_pos
+    rank_sum = float(positives.sum() + n_pos)
+    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _scipy_fit(blocks: IsotonicBlocks) -> IsotonicFit:
+    """The fit with SciPy's rounding on every block."""
+    return blocks.fit(blocks.scipy_values(np.arange(len(blocks.values))))
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """The reference in ascending score order, and each row's place in that order."""
+
+    scores: np.ndarray
+    labels: np.ndarray
+    rank: np.ndarray
+    #: scores at least the resolution apart (nothing to pool in any subset)
+    apart: bool
+    #: the labels as int8 (an eighth of the bytes to gather per split)
+    ones: np.ndarray
+
+    def blocks(self, held: np.ndarray) -> IsotonicBlocks:
+        """The isotonic blocks fitted on every row but the places ``held``."""
+        train = np.ones(len(self.rank), dtype=bool)
+        train[held] = False
+        return isotonic_blocks(
+            self.scores[train], self.labels[train], distinct=self.apart, binary=True
+        )
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """One split: its test rows (scikit-learn's order), their places in score order, and
+    the test part calibrated by a fit on the rest, ascending (all rows and the positives)."""
+
+    test: np.ndarray
+    held: np.ndarray
+    scores: np.ndarray
+    positives: np.ndarray
+
+
+def _fit_fold(ref: _Reference, test: np.ndarray) -> _Fold:
+    held = ref.rank[test]
+    train = np.ones(len(ref.rank), dtype=bool)
+    train[held] = False
+    out = np.flatnonzero(~train)  # the held places, ascending
+    if ref.apart:
+        fit = fit_binary_distinct(ref.scores, ref.ones[train], out)
+    else:
+        fit = isotonic_blocks(
+            ref.scores[train], ref.labels[train], distinct=False, binary=True
+        ).fit()
+    calibrated = fit.predict(ref.scores[out])  # ascending
+    return _Fold(test, held, calibrated, calibrated[ref.ones[out] == 1])
+
+
+def _fit_folds(ref: _Reference, splits: CalibrationSplits) -> list[_Fold]:
+    """The ten folds, each fitted as soon as its split is drawn, on two threads (NumPy's
+    masks, sorts and ufuncs release the GIL)."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="calibration-fold") as pool:
+        futures = [pool.submit(_fit_fold, ref, test) for test in splits]
+        return [future.result() for future in futures]
 
 
 @dataclass(frozen=True)
@@ -163,6 +258,32 @@ def _sorted_ece(y_true: np.ndarray, proba: np.ndarray) -> float:
         weight = (right - left) / n
         terms.append(weight * abs(np.mean(proba[left:right]) - np.mean(y_true[left:right])))
     return float(np.sum(terms))  # NumPy's pairwise sum, as NannyML: the last bits decide ties
+
+
+def _ece_ties_shared(ascending: np.ndarray, positives: np.ndarray) -> float:
+    """ECE of rows whose scores are ``ascending`` and whose positives' scores are
+    ``positives`` (ascending), a tie cut by a bin edge giving each side its share of the
+    tie's positives (the mean over all orders of the tie).
+
+    A bin's mean score reads the sorted values (ties are equal values: any order sums
+    alike); its mean label counts the positives below its edges' scores plus those shares.
+    """
+    n = len(ascending)
+    edges = _bin_edges(n)
+    inner = edges[1:-1]
+    at_edge = ascending[inner - 1]
+    first_at = np.searchsorted(ascending, at_edge, "left")
+    tied = np.searchsorted(ascending, at_edge, "right") - first_at
+    pos_below = np.searchsorted(positives, at_edge, "left")
+    pos_at = np.searchsorted(positives, at_edge, "right") - pos_below
+    cut = pos_below + pos_at * ((inner - first_at) / tied)
+    prefix = np.concatenate(([0.0], cut, [float(len(positives))]))
+    terms = []
+    for k, (left, right) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True)):
+        weight = (right - left) / n
+        share = float(prefix[k + 1] - prefix[k]) / (right - left)
+        terms.append(weight * abs(np.mean(ascending[left:right]) - share))
+    return float(np.sum(terms))
 
 
 def _expected_calibration_error(y_true: np.ndarray, proba: np.ndarray) -> float:
@@ -213,29 +334,50 @@ def _run_end(values: np.ndarray, i: int) -> int:
         i = end - 1
 
 
-def _drawn_meanwhile(parts: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    """``parts``, drawn on a second thread while the caller fits the splits already drawn.
+class CalibrationSplits:
+    """NannyML's ten calibration test parts for 0/1 labels ``y_true``, drawn on a thread
+    from construction on: the draws cost about as much as everything else the decision
+    does, so a caller starts them first and works meanwhile. Iterate once; ``close()`` (or
+    leaving the ``with`` block) stops the drawing after the part in hand.
 
-    The draws (~2 x n per split) cost as much as the fits, and NumPy's shuffle releases the
-    GIL, so on two cores they overlap. The queue is unbounded (ten parts of n/10 rows), so
-    the drawing thread never waits, even when the caller stops early.
+    NumPy's shuffle releases the GIL, so on two cores the draws overlap the caller's work.
+    The queue is unbounded (ten parts of n/10 rows): the drawing thread never waits.
     """
-    done = object()
-    drawn: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
-    def draw() -> None:
+    _DONE: ClassVar[object] = object()
+
+    def __init__(self, y_true: np.ndarray) -> None:
+        self._drawn: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        threading.Thread(
+            target=self._draw, args=(y_true,), name="calibration-splits", daemon=True
+        ).start()
+
+    def _draw(self, y_true: np.ndarray) -> None:
         try:
-            for part in parts:
-                drawn.put(part)
+            for part in _stratified_test_parts(y_true):
+                if self._stop.is_set():
+                    return
+                self._drawn.put(part)
         except BaseException as exc:  # handed to the caller, raised there
-            drawn.put(exc)
-        drawn.put(done)
+            self._drawn.put(exc)
+        self._drawn.put(self._DONE)
 
-    threading.Thread(target=draw, name="calibration-splits", daemon=True).start()
-    while (item := drawn.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while (item := self._drawn.get()) is not self._DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        """Stop drawing (the part being drawn is finished and dropped)."""
+        self._stop.set()
+
+    def __enter__(self) -> CalibrationSplits:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _stratified_test_parts(y: np.ndarray) -> Iterator[np.ndarray]:

@@ -16,6 +16,7 @@ without labels. It holds while the relation between features and labels does not
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -24,9 +25,16 @@ import polars as pl
 
 from ..errors import InputError
 from . import serialization
-from .binary_metrics import METRICS, BinaryMetric, ChunkSums, Labelled, chunk_sums
-from .calibration import Calibration, decide_calibration
-from .estimation import Chunked, EstimatorConfig, FittedEstimator, Metric
+from .binary_metrics import (
+    METRICS,
+    BinaryMetric,
+    ChunkSums,
+    Labelled,
+    chunk_sums,
+    sorted_runs,
+)
+from .calibration import Calibration, CalibrationSplits, decide_calibration
+from .estimation import Chunked, EstimatorConfig, FittedEstimator, Metric, chunk_frame
 from .inputs import FrameLike, binary_labels, load_columns, probabilities
 from .isotonic import IsotonicFit
 
@@ -65,17 +73,25 @@ class CBPE(EstimatorConfig):
                 f"{what}: the labels in {self.y_true!r} hold one class",
                 hint="CBPE learns from a reference with both classes",
             )
-        y_pred = self._predictions(frame, proba, what)
-        order = np.argsort(proba)  # any order of ties will do: nothing below depends on it
-        calibration = decide_calibration(y_true, proba, order)
-        labelled = Labelled(y_true, y_pred, proba, order)
+        chunked = chunk_frame(frame, self.chunker)
         metrics = cast("list[BinaryMetric]", self.metric_objects)
-        components = {m.name: m.components(labelled) for m in metrics}
-        fitted = self._judged_reference(
-            frame,
-            components,
-            lambda chunked: self._sums(chunked, calibration, labels=True),
-        )
+        # The calibration decision (its splits drawn on a thread from now on, its folds
+        # fitted on two more) overlaps the work that does not need it: the argsort, the
+        # sampling-error components and the reference chunks' sorts.
+        with (
+            CalibrationSplits(y_true) as splits,
+            ThreadPoolExecutor(1, thread_name_prefix="calibration") as pool,
+        ):
+            y_pred = self._predictions(frame, proba, what)
+            order = _ascending_order(proba)
+            deciding = pool.submit(decide_calibration, y_true, proba, order, splits)
+            labelled = Labelled(y_true, y_pred, proba, order)
+            components = {m.name: m.components(labelled) for m in metrics}
+            inputs = self._inputs(chunked, labels=True)
+            runs = sorted_runs(*inputs, chunked.starts, chunked.stops)
+            calibration = deciding.result()
+        sums = chunk_sums(*inputs, chunked.starts, chunked.stops, calibration.apply, runs)
+        fitted = self._judged_reference(frame, components, lambda _: sums, chunked)
         return FittedCBPE(**fitted, calibration=calibration)
 
     def _data_columns(self) -> list[str]:
@@ -89,15 +105,31 @@ class CBPE(EstimatorConfig):
     def _batch(self, chunked: Chunked, fitted: Any, *, labels: bool) -> ChunkSums:
         return self._sums(chunked, fitted.calibration, labels=labels)
 
-    def _sums(self, chunked: Chunked, calibration: Calibration, *, labels: bool) -> ChunkSums:
+    def _inputs(
+        self, chunked: Chunked, *, labels: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         what = "data to estimate"
         frame = chunked.frame
         proba = probabilities(frame, self.y_pred_proba, what=what)
         y_true = None
         if labels:
             y_true = binary_labels(frame, self.y_true, what=what, allow_missing=True)
-        y_pred = self._predictions(frame, proba, what)
-        return chunk_sums(proba, y_pred, y_true, chunked.starts, chunked.stops, calibration.apply)
+        return proba, self._predictions(frame, proba, what), y_true
+
+    def _sums(self, chunked: Chunked, calibration: Calibration, *, labels: bool) -> ChunkSums:
+        inputs = self._inputs(chunked, labels=labels)
+        return chunk_sums(*inputs, chunked.starts, chunked.stops, calibration.apply)
+
+
+def _ascending_order(proba: np.ndarray) -> np.ndarray:
+    """An ascending argsort of probabilities (ties in any order: nothing depends on it).
+
+    Non-negative floats order as their bits do, and Polars sorts 64-bit integers in about
+    a third of NumPy's time for floats (1M rows: 36 ms against 91 ms); ``+ 0.0`` turns a
+    -0.0 into 0.0, whose bits would otherwise sort last.
+    """
+    bits = (proba + 0.0).view(np.uint64)
+    return pl.Series(bits, dtype=pl.UInt64).arg_sort().to_numpy().astype(np.intp, copy=False)
 
 
 @dataclass(frozen=True, repr=False)  # the short repr of FittedEstimator

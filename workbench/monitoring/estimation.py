@@ -284,10 +284,13 @@ class EstimatorConfig:
         frame: pl.DataFrame,
         components: dict[str, tuple[float, float]],
         batch_for: Callable[[Chunked], Any],
+        chunked: Chunked | None = None,
     ) -> dict[str, Any]:
-        """The common fields of a fitted estimator: the reference chunked, each chunk
-        estimated and judged (leave-one-out), and the thresholds for new data."""
-        chunked = chunk_frame(frame, self.chunker)
+        """The common fields of a fitted estimator: the reference chunked (``chunked``
+        when the caller chunked ``frame`` already), each chunk estimated and judged
+        (leave-one-out), and the thresholds for new data."""
+        if chunked is None:
+            chunked = chunk_frame(frame, self.chunker)
         reference, thresholds = reference_result(
             self.metric_objects, components, chunked, batch_for(chunked), self.threshold
         )

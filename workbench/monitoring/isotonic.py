@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "IsotonicBlocks",
     "IsotonicFit",
+    "fit_binary_distinct",
     "fit_isotonic",
     "isotonic_blocks",
     "pool_adjacent_violators",
@@ -119,6 +120,31 @@ def fit_isotonic(x_sorted: np.ndarray, y_sorted: np.ndarray) -> IsotonicFit:
     return isotonic_blocks(x_sorted, y_sorted).fit()
 
 
+def fit_binary_distinct(
+    x_sorted: np.ndarray, labels: np.ndarray, skip: np.ndarray | None = None
+) -> IsotonicFit:
+    """``isotonic_blocks(x, y, distinct=True, binary=True).fit()`` without building the
+    per-point arrays: the fit on the points of ``x_sorted`` (ascending, at least the
+    resolution apart) except the ascending positions ``skip``, whose 0/1 targets in order
+    are ``labels`` (int8 will do: the block sums are exact integers).
+
+    Adjacent blocks have strictly increasing exact means, so the trimmed step function is
+    each block's first and last point at the block's mean: read off the block bounds.
+    """
+    bounds, values = _pav_blocks(labels, None, exact_prefix=True)
+    first, last = bounds[:-1], bounds[1:] - 1
+    ends = np.stack([first, last], axis=1).ravel()
+    ys = np.repeat(values, 2)
+    single = np.repeat(first == last, 2)
+    single[::2] = False  # a one-point block keeps its first point
+    ends, ys = ends[~single], ys[~single]
+    if skip is not None and len(skip):
+        # The k-th kept point lies after the skipped ones with fewer kept points before them.
+        before = skip - np.arange(len(skip))
+        ends = ends + np.searchsorted(before, ends, "right")
+    return IsotonicFit(x_sorted[ends], ys)
+
+
 def _pool_duplicates(
     x: np.ndarray, y: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -188,7 +214,7 @@ def _pav_blocks(
         weighted = values if weights is None else values * weights
     csum = None
     if len(bounds) > 2 and not rising.all():
-        csum = np.concatenate(([0.0], np.cumsum(weighted)))
+        csum = _prefix_sums(weighted)
         # Unit weights: a block's weight is its length, no prefix sums needed.
         cweight = None if weights is None else np.concatenate(([0.0], np.cumsum(weights)))
         while len(bounds) > 2:
@@ -205,9 +231,21 @@ def _pav_blocks(
             bounds = bounds[kept]
     starts = bounds[:-1]
     total = np.diff(bounds) if weights is None else np.add.reduceat(weights, starts)
-    if exact_prefix and csum is not None:
+    if exact_prefix:
+        if csum is None:
+            csum = _prefix_sums(weighted)
         return bounds, np.diff(csum[bounds]) / total
     return bounds, np.add.reduceat(weighted, starts) / total
+
+
+def _prefix_sums(values: np.ndarray) -> np.ndarray:
+    """0 then the running sums of ``values``: in int64 for integer targets (exact, and a
+    fifth of the time of a float sum of small integers), else in float64."""
+    integer = values.dtype.kind in "biu"
+    out = np.empty(len(values) + 1, dtype=np.int64 if integer else np.float64)
+    out[0] = 0
+    np.cumsum(values, dtype=out.dtype, out=out[1:])
+    return out
 
 
 def _stack_pav(sums: np.ndarray, weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:

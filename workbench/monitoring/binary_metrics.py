@@ -41,12 +41,18 @@ class Labelled:
     order: np.ndarray
 
 
+#: per chunk, per label group (1, 0, missing; or all rows without labels), the scores of
+#: rows predicted positive and of the others, each ascending
+SortedRuns = list[list[list[np.ndarray]]]
+
+
 @dataclass
 class ChunkSums:
     """Rows of one data set in chunk order, with per-chunk sums shared by all metrics.
 
     Nothing here needs the rows' score order, only each chunk's calibrated probabilities
-    in ascending order (ROC AUC), which a sort of the values gives (``chunk_sums``).
+    in ascending order (ROC AUC), which calibrating the sorted ``runs`` gives. Without
+    ``calibrate`` only the realized values can be read (the estimates need it).
     """
 
     proba: np.ndarray
@@ -55,15 +61,52 @@ class ChunkSums:
     y_true: np.ndarray | None
     starts: np.ndarray
     stops: np.ndarray
-    #: per chunk, the sum of calibrated probabilities over its rows predicted positive
-    expected_tp: np.ndarray
-    #: per chunk, the sum of calibrated probabilities over all its rows
-    expected_positive: np.ndarray
-    #: per chunk, its calibrated probabilities in ascending order
-    sorted_calibrated: list[np.ndarray]
-    #: per chunk, the scores of rows labelled 1 and of rows labelled 0, each as ascending
-    #: runs (None without labels)
-    class_scores: list[tuple[list[np.ndarray], list[np.ndarray]]] | None = None
+    runs: SortedRuns
+    calibrate: Callable[[np.ndarray], np.ndarray] | None = None
+
+    @cached_property
+    def _calibrated(self) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Calibration is monotone (isotonic or none), so calibrating sorted scores gives
+        the calibrated values in ascending order: exactly the sequence NannyML reads in
+        score order; a stable sort of the groups' ascending runs merges them."""
+        if self.calibrate is None:
+            raise RuntimeError("estimates need the calibration; these sums have none")
+        count = len(self.starts)
+        tp, positive = np.zeros(count), np.zeros(count)
+        ordered: list[np.ndarray] = []
+        for i, chunk in enumerate(self.runs):
+            calibrated = [[self.calibrate(run) for run in pair] for pair in chunk]
+            tp[i] = sum(float(high.sum()) for high, _ in calibrated)
+            positive[i] = tp[i] + sum(float(low.sum()) for _, low in calibrated)
+            parts = [run for pair in calibrated for run in pair if len(run)]
+            merged = np.concatenate(parts) if parts else np.zeros(0)
+            if len(parts) > 1 and np.any(merged[1:] < merged[:-1]):
+                merged.sort(kind="stable")  # ascending runs: a merge
+            ordered.append(merged)
+        return tp, positive, ordered
+
+    @property
+    def expected_tp(self) -> np.ndarray:
+        """Per chunk, the sum of calibrated probabilities over its rows predicted positive."""
+        return self._calibrated[0]
+
+    @property
+    def expected_positive(self) -> np.ndarray:
+        """Per chunk, the sum of calibrated probabilities over all its rows."""
+        return self._calibrated[1]
+
+    @property
+    def sorted_calibrated(self) -> list[np.ndarray]:
+        """Per chunk, its calibrated probabilities in ascending order."""
+        return self._calibrated[2]
+
+    @property
+    def class_scores(self) -> list[tuple[list[np.ndarray], list[np.ndarray]]] | None:
+        """Per chunk, the scores of rows labelled 1 and of rows labelled 0, each as
+        ascending runs (None without labels)."""
+        if self.y_true is None:
+            return None
+        return [(chunk[0], chunk[1]) for chunk in self.runs]
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
         if values.dtype == np.bool_:
@@ -133,11 +176,6 @@ class ChunkSums:
         return None
 
 
-#: per chunk, per label group (1, 0, missing; or all rows without labels), the scores of
-#: rows predicted positive and of the others, each ascending
-SortedRuns = list[list[list[np.ndarray]]]
-
-
 def sorted_runs(
     proba: np.ndarray,
     y_pred: np.ndarray,
@@ -169,37 +207,17 @@ def chunk_sums(
     y_true: np.ndarray | None,
     starts: np.ndarray,
     stops: np.ndarray,
-    calibrate: Callable[[np.ndarray], np.ndarray],
+    calibrate: Callable[[np.ndarray], np.ndarray] | None,
     runs: SortedRuns | None = None,
 ) -> ChunkSums:
-    """Per chunk: calibrated probabilities summed (all rows, rows predicted positive) and
-    sorted, and the labelled scores sorted by class, from sorts of the scores' values (no
-    argsort, no gather); ``runs``, when given, are ``sorted_runs`` of the same arguments.
-
-    Calibration is monotone (isotonic or none), so calibrating sorted scores gives the
-    calibrated values in ascending order: exactly the sequence NannyML reads in score
-    order. Each chunk's rows are sorted in groups (predicted positive or not, times label
-    1, 0 or missing: smaller sorts cost less than one of all), which give the sums and the
-    classes' scores apart; a stable sort of the groups' ascending runs merges them.
-    """
+    """The per-chunk sums of these rows, from sorts of each chunk's score values in groups
+    (no argsort, no gather); ``runs``, when given, are ``sorted_runs`` of the same
+    arguments. Each chunk's rows are sorted in groups (predicted positive or not, times
+    label 1, 0 or missing: smaller sorts cost less than one of all), which give the sums
+    and the classes' scores apart."""
     if runs is None:
         runs = sorted_runs(proba, y_pred, y_true, starts, stops)
-    count = len(starts)
-    tp, positive = np.zeros(count), np.zeros(count)
-    ordered: list[np.ndarray] = []
-    classes: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
-    for i, chunk in enumerate(runs):
-        calibrated = [[calibrate(run) for run in pair] for pair in chunk]
-        tp[i] = sum(float(high.sum()) for high, _ in calibrated)
-        positive[i] = tp[i] + sum(float(low.sum()) for _, low in calibrated)
-        parts = [run for pair in calibrated for run in pair if len(run)]
-        merged = np.concatenate(parts) if parts else np.zeros(0)
-        if len(parts) > 1 and np.any(merged[1:] < merged[:-1]):
-            merged.sort(kind="stable")  # ascending runs: a merge
-        ordered.append(merged)
-        if y_true is not None:
-            classes.append((chunk[0], chunk[1]))
-    return ChunkSums(proba, y_pred, y_true, starts, stops, tp, positive, ordered, classes or None)
+    return ChunkSums(proba, y_pred, y_true, starts, stops, runs, calibrate)
 
 
 def _sorted(values: np.ndarray) -> np.ndarray:

@@ -98,7 +98,7 @@ def decide_calibration(
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     reference = _Reference(sorted_scores, sorted_labels, rank, apart, sorted_labels.astype(np.int8))
-    folds = _fit_folds(reference, splits)
+    folds, whole = _fit_folds(reference, splits)
     tests = [f.test for f in folds]
     draws = np.bincount(np.concatenate([f.held for f in folds]), minlength=n)
     if distinct:
@@ -141,12 +141,8 @@ def decide_calibration(
             )
             after = _expected_calibration_error(y_test, calibrated)
     if before > after:
-        if apart:
-            fit = fit_binary_distinct(sorted_scores, reference.ones)
-        else:
-            fit = isotonic_blocks(sorted_scores, sorted_labels, binary=True).fit()
         reason = f"isotonic calibration lowers the ECE from {before:.4f} to {after:.4f}"
-        return Calibration(True, reason, before, after, fit)
+        return Calibration(True, reason, before, after, whole)
     reason = f"isotonic calibration does not lower the ECE ({before:.4f} -> {after:.4f})"
     return Calibration(False, reason, before, after)
 
@@ -213,12 +209,20 @@ def _fit_fold(ref: _Reference, test: np.ndarray) -> _Fold:
     return _Fold(test, held, calibrated, calibrated[ref.ones[out] == 1])
 
 
-def _fit_folds(ref: _Reference, splits: CalibrationSplits) -> list[_Fold]:
+def _fit_folds(ref: _Reference, splits: CalibrationSplits) -> tuple[list[_Fold], IsotonicFit]:
     """The ten folds, each fitted as soon as its split is drawn, on two threads (NumPy's
-    masks, sorts and ufuncs release the GIL)."""
+    masks, sorts and ufuncs release the GIL), and the fit on every row, which the scores
+    take if the decision is to calibrate (made while the first split is drawn)."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="calibration-fold") as pool:
+        whole = pool.submit(_fit_all, ref)
         futures = [pool.submit(_fit_fold, ref, test) for test in splits]
-        return [future.result() for future in futures]
+        return [future.result() for future in futures], whole.result()
+
+
+def _fit_all(ref: _Reference) -> IsotonicFit:
+    if ref.apart:
+        return fit_binary_distinct(ref.scores, ref.ones)
+    return isotonic_blocks(ref.scores, ref.labels, binary=True).fit()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -31,7 +31,6 @@ from .binary_metrics import (
     ChunkSums,
     Labelled,
     chunk_sums,
-    sorted_runs,
 )
 from .calibration import Calibration, CalibrationSplits, decide_calibration
 from .estimation import Chunked, EstimatorConfig, FittedEstimator, Metric, chunk_frame
@@ -77,7 +76,7 @@ class CBPE(EstimatorConfig):
         metrics = cast("list[BinaryMetric]", self.metric_objects)
         # The calibration decision (its splits drawn on a thread from now on, its folds
         # fitted on two more) overlaps the work that does not need it: the argsort, the
-        # sampling-error components and the reference chunks' sorts.
+        # sampling-error components, the reference chunks' sorts and realized values.
         with (
             CalibrationSplits(y_true) as splits,
             ThreadPoolExecutor(1, thread_name_prefix="calibration") as pool,
@@ -87,11 +86,13 @@ class CBPE(EstimatorConfig):
             deciding = pool.submit(decide_calibration, y_true, proba, order, splits)
             labelled = Labelled(y_true, y_pred, proba, order)
             components = {m.name: m.components(labelled) for m in metrics}
-            inputs = self._inputs(chunked, labels=True)
-            runs = sorted_runs(*inputs, chunked.starts, chunked.stops)
+            uncalibrated = chunk_sums(
+                *self._inputs(chunked, labels=True), chunked.starts, chunked.stops, None
+            )
+            realized = {m.name: m.realize(uncalibrated) for m in metrics}
             calibration = deciding.result()
-        sums = chunk_sums(*inputs, chunked.starts, chunked.stops, calibration.apply, runs)
-        fitted = self._judged_reference(frame, components, lambda _: sums, chunked)
+        sums = replace(uncalibrated, calibrate=calibration.apply)
+        fitted = self._judged_reference(frame, components, lambda _: sums, chunked, realized)
         return FittedCBPE(**fitted, calibration=calibration)
 
     def _data_columns(self) -> list[str]:

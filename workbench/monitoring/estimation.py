@@ -159,13 +159,18 @@ def reference_result(
     chunked: Chunked,
     batch: Any,
     threshold_for: Callable[[str], Threshold],
+    realized_by: Mapping[str, Realized] | None = None,
 ) -> tuple[PerformanceResult, dict[str, Bounds]]:
     """The reference's own chunk records (leave-one-out thresholds) with the setup's
-    warnings, and per metric the thresholds from all reference chunks."""
+    warnings, and per metric the thresholds from all reference chunks. ``realized_by``
+    holds the metrics' realized values when the caller has them already."""
     thresholds: dict[str, Bounds] = {}
     per_metric = []
     for metric in metrics:
-        realized = metric.realize(batch)
+        if realized_by is not None:
+            realized = realized_by[metric.name]
+        else:
+            realized = metric.realize(batch)
         strategy = threshold_for(metric.name)
         found = reference_thresholds(strategy, realized[0], metric.limits)
         thresholds[metric.name] = found.all_chunks
@@ -285,6 +290,7 @@ class EstimatorConfig:
         components: dict[str, tuple[float, float]],
         batch_for: Callable[[Chunked], Any],
         chunked: Chunked | None = None,
+        realized_by: Mapping[str, Realized] | None = None,
     ) -> dict[str, Any]:
         """The common fields of a fitted estimator: the reference chunked (``chunked``
         when the caller chunked ``frame`` already), each chunk estimated and judged
@@ -292,7 +298,12 @@ class EstimatorConfig:
         if chunked is None:
             chunked = chunk_frame(frame, self.chunker)
         reference, thresholds = reference_result(
-            self.metric_objects, components, chunked, batch_for(chunked), self.threshold
+            self.metric_objects,
+            components,
+            chunked,
+            batch_for(chunked),
+            self.threshold,
+            realized_by,
         )
         return {
             "estimator": self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
@@ -28,6 +29,9 @@ __all__ = [
 ]
 
 Note = str | None
+
+# Below this many rows, threads cost more than they save.
+_THREADED_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -182,12 +186,17 @@ def sorted_runs(
     y_true: np.ndarray | None,
     starts: np.ndarray,
     stops: np.ndarray,
+    *,
+    threads: bool = True,
 ) -> SortedRuns:
     """Each chunk's scores sorted in groups (predicted positive or not, times label 1, 0
     or missing): the part of ``chunk_sums`` that needs no calibration, so that a caller may
-    sort while the calibration is being decided."""
-    runs: SortedRuns = []
-    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+    sort while the calibration is being decided. With ``threads``, chunks are sorted on
+    two threads (the masks and Polars' sorts let go of the GIL): ~10% less time at 1M
+    rows; a caller whose other threads keep both cores busy passes False."""
+
+    def chunk(bounds: tuple[int, int]) -> list[list[np.ndarray]]:
+        a, b = bounds
         scores, said = proba[a:b], y_pred[a:b] == 1
         if y_true is None:
             by_label = [np.ones(b - a, dtype=bool)]
@@ -195,10 +204,15 @@ def sorted_runs(
             truth = y_true[a:b]
             is_one, is_zero = truth == 1, truth == 0
             by_label = [is_one, is_zero, ~(is_one | is_zero)]
-        runs.append(
-            [[_sorted(scores[said & label]), _sorted(scores[~said & label])] for label in by_label]
-        )
-    return runs
+        return [
+            [_sorted(scores[said & label]), _sorted(scores[~said & label])] for label in by_label
+        ]
+
+    bounds = list(zip(starts.tolist(), stops.tolist(), strict=True))
+    if not threads or len(proba) < _THREADED_ROWS or len(bounds) < 2:
+        return [chunk(b) for b in bounds]
+    with ThreadPoolExecutor(2, thread_name_prefix="chunk-sort") as pool:
+        return list(pool.map(chunk, bounds))
 
 
 def chunk_sums(
@@ -209,6 +223,8 @@ def chunk_sums(
     stops: np.ndarray,
     calibrate: Callable[[np.ndarray], np.ndarray] | None,
     runs: SortedRuns | None = None,
+    *,
+    threads: bool = True,
 ) -> ChunkSums:
     """The per-chunk sums of these rows, from sorts of each chunk's score values in groups
     (no argsort, no gather); ``runs``, when given, are ``sorted_runs`` of the same
@@ -216,7 +232,7 @@ def chunk_sums(
     label 1, 0 or missing: smaller sorts cost less than one of all), which give the sums
     and the classes' scores apart."""
     if runs is None:
-        runs = sorted_runs(proba, y_pred, y_true, starts, stops)
+        runs = sorted_runs(proba, y_pred, y_true, starts, stops, threads=threads)
     return ChunkSums(proba, y_pred, y_true, starts, stops, runs, calibrate)
 
 

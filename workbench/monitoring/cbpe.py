@@ -87,7 +87,11 @@ class CBPE(EstimatorConfig):
             labelled = Labelled(y_true, y_pred, proba, order)
             components = {m.name: m.components(labelled) for m in metrics}
             uncalibrated = chunk_sums(
-                *self._inputs(chunked, labels=True), chunked.starts, chunked.stops, None
+                *self._inputs(chunked, labels=True),
+                chunked.starts,
+                chunked.stops,
+                None,
+                threads=False,  # the decision's threads keep both cores busy
             )
             realized = {m.name: m.realize(uncalibrated) for m in metrics}
             calibration = deciding.result()

@@ -6,8 +6,9 @@ an alert fires (for cron jobs and CI).
 
 from __future__ import annotations
 
+import os
 import signal
-import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,10 @@ def check(ctx: Context, model, no_deliver: bool, fail_on_alert: bool, as_json: b
         raise CheckFailed(f"{result.still_firing} alert(s) firing for {result.model}")
 
 
+# How often a waiting `monitor watch` looks at its stop flag.
+_WATCH_STEP = 0.25
+
+
 @monitor.command("watch")
 @click.option("--every", help="Period: 30s, 10m, 1h, 1d (default: [monitoring] schedule).")
 @click.option("--model", help="Model (default: the only one).")
@@ -164,13 +169,26 @@ def watch(ctx: Context, every: str | None, model: str | None) -> None:
     A signal only sets a flag: a check in progress finishes its transaction first. A second
     Ctrl-C stops at once.
     """
-    stop = threading.Event()
+    # The handler takes no lock and writes with os.write: a handler runs between two
+    # bytecodes of the main thread, which may hold that lock (Event.set from a handler
+    # deadlocked when the signal came as the loop entered Event.wait).
+    asked: list[int] = []
 
-    def on_signal(signum, frame) -> None:
-        if stop.is_set():
+    def on_signal(signum: int, frame: Any) -> None:
+        if asked:
             raise KeyboardInterrupt
-        stop.set()
-        plain("stopping after the current check (Ctrl-C again to stop now)", stderr=True)
+        asked.append(signum)
+        os.write(2, b"stopping after the current check (Ctrl-C again to stop now)\n")
+
+    def wait(seconds: float) -> bool:
+        """Sleep up to ``seconds`` in short steps; True once a stop was asked."""
+        deadline = time.monotonic() + seconds
+        while not asked:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, _WATCH_STEP))
+        return True
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
 
@@ -179,7 +197,7 @@ def watch(ctx: Context, every: str | None, model: str | None) -> None:
         _print_check(result)
 
     try:
-        ticks = ctx.ws.monitor_watch(every, model, wait=stop.wait, on_check=on_check)
+        ticks = ctx.ws.monitor_watch(every, model, wait=wait, on_check=on_check)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

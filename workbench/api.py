@@ -7,7 +7,8 @@ The facade is thin: each method names what a user does and delegates to one doma
     experiments ExperimentService(ctx, snapshots)
     drift       DriftService(ctx, snapshots)
     registry    RegistryService(ctx, snapshots, experiments, drift)
-    monitoring  MonitoringService(ctx, snapshots, drift, registry)
+    references  ReferenceService(ctx, snapshots, drift, registry)
+    monitoring  MonitoringService(ctx, snapshots, registry, references)
     integrity   IntegrityService(ctx)
     serving     ServingService(ctx, registry, experiments, snapshots)
     remote      RemoteService(ctx)
@@ -42,6 +43,7 @@ from .experiments.records import RunInput, RunRecord
 from .experiments.service import ExperimentService, SweepRequest, TrainRequest
 from .integrity import IntegrityService, VerifyReport
 from .locate import WORKBENCH_DIR, find_workspace
+from .monitoring.reading import ReferenceService
 from .monitoring.records import (
     Alert,
     Breach,
@@ -213,7 +215,8 @@ class Services:
         self.experiments = ExperimentService(ctx, self.snapshots)
         self.drift = DriftService(ctx, self.snapshots)
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
-        self.monitoring = MonitoringService(ctx, self.snapshots, self.drift, self.registry)
+        self.references = ReferenceService(ctx, self.snapshots, self.drift, self.registry)
+        self.monitoring = MonitoringService(ctx, self.snapshots, self.registry, self.references)
         self.integrity = IntegrityService(ctx)
         self.serving = ServingService(ctx, self.registry, self.experiments, self.snapshots)
         self.remote = RemoteService(ctx)

@@ -97,7 +97,7 @@ def test_the_estimator_is_stored_once_per_version_and_reused(ws):
         stored = con.execute("select kind, object_hash from monitor_references").fetchall()
     assert {k for k, _ in stored} == {"cbpe", "prediction"}
     again = type(ws)(ws.root)  # a new process's service reads them back
-    ref = again.services.monitoring.reference("churn-model", 1)
+    ref = again.services.references.reference("churn-model", 1)
     assert ref.estimator is not None and ref.holdout["roc_auc"] > 0.7
     with ws.store.read() as con:
         assert con.execute("select count(*) from monitor_references").fetchall()[0][0] == 2

@@ -1,16 +1,19 @@
 """The monitoring service: late labels, windows of the prediction log, policies, alerts,
 notifications, retraining proposals, shadow/canary verdicts and the canary ramp.
 
-Built with the workspace ``Context`` and the services it reads: snapshots (label files),
-drift (reference statistics of each model version's training data) and the registry (model
-versions, their runs, proposals). ``MonitoringService(ctx, snapshots, drift, registry,
-clock=...)``; ``clock`` returns an aware UTC datetime and is injected so tests never sleep.
+Built with the workspace ``Context`` and the services it reads: snapshots (the key column of
+a model's training data), the registry (model versions, their runs, proposals) and the
+references (``reading.ReferenceService``: each model version's fitted estimator and the
+statistics its windows are judged against). ``MonitoringService(ctx, snapshots, registry,
+references, clock=...)``; ``clock`` returns an aware UTC datetime and is injected so tests
+never sleep.
 
 What is stored (``0009_monitoring.sql``), and why:
 
 * ``labels`` / ``label_imports``: ground truth by entity key, corrections as new versions.
-* ``monitor_references``: per model version, the fitted CBPE/DLE and the statistics of its
-  holdout predictions, as content-addressed objects (fitted once, reused for every window).
+* ``monitor_references`` (written by ``ReferenceService``): per model version, the fitted
+  CBPE/DLE and the statistics of its holdout predictions, as content-addressed objects (fitted
+  once, reused for every window).
 * ``monitor_windows``: each window's newest judgement and a digest of its inputs (rows,
   labelled rows, newest time), so ``check`` judges only new or changed windows.
 * ``alerts`` (+ ``alert_events``, ``alert_silences``): one row per episode of a
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..progress import NULL_PROGRESS, Progress
 from . import repository as repo
+from .reading import log_frame, model_name, utcnow
 from .records import (
     Alert,
     Breach,
@@ -50,11 +54,11 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ..context import Context
-    from ..drift.service import DriftService
     from ..registry.service import RegistryService
     from ..snapshots.service import SnapshotService
     from .labels import LabelReport
     from .policies import Policy
+    from .reading import ReferenceService
     from .verdict import Verdict
     from .windows import VersionReference, WindowFigures
 
@@ -75,16 +79,10 @@ __all__ = [
 
 #: the deployment setting the scoring server reads for the canary's share of traffic
 CANARY_KEY = "canary"
-_LOG_COLUMNS = ("time", "model", "role", "version", "request_id", "entity_key", "score", "value",
-                "predicted_label", "latency_ms")  # fmt: skip
 
 
 #: log columns no window figure reads (dropped before a window's rows are made contiguous)
 _NOT_FIGURES = ("time", "model", "request_id", "entity_key")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -184,31 +182,19 @@ class MonitoringService:
         self,
         ctx: Context,
         snapshots: SnapshotService,
-        drift: DriftService,
         registry: RegistryService,
+        references: ReferenceService,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ctx = ctx
         self.snapshots = snapshots
-        self.drift = drift
         self.registry = registry
         self.experiments = registry.experiments
+        self.references = references
         self.clock = clock
-        self._references: dict[tuple[str, int], VersionReference] = {}
 
-    # -- naming --------------------------------------------------------------------------------
-
-    def model_name(self, model: str | None) -> str:
-        """``model``, or the only registered model."""
-        if model:
-            return model.partition("@")[0]
-        names = self.registry.names()
-        if len(names) != 1:
-            raise InputError(
-                "say which model: --model NAME", hint=f"models: {', '.join(names) or 'none'}"
-            )
-        return names[0]
+    # -- settings ------------------------------------------------------------------------------
 
     def _settings(self) -> Any:
         return self.ctx.settings.monitoring
@@ -218,96 +204,6 @@ class MonitoringService:
         from .policies import policy_from_settings
 
         return policy_from_settings(self._settings()).with_overrides(**overrides)
-
-    # -- references ----------------------------------------------------------------------------
-
-    def reference(self, model: str, version: int) -> VersionReference:
-        """What a version's windows are judged against (fitted once, then read back)."""
-        cached = self._references.get((model, version))
-        if cached is not None:
-            return cached
-        ref = self._build_reference(model, version)
-        self._references[(model, version)] = ref
-        return ref
-
-    def _build_reference(self, model: str, version: int) -> VersionReference:
-        from .windows import HOLDOUT_NAMES, VersionReference
-
-        mv = self.registry.get(f"{model}@v{version}")
-        run = self.experiments.get(mv.run_id)
-        meta = run.model_meta or {}
-        task = str(meta.get("task") or run.task or "")
-        if not run.snapshot_ref:
-            raise InputError(f"{mv.ref}'s run {run.id} has no training snapshot")
-        schema = self.snapshots.get(run.snapshot_ref).schema
-        features = tuple(f for f in meta.get("features", []) if f in schema)
-        stats = self.drift.reference_stats(run.snapshot_ref, list(features))
-        classes = meta.get("classes") or []
-        positive = str(classes[1]) if task == "binary" and len(classes) == 2 else None
-        holdout = {m: run.metrics[h] for m, h in HOLDOUT_NAMES.items() if h in run.metrics}
-        notes: list[str] = []
-        estimator = prediction_stats = None
-        if task in ("binary", "regression"):
-            try:
-                estimator, prediction_stats = self._fitted(model, version, run, task, positive,
-                                                           features)  # fmt: skip
-            except InputError as exc:
-                notes.append(f"no performance estimate: {exc}")
-        else:
-            notes.append(f"no performance estimate for {task or 'unknown'} models")
-        return VersionReference(model, version, task, features, stats, prediction_stats,
-                                estimator, positive, holdout, tuple(notes))  # fmt: skip
-
-    def _fitted(self, model: str, version: int, run: Any, task: str, positive: str | None,
-                features: tuple[str, ...]) -> tuple[Any, Any]:  # fmt: skip
-        """The version's fitted estimator and prediction statistics, fitted on its holdout
-        the first time and stored as objects."""
-        from ..drift.stats import ReferenceStats
-        from .serialization import load_fitted
-
-        kind = "cbpe" if task == "binary" else "dle"
-        with self.ctx.store.read() as con:
-            est_hash = repo.get_reference(con, model, version, kind)
-            pred_hash = repo.get_reference(con, model, version, "prediction")
-        if est_hash and pred_hash:
-            try:
-                fitted = load_fitted(self.ctx.objects.read_bytes(est_hash))
-                return fitted, ReferenceStats.load(self.ctx.objects.path(pred_hash))
-            except (OSError, ValueError, KeyError):
-                pass  # gone or from an older format: fit again
-        fitted, pred_stats = self._fit(run, task, positive, features)
-        with self.ctx.objects.writing():
-            est_hash = self.ctx.objects.put_bytes(fitted.to_bytes())
-            pred_hash = self.ctx.objects.put_bytes(pred_stats.to_bytes())
-            with self.ctx.store.write() as con:
-                repo.put_reference(con, model, version, kind, est_hash)
-                repo.put_reference(con, model, version, "prediction", pred_hash)
-        return fitted, pred_stats
-
-    def _fit(self, run: Any, task: str, positive: str | None, features: tuple[str, ...]):
-        import polars as pl
-
-        from ..drift.stats import compute_reference_stats
-        from .cbpe import CBPE
-        from .dle import DLE
-
-        holdout = self.experiments.holdout(run.id)
-        scores = self.experiments.model(run.id).predict(holdout)
-        target = holdout[run.target]
-        if task == "binary":
-            y_true = (target.cast(pl.String) == positive).cast(pl.Float64)
-            frame = pl.DataFrame({"y_pred_proba": scores, "y_true": y_true,
-                                  "y_pred": (scores >= 0.5).astype(float)})  # fmt: skip
-            fitted: Any = CBPE(y_pred_proba="y_pred_proba", y_true="y_true", y_pred="y_pred").fit(
-                frame
-            )
-        else:
-            frame = holdout.select(features).with_columns(
-                pl.Series("y_pred", scores), target.cast(pl.Float64).alias("y_true")
-            )
-            fitted = DLE(list(features), y_pred="y_pred", y_true="y_true").fit(frame)
-        stats = compute_reference_stats(pl.DataFrame({"prediction": scores}), ["prediction"])
-        return fitted, stats
 
     # -- replaying batches through the log -----------------------------------------------------
 
@@ -382,7 +278,7 @@ class MonitoringService:
         from .labels import LabelReport, read_labels, split_changes
 
         self.registry.require("propose")
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         path = Path(request.path).expanduser()
         label_column = request.label or self._target(model)
         now = self.clock()
@@ -450,41 +346,6 @@ class MonitoringService:
 
     # -- windows -------------------------------------------------------------------------------
 
-    def _log_frame(
-        self,
-        model: str,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        *,
-        request_ids: bool = False,
-        model_column: bool = True,
-    ) -> pl.DataFrame:
-        """The model's logged rows (every role) with their label joined (null where none);
-        the request ids only when asked (pairing a shadow's answers with the champion's);
-        without the ``model`` column (one value: ``model``) when ``model_column`` is false."""
-        import polars as pl
-
-        from ..serving.predlog_read import scan_predictions
-
-        lazy = scan_predictions(self.ctx.root, model, since=since, until=until)
-        names = lazy.collect_schema().names()
-        wanted = [
-            c
-            for c in names
-            if (
-                c in _LOG_COLUMNS
-                and (request_ids or c != "request_id")
-                and (model_column or c != "model")
-            )
-            or c.startswith("in_")
-        ]
-        frame = lazy.select(wanted).collect()
-        if frame.height == 0:
-            return frame.with_columns(pl.lit(None, pl.String).alias("label"))
-        with self.ctx.store.read() as con:
-            labels = repo.labels_frame(con, model, times=False)
-        return join_labels(frame, labels)
-
     def _window_size(self, by: str | None) -> str:
         from .windows import check_window
 
@@ -493,10 +354,10 @@ class MonitoringService:
     def report(self, request: ReportRequest, progress: Progress = NULL_PROGRESS) -> MonitorReport:
         """Each window's figures for every version and role that served in it, and the
         policies the champion's windows breach."""
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         size = self._window_size(request.by)
         # The log is read from the model's own folder: its model column says nothing more.
-        frame = self._log_frame(model, request.since, request.until, model_column=False)
+        frame = log_frame(self.ctx, model, request.since, request.until, model_column=False)
         champion = self.registry.aliases(model).get("champion")
         report = MonitorReport(model, size, champion, [])
         if frame.height == 0:
@@ -508,13 +369,15 @@ class MonitoringService:
             if fig.role == "champion":
                 report.breaches.setdefault(fig.window_key, []).extend(self._breaches(fig, policy))
         for version in sorted({w.version for w in report.windows}):
-            report.notes += [f"v{version}: {n}" for n in self.reference(model, version).notes]
+            report.notes += [
+                f"v{version}: {n}" for n in self.references.reference(model, version).notes
+            ]
         return report
 
     def _breaches(self, fig: WindowFigures, policy: Policy) -> list[Breach]:
         from .policies import breaches
 
-        return breaches(fig, policy, self.reference(fig.model, fig.version))
+        return breaches(fig, policy, self.references.reference(fig.model, fig.version))
 
     def _figures(
         self,
@@ -552,7 +415,7 @@ class MonitoringService:
         progress.start("windows", total=len(parts))
         order = {"champion": 0, "canary": 1, "shadow": 2}
         versions = {int(v) for *_, rows in parts for v in rows["version"].unique().to_list()}
-        refs = {v: self.reference(model, v) for v in sorted(versions)}
+        refs = {v: self.references.reference(model, v) for v in sorted(versions)}
         types = {v: column_types(ref.stats, ref.features) for v, ref in refs.items()}
 
         def one_window(key: str, start: Any, end: Any, rows: pl.DataFrame) -> list[WindowFigures]:
@@ -601,7 +464,7 @@ class MonitoringService:
         """Judge new or changed windows, fire and resolve alerts (with notifications in the
         same transaction), file a retraining proposal when a retraining policy fires, guard
         the canary, and deliver what is due."""
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         now = request.now or self.clock()
         if request.tick:
             with self.ctx.store.read() as con:
@@ -646,7 +509,7 @@ class MonitoringService:
 
         from .windows import split_windows
 
-        frame = self._log_frame(model)
+        frame = log_frame(self.ctx, model)
         with self.ctx.store.read() as con:
             stored = repo.stored_windows(con, model, size)
         if frame.height == 0:
@@ -823,11 +686,11 @@ class MonitoringService:
         counted in windows of logged time) they would have filed."""
         from .policies import firing
 
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         size = self._window_size(request.by)
         policy = self.policy(**request.overrides)
         settings = self._settings()
-        frame = self._log_frame(model)
+        frame = log_frame(self.ctx, model)
         import polars as pl
 
         figures = (
@@ -922,7 +785,7 @@ class MonitoringService:
         if alert_id is not None:
             alert = self.alert(alert_id)
             model, policy, subject = alert.model, alert.policy, alert.subject
-        model = self.model_name(model)
+        model = model_name(self.registry, model)
         now, actor = self.clock(), self.ctx.actor
         ends = now + parse_period(duration)
         with self.ctx.store.write() as con:
@@ -1025,22 +888,22 @@ class MonitoringService:
         from .policies import metric_of
         from .verdict import verdict
 
-        name = self.model_name(model)
-        frame = self._log_frame(name, since=since, request_ids=True)
+        name = model_name(self.registry, model)
+        frame = log_frame(self.ctx, name, since=since, request_ids=True)
         if frame.height == 0:
             return []
         champ_rows = frame.filter(pl.col("role") == "champion")
         if champ_rows.height == 0:
             return []
         champ_version = int(champ_rows["version"].mode().sort()[-1])
-        ref = self.reference(name, champ_version)
+        ref = self.references.reference(name, champ_version)
         metric = metric_of(self.policy(), ref)
         out = []
         others = frame.filter(pl.col("role").is_in(["shadow", "canary"]))
         for (role, version), rows in sorted(
             others.partition_by(["role", "version"], as_dict=True).items()
         ):
-            other_ref = self.reference(name, int(version))
+            other_ref = self.references.reference(name, int(version))
             paired = role == "shadow"
             if paired:
                 both = champ_rows.join(rows, on="request_id", suffix="_b")
@@ -1063,12 +926,12 @@ class MonitoringService:
     def deployment(self, model: str | None = None) -> DeploymentSetting | None:
         """The canary setting in force for a model (what the scoring server reads)."""
         with self.ctx.store.read() as con:
-            return repo.current_setting(con, self.model_name(model), CANARY_KEY)
+            return repo.current_setting(con, model_name(self.registry, model), CANARY_KEY)
 
     def deployment_history(self, model: str | None = None) -> list[DeploymentSetting]:
         """Every canary setting a model had, oldest first."""
         with self.ctx.store.read() as con:
-            return repo.setting_history(con, self.model_name(model), CANARY_KEY)
+            return repo.setting_history(con, model_name(self.registry, model), CANARY_KEY)
 
     def _canary(self, model: str) -> dict[str, Any] | None:
         setting = self.deployment(model)
@@ -1104,7 +967,7 @@ class MonitoringService:
     def stop_canary(self, model: str | None = None, reason: str = "stopped") -> DeploymentSetting:
         """Send no more traffic to the canary (anyone who may propose: a safety action)."""
         self.registry.require("propose")
-        name = self.model_name(model)
+        name = model_name(self.registry, model)
         current = self.deployment(name)
         version = (current.value or {}).get("version") if current else None
         return self._set_canary(name, canary_value(name, version, 0.0, None, "stopped"), reason)
@@ -1114,7 +977,7 @@ class MonitoringService:
         guard stops it (share 0) and files a rollback proposal with the evidence; with
         ``advance`` and every guard passing on enough rows, the ramp moves to its next step,
         and past the last step a promotion proposal is filed."""
-        name = self.model_name(model)
+        name = model_name(self.registry, model)
         state = self._canary(name)
         if state is None:
             return RampResult(name, None, 0.0, "none", message=f"{name} has no canary ramping")
@@ -1172,7 +1035,7 @@ class MonitoringService:
 
         since_text = state.get("step_started_at") or state.get("started_at")
         since = datetime.fromisoformat(since_text) if since_text else None
-        frame = self._log_frame(model, since=since)
+        frame = log_frame(self.ctx, model, since=since)
         settings = self._settings().canary
         canary = frame.filter((pl.col("role") == "canary") & (pl.col("version") == version))
         guards: list[dict[str, Any]] = []
@@ -1191,7 +1054,10 @@ class MonitoringService:
         champ = frame.filter(pl.col("role") == "champion")
         if champ.height and rows >= self._settings().min_rows:
             champ_version = int(champ["version"].mode().sort()[-1])
-            ref_c, ref_k = self.reference(model, champ_version), self.reference(model, version)
+            ref_c, ref_k = (
+                self.references.reference(model, champ_version),
+                self.references.reference(model, version),
+            )
             metric = metric_of(self.policy(), ref_c)
             value_c = _window_metric(self, champ.filter(pl.col("version") == champ_version),
                                      ref_c, metric)  # fmt: skip
@@ -1236,39 +1102,6 @@ def _sides(frame: pl.DataFrame, ref: VersionReference, suffix: str) -> dict[str,
     score = frame[f"value{suffix}"].cast(pl.Float64).to_numpy()
     y = frame["label"].cast(pl.Float64, strict=False).to_numpy()
     return {"y": y, "pred": np.full(len(score), np.nan), "score": score}
-
-
-def join_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with the ``label`` of its ``entity_key`` (null where none), in ``frame``'s
-    row order.
-
-    Joined on a 64-bit hash of the key, carrying only the label's row number, then checked on
-    the key itself (the matched label keys gathered and compared): a join on the key strings,
-    or one carrying the key and label strings through the join, cost twice as much over ten
-    million rows. When two labelled keys share a hash (about one chance in a million at ten
-    million keys) the string join is used instead.
-    """
-    import polars as pl
-
-    hashed = labels.select(
-        pl.col("entity_key").hash(_KEY_SEED).alias("__h"), pl.int_range(pl.len()).alias("__i")
-    )
-    if hashed["__h"].n_unique() != hashed.height:
-        return frame.join(
-            labels.select("entity_key", "label"), on="entity_key", how="left",
-            maintain_order="left",
-        )  # fmt: skip
-    found = (
-        frame.select(pl.col("entity_key").hash(_KEY_SEED).alias("__h"))
-        .join(hashed, on="__h", how="left", maintain_order="left")
-        .get_column("__i")
-    )
-    same = (labels["entity_key"].gather(found) == frame["entity_key"]).fill_null(False)
-    found = found.zip_with(same, pl.Series([None], dtype=found.dtype))
-    return frame.with_columns(labels["label"].gather(found).alias("label"))
-
-
-_KEY_SEED = 1_234_567
 
 
 def _seconds(times: pl.Series) -> list[float]:

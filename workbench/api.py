@@ -8,7 +8,8 @@ The facade is thin: each method names what a user does and delegates to one doma
     drift       DriftService(ctx, snapshots)
     registry    RegistryService(ctx, snapshots, experiments, drift)
     references  ReferenceService(ctx, snapshots, drift, registry)
-    monitoring  MonitoringService(ctx, snapshots, registry, references)
+    alerting    AlertService(ctx, registry)
+    monitoring  MonitoringService(ctx, snapshots, registry, references, alerting)
     integrity   IntegrityService(ctx)
     serving     ServingService(ctx, registry, experiments, snapshots)
     remote      RemoteService(ctx)
@@ -43,6 +44,7 @@ from .experiments.records import RunInput, RunRecord
 from .experiments.service import ExperimentService, SweepRequest, TrainRequest
 from .integrity import IntegrityService, VerifyReport
 from .locate import WORKBENCH_DIR, find_workspace
+from .monitoring.alerting import AlertService
 from .monitoring.reading import ReferenceService
 from .monitoring.records import (
     Alert,
@@ -216,7 +218,10 @@ class Services:
         self.drift = DriftService(ctx, self.snapshots)
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
         self.references = ReferenceService(ctx, self.snapshots, self.drift, self.registry)
-        self.monitoring = MonitoringService(ctx, self.snapshots, self.registry, self.references)
+        self.alerting = AlertService(ctx, self.registry)
+        self.monitoring = MonitoringService(
+            ctx, self.snapshots, self.registry, self.references, self.alerting
+        )
         self.integrity = IntegrityService(ctx)
         self.serving = ServingService(ctx, self.registry, self.experiments, self.snapshots)
         self.remote = RemoteService(ctx)
@@ -233,6 +238,7 @@ class Workspace:
         self._experiments = self.services.experiments
         self._drift = self.services.drift
         self._registry = self.services.registry
+        self._alerting = self.services.alerting
         self._monitoring = self.services.monitoring
         self._integrity = self.services.integrity
         self._serving = self.services.serving
@@ -1098,19 +1104,19 @@ class Workspace:
 
     def alerts(self, status: str | None = None, model: str | None = None) -> list[Alert]:
         """Alerts, newest first (``status``: firing or resolved)."""
-        return self._monitoring.alerts(status, model)
+        return self._alerting.alerts(status, model)
 
     def alert(self, alert_id: int | str) -> Alert:
         """One alert with its evidence."""
-        return self._monitoring.alert(alert_id)
+        return self._alerting.alert(alert_id)
 
     def alert_events(self, alert_id: int | str) -> list[dict[str, Any]]:
         """An alert's transitions (fired, notifications, acknowledged, resolved)."""
-        return self._monitoring.alert_events(alert_id)
+        return self._alerting.alert_events(alert_id)
 
     def acknowledge_alert(self, alert_id: int | str, comment: str | None = None) -> Alert:
         """Acknowledge a firing alert."""
-        return self._monitoring.acknowledge(alert_id, comment)
+        return self._alerting.acknowledge(alert_id, comment)
 
     def silence_alerts(
         self,
@@ -1123,24 +1129,24 @@ class Workspace:
         comment: str | None = None,
     ) -> Silence:
         """Stop notifications of an alert's kind (or a model's, a policy's) for ``duration``."""
-        return self._monitoring.silence(alert_id, model=model, policy=policy, subject=subject,
-                                        duration=duration, comment=comment)  # fmt: skip
+        return self._alerting.silence(alert_id, model=model, policy=policy, subject=subject,
+                                      duration=duration, comment=comment)  # fmt: skip
 
     def silences(self) -> list[Silence]:
         """Silences in force now."""
-        return self._monitoring.silences()
+        return self._alerting.silences()
 
     def test_notification(self) -> list[Notification]:
         """Send a test message on every configured channel now."""
-        return self._monitoring.test_notification()
+        return self._alerting.test_notification()
 
     def deliver_notifications(self) -> int:
         """Send the notifications that are due (retries included); how many got through."""
-        return self._monitoring.deliver()
+        return self._alerting.deliver()
 
     def notifications(self, status: str | None = None, limit: int = 100) -> list[Notification]:
         """The notification outbox, newest first (``status``: pending, delivered, dead)."""
-        return self._monitoring.notifications(status, limit)
+        return self._alerting.notifications(status, limit)
 
     def verdicts(self, model: str | None = None) -> list[Verdict]:
         """Champion against each shadow and canary version: agreement, metric difference

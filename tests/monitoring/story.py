@@ -67,3 +67,11 @@ def copy(source: Path, dest: Path):
 
     shutil.copytree(source, dest)
     return Workspace(dest)
+
+
+def set_clock(ws, clock) -> None:
+    """Give every monitoring service of ``ws`` the same clock (tests never sleep): a check,
+    the alerts it fires and the notifications it delivers read one time."""
+    services = ws.services
+    for service in (services.monitoring, services.alerting):
+        service.clock = clock

@@ -1,12 +1,14 @@
-"""The monitoring service: late labels, windows of the prediction log, policies, alerts,
-notifications, retraining proposals, shadow/canary verdicts and the canary ramp.
+"""The monitoring service: late labels, windows of the prediction log, policies, the check
+that fires and resolves alerts, retraining proposals, shadow/canary verdicts and the canary
+ramp.
 
 Built with the workspace ``Context`` and the services it reads: snapshots (the key column of
-a model's training data), the registry (model versions, their runs, proposals) and the
+a model's training data), the registry (model versions, their runs, proposals), the
 references (``reading.ReferenceService``: each model version's fitted estimator and the
-statistics its windows are judged against). ``MonitoringService(ctx, snapshots, registry,
-references, clock=...)``; ``clock`` returns an aware UTC datetime and is injected so tests
-never sleep.
+statistics its windows are judged against) and the alerts (``alerting.AlertService``: a
+check's transitions queue their notifications there, and it delivers them).
+``MonitoringService(ctx, snapshots, registry, references, alerting, clock=...)``; ``clock``
+returns an aware UTC datetime and is injected so tests never sleep.
 
 What is stored (``0009_monitoring.sql``), and why:
 
@@ -16,18 +18,15 @@ What is stored (``0009_monitoring.sql``), and why:
   once, reused for every window).
 * ``monitor_windows``: each window's newest judgement and a digest of its inputs (rows,
   labelled rows, newest time), so ``check`` judges only new or changed windows.
-* ``alerts`` (+ ``alert_events``, ``alert_silences``): one row per episode of a
-  (model, policy, subject) fingerprint; transitions are guarded updates, audited.
-* ``outbox`` (+ ``outbox_attempts``): the transactional outbox. A transition and its
-  notifications commit together; delivery happens afterwards, retried with backoff, so a
-  channel that is down loses nothing.
+* ``alerts`` (+ ``alert_events``): a check fires and resolves them in the transaction that
+  saves its windows, with their notifications (``outbox``); see ``alerting.py``.
 * ``deployment_settings``: the canary's traffic share the scoring server reads.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,26 +35,23 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..progress import NULL_PROGRESS, Progress
 from . import repository as repo
+from .alerting import fingerprint
 from .reading import log_frame, model_name, utcnow
 from .records import (
-    Alert,
     Breach,
     CheckResult,
     DeploymentSetting,
     MonitorReport,
-    Notification,
-    Silence,
 )
 
 if TYPE_CHECKING:
-    import random
-
     import duckdb
     import polars as pl
 
     from ..context import Context
     from ..registry.service import RegistryService
     from ..snapshots.service import SnapshotService
+    from .alerting import AlertService
     from .labels import LabelReport
     from .policies import Policy
     from .reading import ReferenceService
@@ -63,10 +59,7 @@ if TYPE_CHECKING:
     from .windows import VersionReference, WindowFigures
 
 __all__ = [
-    "alert_payload",
     "canary_value",
-    "fingerprint",
-    "new_event_id",
     "BacktestRequest",
     "BacktestResult",
     "CANARY_KEY",
@@ -176,7 +169,8 @@ class _Judgement:
 
 
 class MonitoringService:
-    """Labels, windows, policies, alerts, notifications, verdicts and the canary ramp."""
+    """Labels, windows, policies, the check (the alerts it moves), verdicts and the canary
+    ramp."""
 
     def __init__(
         self,
@@ -184,6 +178,7 @@ class MonitoringService:
         snapshots: SnapshotService,
         registry: RegistryService,
         references: ReferenceService,
+        alerting: AlertService,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -192,6 +187,7 @@ class MonitoringService:
         self.registry = registry
         self.experiments = registry.experiments
         self.references = references
+        self.alerting = alerting
         self.clock = clock
 
     # -- settings ------------------------------------------------------------------------------
@@ -495,7 +491,7 @@ class MonitoringService:
             if ramp.action == "aborted":
                 result.proposal_note = (result.proposal_note or "") + f" {ramp.message}".strip()
         if request.deliver:
-            result.delivered = self.deliver()
+            result.delivered = self.alerting.deliver()
         with self.ctx.store.read() as con:
             result.pending_notifications = len(repo.notifications(con, "pending", 10_000))
         return result
@@ -572,7 +568,7 @@ class MonitoringService:
                            {"model": model, "policy": policy_name, "subject": subject,
                             "window": breach.window_key},
                            rows=[("alerts", alert.id)], actor=actor)  # fmt: skip
-            self._notify(con, alert, "alert.firing", silences, now)
+            self.alerting.notify(con, alert, "alert.firing", silences, now)
             result.fired.append(alert)
         for alert in open_by_print.values():
             if (alert.policy, alert.subject) in firing_now:
@@ -581,42 +577,8 @@ class MonitoringService:
             repo.insert_event(con, alert.id, "resolved", actor, now, {"windows": windows})
             self.ctx.audit(con, "alert.resolved", f"alert {alert.id}", {"model": model},
                            rows=[("alerts", alert.id)], actor=actor)  # fmt: skip
-            self._notify(con, resolved, "alert.resolved", silences, now)
+            self.alerting.notify(con, resolved, "alert.resolved", silences, now)
             result.resolved.append(resolved)
-
-    def _notify(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        alert: Alert,
-        kind: str,
-        silences: Sequence[Silence],
-        now: datetime,
-    ) -> None:
-        """Queue the notifications of one transition (caller's transaction), unless a silence
-        covers the alert or a firing falls inside the cooldown."""
-        channels = self.channels()
-        if not channels:
-            return
-        if any(s.matches(alert, now) for s in silences):
-            repo.insert_event(con, alert.id, "notification.silenced", self.ctx.actor, now)
-            return
-        if kind == "alert.firing":
-            last = repo.last_notified(con, alert.fingerprint)
-            cooldown = timedelta(minutes=self._settings().cooldown_minutes)
-            if last is not None and now - last < cooldown:
-                repo.insert_event(con, alert.id, "notification.cooldown", self.ctx.actor, now,
-                                  {"last": last.isoformat()})  # fmt: skip
-                return
-        elif kind == "alert.resolved" and not _was_notified(con, alert.id):
-            return  # nobody heard it fire
-        payload = alert_payload(alert, kind, now)
-        for channel in channels:
-            repo.insert_notification(con, new_event_id(), channel, alert.id, kind, payload, now)
-
-    def channels(self) -> list[str]:
-        """The configured notification channels (``webhook``, ``file``)."""
-        settings = self._settings()
-        return [c for c, on in (("webhook", settings.webhook), ("file", settings.file)) if on]
 
     def _maybe_retrain(self, judged: _Judgement) -> None:
         model, firing_now, history = judged.model, judged.firing, judged.history
@@ -731,152 +693,6 @@ class MonitoringService:
             })  # fmt: skip
         shown = {k: v for k, v in policy.__dict__.items() if k != "severity"}
         return BacktestResult(model, size, shown, timeline, retrainings)
-
-    # -- alerts --------------------------------------------------------------------------------
-
-    def alerts(self, status: str | None = None, model: str | None = None) -> list[Alert]:
-        """Alerts, newest first, each marked when a silence covers it now."""
-        if status is not None and status not in ("firing", "resolved"):
-            raise InputError(f"unknown alert status {status!r}", hint="firing or resolved")
-        now = self.clock()
-        with self.ctx.store.read() as con:
-            found = repo.list_alerts(con, status, model)
-            silences = repo.active_silences(con, now)
-        for a in found:
-            a.silenced = any(s.matches(a, now) for s in silences)
-        return found
-
-    def alert(self, alert_id: int | str) -> Alert:
-        """One alert."""
-        with self.ctx.store.read() as con:
-            return repo.get_alert(con, _alert_id(alert_id))
-
-    def alert_events(self, alert_id: int | str) -> list[dict[str, Any]]:
-        """An alert's transitions, oldest first."""
-        with self.ctx.store.read() as con:
-            return repo.alert_events(con, _alert_id(alert_id))
-
-    def acknowledge(self, alert_id: int | str, comment: str | None = None) -> Alert:
-        """Acknowledge a firing alert (someone is on it); notifications continue to resolve."""
-        self.registry.require("propose")
-        now, actor = self.clock(), self.ctx.actor
-        with self.ctx.store.write() as con:
-            alert = repo.acknowledge_alert(con, _alert_id(alert_id), actor, comment, now)
-            repo.insert_event(con, alert.id, "acknowledged", actor, now, {"comment": comment})
-            self.ctx.audit(con, "alert.acknowledged", f"alert {alert.id}", {"comment": comment},
-                           rows=[("alerts", alert.id)], actor=actor)  # fmt: skip
-        return alert
-
-    def silence(
-        self,
-        alert_id: int | str | None = None,
-        *,
-        model: str | None = None,
-        policy: str | None = None,
-        subject: str | None = None,
-        duration: str = "1d",
-        comment: str | None = None,
-    ) -> Silence:
-        """Silence notifications of an alert's fingerprint (or of a model, policy, subject)
-        for ``duration`` (``2h``, ``1d``)."""
-        from .schedule import parse_period
-
-        self.registry.require("propose")
-        if alert_id is not None:
-            alert = self.alert(alert_id)
-            model, policy, subject = alert.model, alert.policy, alert.subject
-        model = model_name(self.registry, model)
-        now, actor = self.clock(), self.ctx.actor
-        ends = now + parse_period(duration)
-        with self.ctx.store.write() as con:
-            silence = repo.insert_silence(con, model, policy, subject, ends, comment, actor, now)
-            self.ctx.audit(con, "alert.silenced", model,
-                           {"policy": policy, "subject": subject, "until": ends.isoformat(),
-                            "comment": comment},
-                           rows=[("alert_silences", silence.id)], actor=actor)  # fmt: skip
-        return silence
-
-    def silences(self) -> list[Silence]:
-        """Silences in force now."""
-        with self.ctx.store.read() as con:
-            return repo.active_silences(con, self.clock())
-
-    # -- notifications -------------------------------------------------------------------------
-
-    def test_notification(self) -> list[Notification]:
-        """Queue a test message on every channel, deliver it now, and return its rows."""
-        channels = self.channels()
-        if not channels:
-            raise InputError(
-                "no notification channel is configured",
-                hint='set [monitoring] file = "alerts.jsonl" or a [monitoring.webhook] url',
-            )
-        now = self.clock()
-        payload = {"type": "test", "timestamp": now.isoformat(),
-                   "text": f"workbench test notification from {self.ctx.actor}",
-                   "data": {"workspace": str(self.ctx.root)}}  # fmt: skip
-        ids = []
-        with self.ctx.store.write() as con:
-            for channel in channels:
-                ids.append(repo.insert_notification(con, new_event_id(), channel, None, "test",
-                                                    payload, now))  # fmt: skip
-        self.deliver()
-        with self.ctx.store.read() as con:
-            return [n for n in repo.notifications(con, None, 1000) if n.id in ids]
-
-    def notifications(self, status: str | None = None, limit: int = 100) -> list[Notification]:
-        """Outbox rows, newest first."""
-        with self.ctx.store.read() as con:
-            return repo.notifications(con, status, limit)
-
-    def notification_attempts(self, outbox_id: int) -> list[dict[str, Any]]:
-        """The delivery attempts of one message."""
-        with self.ctx.store.read() as con:
-            return repo.attempts(con, outbox_id)
-
-    def deliver(self, rng: random.Random | None = None) -> int:
-        """Send every due message once; a failure is retried later with backoff (the
-        receiver's Retry-After wins), a message out of attempts is marked dead. Returns how
-        many were delivered now."""
-        from .notify import RetryPolicy, deliver_file, deliver_webhook
-
-        settings = self._settings()
-        policy = RetryPolicy(settings.max_attempts, settings.retry_base_seconds,
-                             settings.retry_max_seconds)  # fmt: skip
-        now = self.clock()
-        with self.ctx.store.read() as con:
-            due = repo.due_notifications(con, now)
-        delivered = 0
-        for note in due:
-            lease = now + timedelta(seconds=60)
-            with self.ctx.store.write() as con:
-                if not repo.claim_notification(con, note, lease):
-                    continue  # another process took it
-            if note.channel == "webhook" and settings.webhook is not None:
-                hook = settings.webhook
-                outcome = deliver_webhook(hook.url, note.event_id, note.payload,
-                                          secret=hook.secret, now=self.clock(),
-                                          timeout=hook.timeout)  # fmt: skip
-            elif note.channel == "file" and settings.file:
-                outcome = deliver_file(self.ctx.root / settings.file, note.event_id, note.payload)
-            else:
-                from .notify import DeliveryResult
-
-                outcome = DeliveryResult(False, None, f"channel {note.channel} is not configured")
-            done = self.clock()
-            with self.ctx.store.write() as con:
-                repo.record_attempt(con, note.id, done, outcome.status_code, outcome.error,
-                                    outcome.retry_after, outcome.duration_ms)  # fmt: skip
-                if outcome.ok:
-                    repo.deliver_notification(con, note.id, done)
-                    delivered += 1
-                    continue
-                later = policy.decide(note.attempts + 1, done, outcome.retry_after, rng)
-                if later is None:
-                    repo.kill_notification(con, note.id, outcome.error or "failed")
-                else:
-                    repo.retry_notification(con, note.id, later, outcome.error or "failed")
-        return delivered
 
     # -- verdicts ------------------------------------------------------------------------------
 
@@ -1125,14 +941,6 @@ def _digest(row: dict[str, Any], policy: Policy) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _was_notified(con: duckdb.DuckDBPyConnection, alert_id: int) -> bool:
-    return bool(
-        con.execute(
-            "select 1 from outbox where alert_id = ? and kind = 'alert.firing'", [alert_id]
-        ).fetchall()
-    )
-
-
 def canary_value(
     model: str, version: int | None, percent: float, step: int | None, state: str
 ) -> dict[str, Any]:
@@ -1145,40 +953,3 @@ def canary_value(
         "canary": f"{model}@v{version}" if version is not None else None, "version": version,
         "fraction": share, "canary_fraction": share / 100, "step": step, "state": state,
     }  # fmt: skip
-
-
-def fingerprint(model: str, policy: str, subject: str) -> str:
-    """What makes two breaches the same alert: model, policy and subject."""
-    return f"{model}|{policy}|{subject}"
-
-
-def new_event_id() -> str:
-    """A Standard Webhooks message id (``msg_`` + 32 hex digits)."""
-    import uuid
-
-    return f"msg_{uuid.uuid4().hex}"
-
-
-def alert_payload(alert: Alert, kind: str, now: datetime) -> dict[str, Any]:
-    """The JSON sent for a transition: Standard Webhooks' type/timestamp/data and a
-    Slack-compatible ``text``."""
-    verb = "FIRING" if kind == "alert.firing" else "RESOLVED"
-    text = f"{verb} {alert.title}"
-    if alert.window_key:
-        text += f" (window {alert.window_key})"
-    data = {
-        "alert_id": alert.id, "fingerprint": alert.fingerprint, "model": alert.model,
-        "policy": alert.policy, "subject": alert.subject, "severity": alert.severity,
-        "status": str(alert.status), "message": alert.message, "value": alert.value,
-        "threshold": alert.threshold, "window": alert.window_key,
-        "opened_at": alert.opened_at.isoformat(),
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-    }  # fmt: skip
-    return {"type": kind, "timestamp": now.isoformat(), "text": text, "data": data}
-
-
-def _alert_id(value: int | str) -> int:
-    text = str(value).strip().lower().removeprefix("alert").strip().lstrip("#")
-    if not text.isdigit():
-        raise InputError(f"not an alert id: {value!r}")
-    return int(text)

@@ -9,7 +9,8 @@ The facade is thin: each method names what a user does and delegates to one doma
     registry    RegistryService(ctx, snapshots, experiments, drift)
     references  ReferenceService(ctx, snapshots, drift, registry)
     alerting    AlertService(ctx, registry)
-    monitoring  MonitoringService(ctx, snapshots, registry, references, alerting)
+    rollout     RolloutService(ctx, registry, references)
+    monitoring  MonitoringService(ctx, snapshots, registry, references, alerting, rollout)
     integrity   IntegrityService(ctx)
     serving     ServingService(ctx, registry, experiments, snapshots)
     remote      RemoteService(ctx)
@@ -55,13 +56,13 @@ from .monitoring.records import (
     Notification,
     Silence,
 )
+from .monitoring.rollout import RampResult, RolloutService
 from .monitoring.service import (
     BacktestRequest,
     BacktestResult,
     CheckRequest,
     LabelRequest,
     MonitoringService,
-    RampResult,
     ReportRequest,
 )
 from .progress import NULL_PROGRESS, Progress
@@ -219,8 +220,9 @@ class Services:
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
         self.references = ReferenceService(ctx, self.snapshots, self.drift, self.registry)
         self.alerting = AlertService(ctx, self.registry)
+        self.rollout = RolloutService(ctx, self.registry, self.references)
         self.monitoring = MonitoringService(
-            ctx, self.snapshots, self.registry, self.references, self.alerting
+            ctx, self.snapshots, self.registry, self.references, self.alerting, self.rollout
         )
         self.integrity = IntegrityService(ctx)
         self.serving = ServingService(ctx, self.registry, self.experiments, self.snapshots)
@@ -239,6 +241,7 @@ class Workspace:
         self._drift = self.services.drift
         self._registry = self.services.registry
         self._alerting = self.services.alerting
+        self._rollout = self.services.rollout
         self._monitoring = self.services.monitoring
         self._integrity = self.services.integrity
         self._serving = self.services.serving
@@ -1151,28 +1154,28 @@ class Workspace:
     def verdicts(self, model: str | None = None) -> list[Verdict]:
         """Champion against each shadow and canary version: agreement, metric difference
         with its bootstrap interval, McNemar's test, labelled rows still needed."""
-        return self._monitoring.verdicts(model)
+        return self._rollout.verdicts(model)
 
     def deployment(self, model: str | None = None) -> DeploymentSetting | None:
         """The canary setting the scoring server follows (version, share, ramp step)."""
-        return self._monitoring.deployment(model)
+        return self._rollout.deployment(model)
 
     def deployment_history(self, model: str | None = None) -> list[DeploymentSetting]:
         """Every canary setting a model had, oldest first."""
-        return self._monitoring.deployment_history(model)
+        return self._rollout.deployment_history(model)
 
     def start_canary(self, ref: str, reason: str | None = None) -> DeploymentSetting:
         """Make a version the canary and start its ramp at the first step (approver)."""
-        return self._monitoring.start_canary(ref, reason)
+        return self._rollout.start_canary(ref, reason)
 
     def stop_canary(self, model: str | None = None, reason: str = "stopped") -> DeploymentSetting:
         """Send no more traffic to the canary."""
-        return self._monitoring.stop_canary(model, reason)
+        return self._rollout.stop_canary(model, reason)
 
     def canary_step(self, model: str | None = None, *, advance: bool = True) -> RampResult:
         """Check the canary's guards; a breach stops it and files a rollback proposal, and
         with ``advance`` a clean step moves the ramp on (past the last: a promotion proposal)."""
-        return self._monitoring.guard_canary(model, advance=advance)
+        return self._rollout.guard_canary(model, advance=advance)
 
     # -- remotes -----------------------------------------------------------------------------
 

@@ -71,7 +71,8 @@ def copy(source: Path, dest: Path):
 
 def set_clock(ws, clock) -> None:
     """Give every monitoring service of ``ws`` the same clock (tests never sleep): a check,
-    the alerts it fires and the notifications it delivers read one time."""
+    the alerts it fires, the notifications it delivers and the canary it guards read one
+    time."""
     services = ws.services
-    for service in (services.monitoring, services.alerting):
+    for service in (services.monitoring, services.alerting, services.rollout):
         service.clock = clock

@@ -5,8 +5,9 @@ predictions with their late labels joined, and each model version's reference.
 binary classifier, DLE for a regressor) and the statistics of its holdout predictions the
 first time they are needed, stores them as content-addressed objects
 (``monitor_references``) and reads them back afterwards. It is a service of its own, below
-``MonitoringService``, so that every service judging a model's rows against its reference
-shares one fitted reference (and its cache) without reaching into another's windows.
+``MonitoringService`` (windows, checks) and ``RolloutService`` (verdicts, canary guards), so
+that both judge a version's rows against one fitted reference, and share its cache, while
+the check can still call the rollout service's canary guards without a cycle.
 """
 
 from __future__ import annotations

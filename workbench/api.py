@@ -7,7 +7,10 @@ The facade is thin: each method names what a user does and delegates to one doma
     experiments ExperimentService(ctx, snapshots)
     drift       DriftService(ctx, snapshots)
     registry    RegistryService(ctx, snapshots, experiments, drift)
-    monitoring  MonitoringService(ctx, snapshots, drift, registry)
+    references  ReferenceService(ctx, snapshots, drift, registry)
+    alerting    AlertService(ctx, registry)
+    rollout     RolloutService(ctx, registry, references)
+    monitoring  MonitoringService(ctx, snapshots, registry, references, alerting, rollout)
     integrity   IntegrityService(ctx)
     serving     ServingService(ctx, registry, experiments, snapshots)
     remote      RemoteService(ctx)
@@ -42,6 +45,8 @@ from .experiments.records import RunInput, RunRecord
 from .experiments.service import ExperimentService, SweepRequest, TrainRequest
 from .integrity import IntegrityService, VerifyReport
 from .locate import WORKBENCH_DIR, find_workspace
+from .monitoring.alerting import AlertService
+from .monitoring.reading import ReferenceService
 from .monitoring.records import (
     Alert,
     Breach,
@@ -51,13 +56,13 @@ from .monitoring.records import (
     Notification,
     Silence,
 )
+from .monitoring.rollout import RampResult, RolloutService
 from .monitoring.service import (
     BacktestRequest,
     BacktestResult,
     CheckRequest,
     LabelRequest,
     MonitoringService,
-    RampResult,
     ReportRequest,
 )
 from .progress import NULL_PROGRESS, Progress
@@ -213,7 +218,12 @@ class Services:
         self.experiments = ExperimentService(ctx, self.snapshots)
         self.drift = DriftService(ctx, self.snapshots)
         self.registry = RegistryService(ctx, self.snapshots, self.experiments, self.drift)
-        self.monitoring = MonitoringService(ctx, self.snapshots, self.drift, self.registry)
+        self.references = ReferenceService(ctx, self.snapshots, self.drift, self.registry)
+        self.alerting = AlertService(ctx, self.registry)
+        self.rollout = RolloutService(ctx, self.registry, self.references)
+        self.monitoring = MonitoringService(
+            ctx, self.snapshots, self.registry, self.references, self.alerting, self.rollout
+        )
         self.integrity = IntegrityService(ctx)
         self.serving = ServingService(ctx, self.registry, self.experiments, self.snapshots)
         self.remote = RemoteService(ctx)
@@ -230,6 +240,8 @@ class Workspace:
         self._experiments = self.services.experiments
         self._drift = self.services.drift
         self._registry = self.services.registry
+        self._alerting = self.services.alerting
+        self._rollout = self.services.rollout
         self._monitoring = self.services.monitoring
         self._integrity = self.services.integrity
         self._serving = self.services.serving
@@ -1095,19 +1107,19 @@ class Workspace:
 
     def alerts(self, status: str | None = None, model: str | None = None) -> list[Alert]:
         """Alerts, newest first (``status``: firing or resolved)."""
-        return self._monitoring.alerts(status, model)
+        return self._alerting.alerts(status, model)
 
     def alert(self, alert_id: int | str) -> Alert:
         """One alert with its evidence."""
-        return self._monitoring.alert(alert_id)
+        return self._alerting.alert(alert_id)
 
     def alert_events(self, alert_id: int | str) -> list[dict[str, Any]]:
         """An alert's transitions (fired, notifications, acknowledged, resolved)."""
-        return self._monitoring.alert_events(alert_id)
+        return self._alerting.alert_events(alert_id)
 
     def acknowledge_alert(self, alert_id: int | str, comment: str | None = None) -> Alert:
         """Acknowledge a firing alert."""
-        return self._monitoring.acknowledge(alert_id, comment)
+        return self._alerting.acknowledge(alert_id, comment)
 
     def silence_alerts(
         self,
@@ -1120,50 +1132,50 @@ class Workspace:
         comment: str | None = None,
     ) -> Silence:
         """Stop notifications of an alert's kind (or a model's, a policy's) for ``duration``."""
-        return self._monitoring.silence(alert_id, model=model, policy=policy, subject=subject,
-                                        duration=duration, comment=comment)  # fmt: skip
+        return self._alerting.silence(alert_id, model=model, policy=policy, subject=subject,
+                                      duration=duration, comment=comment)  # fmt: skip
 
     def silences(self) -> list[Silence]:
         """Silences in force now."""
-        return self._monitoring.silences()
+        return self._alerting.silences()
 
     def test_notification(self) -> list[Notification]:
         """Send a test message on every configured channel now."""
-        return self._monitoring.test_notification()
+        return self._alerting.test_notification()
 
     def deliver_notifications(self) -> int:
         """Send the notifications that are due (retries included); how many got through."""
-        return self._monitoring.deliver()
+        return self._alerting.deliver()
 
     def notifications(self, status: str | None = None, limit: int = 100) -> list[Notification]:
         """The notification outbox, newest first (``status``: pending, delivered, dead)."""
-        return self._monitoring.notifications(status, limit)
+        return self._alerting.notifications(status, limit)
 
     def verdicts(self, model: str | None = None) -> list[Verdict]:
         """Champion against each shadow and canary version: agreement, metric difference
         with its bootstrap interval, McNemar's test, labelled rows still needed."""
-        return self._monitoring.verdicts(model)
+        return self._rollout.verdicts(model)
 
     def deployment(self, model: str | None = None) -> DeploymentSetting | None:
         """The canary setting the scoring server follows (version, share, ramp step)."""
-        return self._monitoring.deployment(model)
+        return self._rollout.deployment(model)
 
     def deployment_history(self, model: str | None = None) -> list[DeploymentSetting]:
         """Every canary setting a model had, oldest first."""
-        return self._monitoring.deployment_history(model)
+        return self._rollout.deployment_history(model)
 
     def start_canary(self, ref: str, reason: str | None = None) -> DeploymentSetting:
         """Make a version the canary and start its ramp at the first step (approver)."""
-        return self._monitoring.start_canary(ref, reason)
+        return self._rollout.start_canary(ref, reason)
 
     def stop_canary(self, model: str | None = None, reason: str = "stopped") -> DeploymentSetting:
         """Send no more traffic to the canary."""
-        return self._monitoring.stop_canary(model, reason)
+        return self._rollout.stop_canary(model, reason)
 
     def canary_step(self, model: str | None = None, *, advance: bool = True) -> RampResult:
         """Check the canary's guards; a breach stops it and files a rollback proposal, and
         with ``advance`` a clean step moves the ramp on (past the last: a promotion proposal)."""
-        return self._monitoring.guard_canary(model, advance=advance)
+        return self._rollout.guard_canary(model, advance=advance)
 
     # -- remotes -----------------------------------------------------------------------------
 

@@ -67,3 +67,12 @@ def copy(source: Path, dest: Path):
 
     shutil.copytree(source, dest)
     return Workspace(dest)
+
+
+def set_clock(ws, clock) -> None:
+    """Give every monitoring service of ``ws`` the same clock (tests never sleep): a check,
+    the alerts it fires, the notifications it delivers and the canary it guards read one
+    time."""
+    services = ws.services
+    for service in (services.monitoring, services.alerting, services.rollout):
+        service.clock = clock

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from tests.monitoring.story import MONTHS, build, copy
+from tests.monitoring.story import MONTHS, build, copy, set_clock
 
 
 @pytest.fixture(scope="module")
@@ -97,15 +97,14 @@ def test_the_estimator_is_stored_once_per_version_and_reused(ws):
         stored = con.execute("select kind, object_hash from monitor_references").fetchall()
     assert {k for k, _ in stored} == {"cbpe", "prediction"}
     again = type(ws)(ws.root)  # a new process's service reads them back
-    ref = again.services.monitoring.reference("churn-model", 1)
+    ref = again.services.references.reference("churn-model", 1)
     assert ref.estimator is not None and ref.holdout["roc_auc"] > 0.7
     with ws.store.read() as con:
         assert con.execute("select count(*) from monitor_references").fetchall()[0][0] == 2
 
 
 def test_check_fires_once_resolves_and_files_one_proposal(ws):
-    service = ws.services.monitoring
-    service.clock = Clock(datetime(2026, 1, 5, tzinfo=UTC))
+    set_clock(ws, Clock(datetime(2026, 1, 5, tzinfo=UTC)))
     first = ws.monitor_check()
     assert first.judged == 6
     fired = {(a.policy, a.subject) for a in first.fired}
@@ -131,8 +130,7 @@ def test_check_fires_once_resolves_and_files_one_proposal(ws):
 
 
 def test_alerts_resolve_when_the_condition_clears(ws):
-    service = ws.services.monitoring
-    service.clock = Clock(datetime(2026, 1, 5, tzinfo=UTC))
+    set_clock(ws, Clock(datetime(2026, 1, 5, tzinfo=UTC)))
     ws.monitor_check()
     firing = ws.alerts("firing")
     assert firing
@@ -144,7 +142,7 @@ def test_alerts_resolve_when_the_condition_clears(ws):
         encoding="utf-8",
     )
     relaxed = type(ws)(ws.root)
-    relaxed.services.monitoring.clock = Clock(datetime(2026, 1, 6, tzinfo=UTC))
+    set_clock(relaxed, Clock(datetime(2026, 1, 6, tzinfo=UTC)))
     result = relaxed.monitor_check()
     assert {a.id for a in result.resolved} == {a.id for a in firing}
     assert relaxed.alerts("firing") == []
@@ -153,7 +151,7 @@ def test_alerts_resolve_when_the_condition_clears(ws):
 
 
 def test_acknowledge_is_a_guarded_transition(ws):
-    ws.services.monitoring.clock = Clock(datetime(2026, 1, 5, tzinfo=UTC))
+    set_clock(ws, Clock(datetime(2026, 1, 5, tzinfo=UTC)))
     ws.monitor_check()
     alert = ws.alerts("firing")[0]
     acked = ws.acknowledge_alert(alert.id, "on it")
@@ -187,7 +185,7 @@ def test_backtest_counts_retrainings_per_episode(ws):
 
 def test_watch_runs_on_ticks_without_sleeping(ws):
     clock = Clock(datetime(2026, 1, 5, 10, 3, tzinfo=UTC))
-    ws.services.monitoring.clock = clock
+    set_clock(ws, clock)
     waits = []
 
     def wait(seconds: float) -> bool:
@@ -216,7 +214,7 @@ def test_silence_stops_notifications_but_not_alerts(ws):
         encoding="utf-8",
     )
     ws = type(ws)(ws.root)
-    ws.services.monitoring.clock = Clock(datetime(2026, 1, 5, tzinfo=UTC))
+    set_clock(ws, Clock(datetime(2026, 1, 5, tzinfo=UTC)))
     ws.silence_alerts(model="churn-model", policy="performance", duration="2h", comment="known")
     result = ws.monitor_check()
     assert any(a.policy == "performance" for a in result.fired)

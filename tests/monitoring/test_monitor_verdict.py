@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from tests.monitoring.story import FAST, build
+from tests.monitoring.story import FAST, build, set_clock
 from workbench.monitoring.verdict import bootstrap_difference, mcnemar, metric_value, rows_needed
 
 
@@ -102,7 +102,7 @@ def test_canary_ramp_advances_then_a_breached_guard_files_a_rollback(served, tmp
         encoding="utf-8",
     )
     ws = Workspace(root)
-    ws.services.monitoring.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    set_clock(ws, lambda: datetime.now(UTC) + timedelta(hours=1))
     later = datetime.fromisoformat(ws.deployment().value["step_started_at"])
     ws.log_batch(mv.ref, batch.head(300), role="canary", key="customer_id",
                  at=later + timedelta(minutes=5), request_prefix="canary2")  # fmt: skip

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.monitoring.story import SETTINGS, build
+from tests.monitoring.story import SETTINGS, build, set_clock
 from workbench.monitoring.notify import RetryPolicy, sign, verify_signature
 
 SECRET = "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
@@ -81,13 +81,13 @@ def ws(tmp_path_factory, port):
 
 def test_a_receiver_that_was_down_gets_every_alert_later(ws, port):
     clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
-    ws.services.monitoring.clock = clock
+    set_clock(ws, clock)
     result = ws.monitor_check()  # nobody listens on the port yet
     assert result.fired and result.delivered == len(result.fired)  # the file channel
     pending = ws.notifications("pending")
     assert {n.channel for n in pending} == {"webhook"} and len(pending) == len(result.fired)
     first_ids = {n.event_id for n in pending}
-    attempts = ws.services.monitoring.notification_attempts(pending[0].id)
+    attempts = ws.services.alerting.notification_attempts(pending[0].id)
     assert attempts[0]["status_code"] is None and "cannot reach" in attempts[0]["error"]
     # Not due yet: nothing is sent before the backoff has passed.
     assert ws.deliver_notifications() == 0
@@ -121,8 +121,7 @@ def test_a_receiver_that_was_down_gets_every_alert_later(ws, port):
 
 def test_only_2xx_is_success_and_attempts_run_out(ws, port):
     clock = Clock(datetime(2026, 2, 1, tzinfo=UTC))
-    monitoring = ws.services.monitoring
-    monitoring.clock = clock
+    set_clock(ws, clock)
     receiver = Receiver(port)
     try:
         receiver.status = 302

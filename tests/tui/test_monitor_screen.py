@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.monitoring.story import MONTHS, build
+from tests.monitoring.story import MONTHS, build, set_clock
 from tests.tui.conftest import SIZE, app_on, notifications, settle, wait_until
 
 
@@ -21,7 +21,7 @@ def served(tmp_path_factory):
     ws = build(root)
     for month in MONTHS[:4]:
         ws.import_labels(root / "data" / f"labels_{month}.csv", "customer_id")
-    ws.services.monitoring.clock = lambda: datetime(2026, 1, 5, tzinfo=UTC)
+    set_clock(ws, lambda: datetime(2026, 1, 5, tzinfo=UTC))
     ws.monitor_check()
     return root
 

@@ -1,30 +1,33 @@
-"""The monitoring service: late labels, windows of the prediction log, policies, alerts,
-notifications, retraining proposals, shadow/canary verdicts and the canary ramp.
+"""The monitoring service: late labels, windows of the prediction log, policies, and the
+check that judges new windows, fires and resolves alerts, files retraining proposals and
+guards a ramping canary.
 
-Built with the workspace ``Context`` and the services it reads: snapshots (label files),
-drift (reference statistics of each model version's training data) and the registry (model
-versions, their runs, proposals). ``MonitoringService(ctx, snapshots, drift, registry,
+Built with the workspace ``Context`` and the services it reads: snapshots (the key column of
+a model's training data), the registry (model versions, their runs, proposals), the
+references (``reading.ReferenceService``: each model version's fitted estimator and the
+statistics its windows are judged against), the alerts (``alerting.AlertService``: a
+check's transitions queue their notifications there, and it delivers them) and the rollouts
+(``rollout.RolloutService``: shadow/canary verdicts and the canary ramp, whose guards a
+check runs). ``MonitoringService(ctx, snapshots, registry, references, alerting, rollout,
 clock=...)``; ``clock`` returns an aware UTC datetime and is injected so tests never sleep.
 
 What is stored (``0009_monitoring.sql``), and why:
 
 * ``labels`` / ``label_imports``: ground truth by entity key, corrections as new versions.
-* ``monitor_references``: per model version, the fitted CBPE/DLE and the statistics of its
-  holdout predictions, as content-addressed objects (fitted once, reused for every window).
+* ``monitor_references`` (written by ``ReferenceService``): per model version, the fitted
+  CBPE/DLE and the statistics of its holdout predictions, as content-addressed objects (fitted
+  once, reused for every window).
 * ``monitor_windows``: each window's newest judgement and a digest of its inputs (rows,
   labelled rows, newest time), so ``check`` judges only new or changed windows.
-* ``alerts`` (+ ``alert_events``, ``alert_silences``): one row per episode of a
-  (model, policy, subject) fingerprint; transitions are guarded updates, audited.
-* ``outbox`` (+ ``outbox_attempts``): the transactional outbox. A transition and its
-  notifications commit together; delivery happens afterwards, retried with backoff, so a
-  channel that is down loses nothing.
-* ``deployment_settings``: the canary's traffic share the scoring server reads.
+* ``alerts`` (+ ``alert_events``): a check fires and resolves them in the transaction that
+  saves its windows, with their notifications (``outbox``); see ``alerting.py``.
+* ``deployment_settings``: the canary's traffic share; see ``rollout.py``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,58 +36,35 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..progress import NULL_PROGRESS, Progress
 from . import repository as repo
-from .records import (
-    Alert,
-    Breach,
-    CheckResult,
-    DeploymentSetting,
-    MonitorReport,
-    Notification,
-    Silence,
-)
+from .alerting import fingerprint
+from .reading import log_frame, model_name, utcnow
+from .records import Breach, CheckResult, MonitorReport
 
 if TYPE_CHECKING:
-    import random
-
     import duckdb
     import polars as pl
 
     from ..context import Context
-    from ..drift.service import DriftService
     from ..registry.service import RegistryService
     from ..snapshots.service import SnapshotService
+    from .alerting import AlertService
     from .labels import LabelReport
     from .policies import Policy
-    from .verdict import Verdict
-    from .windows import VersionReference, WindowFigures
+    from .reading import ReferenceService
+    from .rollout import RolloutService
+    from .windows import WindowFigures
 
 __all__ = [
-    "alert_payload",
-    "canary_value",
-    "fingerprint",
-    "new_event_id",
     "BacktestRequest",
     "BacktestResult",
-    "CANARY_KEY",
     "CheckRequest",
     "LabelRequest",
     "MonitoringService",
-    "RampResult",
     "ReportRequest",
 ]
 
-#: the deployment setting the scoring server reads for the canary's share of traffic
-CANARY_KEY = "canary"
-_LOG_COLUMNS = ("time", "model", "role", "version", "request_id", "entity_key", "score", "value",
-                "predicted_label", "latency_ms")  # fmt: skip
-
-
 #: log columns no window figure reads (dropped before a window's rows are made contiguous)
 _NOT_FIGURES = ("time", "model", "request_id", "entity_key")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -154,19 +134,6 @@ class BacktestResult:
 
 
 @dataclass
-class RampResult:
-    """What one step of the canary ramp decided."""
-
-    model: str
-    version: int | None
-    fraction: float
-    action: str
-    guards: list[dict[str, Any]] = field(default_factory=list)
-    decision_id: int | None = None
-    message: str = ""
-
-
-@dataclass
 class _Judgement:
     """One check's findings: the windows' breaches, what fires now, and its result."""
 
@@ -178,37 +145,30 @@ class _Judgement:
 
 
 class MonitoringService:
-    """Labels, windows, policies, alerts, notifications, verdicts and the canary ramp."""
+    """Labels, windows, policies, and the check (with the alerts it moves), its schedule and
+    its backtest."""
 
     def __init__(
         self,
         ctx: Context,
         snapshots: SnapshotService,
-        drift: DriftService,
         registry: RegistryService,
+        references: ReferenceService,
+        alerting: AlertService,
+        rollout: RolloutService,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ctx = ctx
         self.snapshots = snapshots
-        self.drift = drift
         self.registry = registry
         self.experiments = registry.experiments
+        self.references = references
+        self.alerting = alerting
+        self.rollout = rollout
         self.clock = clock
-        self._references: dict[tuple[str, int], VersionReference] = {}
 
-    # -- naming --------------------------------------------------------------------------------
-
-    def model_name(self, model: str | None) -> str:
-        """``model``, or the only registered model."""
-        if model:
-            return model.partition("@")[0]
-        names = self.registry.names()
-        if len(names) != 1:
-            raise InputError(
-                "say which model: --model NAME", hint=f"models: {', '.join(names) or 'none'}"
-            )
-        return names[0]
+    # -- settings ------------------------------------------------------------------------------
 
     def _settings(self) -> Any:
         return self.ctx.settings.monitoring
@@ -218,96 +178,6 @@ class MonitoringService:
         from .policies import policy_from_settings
 
         return policy_from_settings(self._settings()).with_overrides(**overrides)
-
-    # -- references ----------------------------------------------------------------------------
-
-    def reference(self, model: str, version: int) -> VersionReference:
-        """What a version's windows are judged against (fitted once, then read back)."""
-        cached = self._references.get((model, version))
-        if cached is not None:
-            return cached
-        ref = self._build_reference(model, version)
-        self._references[(model, version)] = ref
-        return ref
-
-    def _build_reference(self, model: str, version: int) -> VersionReference:
-        from .windows import HOLDOUT_NAMES, VersionReference
-
-        mv = self.registry.get(f"{model}@v{version}")
-        run = self.experiments.get(mv.run_id)
-        meta = run.model_meta or {}
-        task = str(meta.get("task") or run.task or "")
-        if not run.snapshot_ref:
-            raise InputError(f"{mv.ref}'s run {run.id} has no training snapshot")
-        schema = self.snapshots.get(run.snapshot_ref).schema
-        features = tuple(f for f in meta.get("features", []) if f in schema)
-        stats = self.drift.reference_stats(run.snapshot_ref, list(features))
-        classes = meta.get("classes") or []
-        positive = str(classes[1]) if task == "binary" and len(classes) == 2 else None
-        holdout = {m: run.metrics[h] for m, h in HOLDOUT_NAMES.items() if h in run.metrics}
-        notes: list[str] = []
-        estimator = prediction_stats = None
-        if task in ("binary", "regression"):
-            try:
-                estimator, prediction_stats = self._fitted(model, version, run, task, positive,
-                                                           features)  # fmt: skip
-            except InputError as exc:
-                notes.append(f"no performance estimate: {exc}")
-        else:
-            notes.append(f"no performance estimate for {task or 'unknown'} models")
-        return VersionReference(model, version, task, features, stats, prediction_stats,
-                                estimator, positive, holdout, tuple(notes))  # fmt: skip
-
-    def _fitted(self, model: str, version: int, run: Any, task: str, positive: str | None,
-                features: tuple[str, ...]) -> tuple[Any, Any]:  # fmt: skip
-        """The version's fitted estimator and prediction statistics, fitted on its holdout
-        the first time and stored as objects."""
-        from ..drift.stats import ReferenceStats
-        from .serialization import load_fitted
-
-        kind = "cbpe" if task == "binary" else "dle"
-        with self.ctx.store.read() as con:
-            est_hash = repo.get_reference(con, model, version, kind)
-            pred_hash = repo.get_reference(con, model, version, "prediction")
-        if est_hash and pred_hash:
-            try:
-                fitted = load_fitted(self.ctx.objects.read_bytes(est_hash))
-                return fitted, ReferenceStats.load(self.ctx.objects.path(pred_hash))
-            except (OSError, ValueError, KeyError):
-                pass  # gone or from an older format: fit again
-        fitted, pred_stats = self._fit(run, task, positive, features)
-        with self.ctx.objects.writing():
-            est_hash = self.ctx.objects.put_bytes(fitted.to_bytes())
-            pred_hash = self.ctx.objects.put_bytes(pred_stats.to_bytes())
-            with self.ctx.store.write() as con:
-                repo.put_reference(con, model, version, kind, est_hash)
-                repo.put_reference(con, model, version, "prediction", pred_hash)
-        return fitted, pred_stats
-
-    def _fit(self, run: Any, task: str, positive: str | None, features: tuple[str, ...]):
-        import polars as pl
-
-        from ..drift.stats import compute_reference_stats
-        from .cbpe import CBPE
-        from .dle import DLE
-
-        holdout = self.experiments.holdout(run.id)
-        scores = self.experiments.model(run.id).predict(holdout)
-        target = holdout[run.target]
-        if task == "binary":
-            y_true = (target.cast(pl.String) == positive).cast(pl.Float64)
-            frame = pl.DataFrame({"y_pred_proba": scores, "y_true": y_true,
-                                  "y_pred": (scores >= 0.5).astype(float)})  # fmt: skip
-            fitted: Any = CBPE(y_pred_proba="y_pred_proba", y_true="y_true", y_pred="y_pred").fit(
-                frame
-            )
-        else:
-            frame = holdout.select(features).with_columns(
-                pl.Series("y_pred", scores), target.cast(pl.Float64).alias("y_true")
-            )
-            fitted = DLE(list(features), y_pred="y_pred", y_true="y_true").fit(frame)
-        stats = compute_reference_stats(pl.DataFrame({"prediction": scores}), ["prediction"])
-        return fitted, stats
 
     # -- replaying batches through the log -----------------------------------------------------
 
@@ -382,7 +252,7 @@ class MonitoringService:
         from .labels import LabelReport, read_labels, split_changes
 
         self.registry.require("propose")
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         path = Path(request.path).expanduser()
         label_column = request.label or self._target(model)
         now = self.clock()
@@ -450,41 +320,6 @@ class MonitoringService:
 
     # -- windows -------------------------------------------------------------------------------
 
-    def _log_frame(
-        self,
-        model: str,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        *,
-        request_ids: bool = False,
-        model_column: bool = True,
-    ) -> pl.DataFrame:
-        """The model's logged rows (every role) with their label joined (null where none);
-        the request ids only when asked (pairing a shadow's answers with the champion's);
-        without the ``model`` column (one value: ``model``) when ``model_column`` is false."""
-        import polars as pl
-
-        from ..serving.predlog_read import scan_predictions
-
-        lazy = scan_predictions(self.ctx.root, model, since=since, until=until)
-        names = lazy.collect_schema().names()
-        wanted = [
-            c
-            for c in names
-            if (
-                c in _LOG_COLUMNS
-                and (request_ids or c != "request_id")
-                and (model_column or c != "model")
-            )
-            or c.startswith("in_")
-        ]
-        frame = lazy.select(wanted).collect()
-        if frame.height == 0:
-            return frame.with_columns(pl.lit(None, pl.String).alias("label"))
-        with self.ctx.store.read() as con:
-            labels = repo.labels_frame(con, model, times=False)
-        return join_labels(frame, labels)
-
     def _window_size(self, by: str | None) -> str:
         from .windows import check_window
 
@@ -493,10 +328,10 @@ class MonitoringService:
     def report(self, request: ReportRequest, progress: Progress = NULL_PROGRESS) -> MonitorReport:
         """Each window's figures for every version and role that served in it, and the
         policies the champion's windows breach."""
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         size = self._window_size(request.by)
         # The log is read from the model's own folder: its model column says nothing more.
-        frame = self._log_frame(model, request.since, request.until, model_column=False)
+        frame = log_frame(self.ctx, model, request.since, request.until, model_column=False)
         champion = self.registry.aliases(model).get("champion")
         report = MonitorReport(model, size, champion, [])
         if frame.height == 0:
@@ -508,13 +343,15 @@ class MonitoringService:
             if fig.role == "champion":
                 report.breaches.setdefault(fig.window_key, []).extend(self._breaches(fig, policy))
         for version in sorted({w.version for w in report.windows}):
-            report.notes += [f"v{version}: {n}" for n in self.reference(model, version).notes]
+            report.notes += [
+                f"v{version}: {n}" for n in self.references.reference(model, version).notes
+            ]
         return report
 
     def _breaches(self, fig: WindowFigures, policy: Policy) -> list[Breach]:
         from .policies import breaches
 
-        return breaches(fig, policy, self.reference(fig.model, fig.version))
+        return breaches(fig, policy, self.references.reference(fig.model, fig.version))
 
     def _figures(
         self,
@@ -552,7 +389,7 @@ class MonitoringService:
         progress.start("windows", total=len(parts))
         order = {"champion": 0, "canary": 1, "shadow": 2}
         versions = {int(v) for *_, rows in parts for v in rows["version"].unique().to_list()}
-        refs = {v: self.reference(model, v) for v in sorted(versions)}
+        refs = {v: self.references.reference(model, v) for v in sorted(versions)}
         types = {v: column_types(ref.stats, ref.features) for v, ref in refs.items()}
 
         def one_window(key: str, start: Any, end: Any, rows: pl.DataFrame) -> list[WindowFigures]:
@@ -601,7 +438,7 @@ class MonitoringService:
         """Judge new or changed windows, fire and resolve alerts (with notifications in the
         same transaction), file a retraining proposal when a retraining policy fires, guard
         the canary, and deliver what is due."""
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         now = request.now or self.clock()
         if request.tick:
             with self.ctx.store.read() as con:
@@ -627,12 +464,11 @@ class MonitoringService:
             )  # fmt: skip
         result.still_firing = len(firing_now)
         self._maybe_retrain(judged)
-        if self._canary(model) is not None:
-            ramp = self.guard_canary(model)
-            if ramp.action == "aborted":
-                result.proposal_note = (result.proposal_note or "") + f" {ramp.message}".strip()
+        ramp = self.rollout.guard_canary(model)  # action "none" when no canary is ramping
+        if ramp.action == "aborted":
+            result.proposal_note = (result.proposal_note or "") + f" {ramp.message}".strip()
         if request.deliver:
-            result.delivered = self.deliver()
+            result.delivered = self.alerting.deliver()
         with self.ctx.store.read() as con:
             result.pending_notifications = len(repo.notifications(con, "pending", 10_000))
         return result
@@ -646,7 +482,7 @@ class MonitoringService:
 
         from .windows import split_windows
 
-        frame = self._log_frame(model)
+        frame = log_frame(self.ctx, model)
         with self.ctx.store.read() as con:
             stored = repo.stored_windows(con, model, size)
         if frame.height == 0:
@@ -709,7 +545,7 @@ class MonitoringService:
                            {"model": model, "policy": policy_name, "subject": subject,
                             "window": breach.window_key},
                            rows=[("alerts", alert.id)], actor=actor)  # fmt: skip
-            self._notify(con, alert, "alert.firing", silences, now)
+            self.alerting.notify(con, alert, "alert.firing", silences, now)
             result.fired.append(alert)
         for alert in open_by_print.values():
             if (alert.policy, alert.subject) in firing_now:
@@ -718,42 +554,8 @@ class MonitoringService:
             repo.insert_event(con, alert.id, "resolved", actor, now, {"windows": windows})
             self.ctx.audit(con, "alert.resolved", f"alert {alert.id}", {"model": model},
                            rows=[("alerts", alert.id)], actor=actor)  # fmt: skip
-            self._notify(con, resolved, "alert.resolved", silences, now)
+            self.alerting.notify(con, resolved, "alert.resolved", silences, now)
             result.resolved.append(resolved)
-
-    def _notify(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        alert: Alert,
-        kind: str,
-        silences: Sequence[Silence],
-        now: datetime,
-    ) -> None:
-        """Queue the notifications of one transition (caller's transaction), unless a silence
-        covers the alert or a firing falls inside the cooldown."""
-        channels = self.channels()
-        if not channels:
-            return
-        if any(s.matches(alert, now) for s in silences):
-            repo.insert_event(con, alert.id, "notification.silenced", self.ctx.actor, now)
-            return
-        if kind == "alert.firing":
-            last = repo.last_notified(con, alert.fingerprint)
-            cooldown = timedelta(minutes=self._settings().cooldown_minutes)
-            if last is not None and now - last < cooldown:
-                repo.insert_event(con, alert.id, "notification.cooldown", self.ctx.actor, now,
-                                  {"last": last.isoformat()})  # fmt: skip
-                return
-        elif kind == "alert.resolved" and not _was_notified(con, alert.id):
-            return  # nobody heard it fire
-        payload = alert_payload(alert, kind, now)
-        for channel in channels:
-            repo.insert_notification(con, new_event_id(), channel, alert.id, kind, payload, now)
-
-    def channels(self) -> list[str]:
-        """The configured notification channels (``webhook``, ``file``)."""
-        settings = self._settings()
-        return [c for c, on in (("webhook", settings.webhook), ("file", settings.file)) if on]
 
     def _maybe_retrain(self, judged: _Judgement) -> None:
         model, firing_now, history = judged.model, judged.firing, judged.history
@@ -823,11 +625,11 @@ class MonitoringService:
         counted in windows of logged time) they would have filed."""
         from .policies import firing
 
-        model = self.model_name(request.model)
+        model = model_name(self.registry, request.model)
         size = self._window_size(request.by)
         policy = self.policy(**request.overrides)
         settings = self._settings()
-        frame = self._log_frame(model)
+        frame = log_frame(self.ctx, model)
         import polars as pl
 
         figures = (
@@ -869,407 +671,6 @@ class MonitoringService:
         shown = {k: v for k, v in policy.__dict__.items() if k != "severity"}
         return BacktestResult(model, size, shown, timeline, retrainings)
 
-    # -- alerts --------------------------------------------------------------------------------
-
-    def alerts(self, status: str | None = None, model: str | None = None) -> list[Alert]:
-        """Alerts, newest first, each marked when a silence covers it now."""
-        if status is not None and status not in ("firing", "resolved"):
-            raise InputError(f"unknown alert status {status!r}", hint="firing or resolved")
-        now = self.clock()
-        with self.ctx.store.read() as con:
-            found = repo.list_alerts(con, status, model)
-            silences = repo.active_silences(con, now)
-        for a in found:
-            a.silenced = any(s.matches(a, now) for s in silences)
-        return found
-
-    def alert(self, alert_id: int | str) -> Alert:
-        """One alert."""
-        with self.ctx.store.read() as con:
-            return repo.get_alert(con, _alert_id(alert_id))
-
-    def alert_events(self, alert_id: int | str) -> list[dict[str, Any]]:
-        """An alert's transitions, oldest first."""
-        with self.ctx.store.read() as con:
-            return repo.alert_events(con, _alert_id(alert_id))
-
-    def acknowledge(self, alert_id: int | str, comment: str | None = None) -> Alert:
-        """Acknowledge a firing alert (someone is on it); notifications continue to resolve."""
-        self.registry.require("propose")
-        now, actor = self.clock(), self.ctx.actor
-        with self.ctx.store.write() as con:
-            alert = repo.acknowledge_alert(con, _alert_id(alert_id), actor, comment, now)
-            repo.insert_event(con, alert.id, "acknowledged", actor, now, {"comment": comment})
-            self.ctx.audit(con, "alert.acknowledged", f"alert {alert.id}", {"comment": comment},
-                           rows=[("alerts", alert.id)], actor=actor)  # fmt: skip
-        return alert
-
-    def silence(
-        self,
-        alert_id: int | str | None = None,
-        *,
-        model: str | None = None,
-        policy: str | None = None,
-        subject: str | None = None,
-        duration: str = "1d",
-        comment: str | None = None,
-    ) -> Silence:
-        """Silence notifications of an alert's fingerprint (or of a model, policy, subject)
-        for ``duration`` (``2h``, ``1d``)."""
-        from .schedule import parse_period
-
-        self.registry.require("propose")
-        if alert_id is not None:
-            alert = self.alert(alert_id)
-            model, policy, subject = alert.model, alert.policy, alert.subject
-        model = self.model_name(model)
-        now, actor = self.clock(), self.ctx.actor
-        ends = now + parse_period(duration)
-        with self.ctx.store.write() as con:
-            silence = repo.insert_silence(con, model, policy, subject, ends, comment, actor, now)
-            self.ctx.audit(con, "alert.silenced", model,
-                           {"policy": policy, "subject": subject, "until": ends.isoformat(),
-                            "comment": comment},
-                           rows=[("alert_silences", silence.id)], actor=actor)  # fmt: skip
-        return silence
-
-    def silences(self) -> list[Silence]:
-        """Silences in force now."""
-        with self.ctx.store.read() as con:
-            return repo.active_silences(con, self.clock())
-
-    # -- notifications -------------------------------------------------------------------------
-
-    def test_notification(self) -> list[Notification]:
-        """Queue a test message on every channel, deliver it now, and return its rows."""
-        channels = self.channels()
-        if not channels:
-            raise InputError(
-                "no notification channel is configured",
-                hint='set [monitoring] file = "alerts.jsonl" or a [monitoring.webhook] url',
-            )
-        now = self.clock()
-        payload = {"type": "test", "timestamp": now.isoformat(),
-                   "text": f"workbench test notification from {self.ctx.actor}",
-                   "data": {"workspace": str(self.ctx.root)}}  # fmt: skip
-        ids = []
-        with self.ctx.store.write() as con:
-            for channel in channels:
-                ids.append(repo.insert_notification(con, new_event_id(), channel, None, "test",
-                                                    payload, now))  # fmt: skip
-        self.deliver()
-        with self.ctx.store.read() as con:
-            return [n for n in repo.notifications(con, None, 1000) if n.id in ids]
-
-    def notifications(self, status: str | None = None, limit: int = 100) -> list[Notification]:
-        """Outbox rows, newest first."""
-        with self.ctx.store.read() as con:
-            return repo.notifications(con, status, limit)
-
-    def notification_attempts(self, outbox_id: int) -> list[dict[str, Any]]:
-        """The delivery attempts of one message."""
-        with self.ctx.store.read() as con:
-            return repo.attempts(con, outbox_id)
-
-    def deliver(self, rng: random.Random | None = None) -> int:
-        """Send every due message once; a failure is retried later with backoff (the
-        receiver's Retry-After wins), a message out of attempts is marked dead. Returns how
-        many were delivered now."""
-        from .notify import RetryPolicy, deliver_file, deliver_webhook
-
-        settings = self._settings()
-        policy = RetryPolicy(settings.max_attempts, settings.retry_base_seconds,
-                             settings.retry_max_seconds)  # fmt: skip
-        now = self.clock()
-        with self.ctx.store.read() as con:
-            due = repo.due_notifications(con, now)
-        delivered = 0
-        for note in due:
-            lease = now + timedelta(seconds=60)
-            with self.ctx.store.write() as con:
-                if not repo.claim_notification(con, note, lease):
-                    continue  # another process took it
-            if note.channel == "webhook" and settings.webhook is not None:
-                hook = settings.webhook
-                outcome = deliver_webhook(hook.url, note.event_id, note.payload,
-                                          secret=hook.secret, now=self.clock(),
-                                          timeout=hook.timeout)  # fmt: skip
-            elif note.channel == "file" and settings.file:
-                outcome = deliver_file(self.ctx.root / settings.file, note.event_id, note.payload)
-            else:
-                from .notify import DeliveryResult
-
-                outcome = DeliveryResult(False, None, f"channel {note.channel} is not configured")
-            done = self.clock()
-            with self.ctx.store.write() as con:
-                repo.record_attempt(con, note.id, done, outcome.status_code, outcome.error,
-                                    outcome.retry_after, outcome.duration_ms)  # fmt: skip
-                if outcome.ok:
-                    repo.deliver_notification(con, note.id, done)
-                    delivered += 1
-                    continue
-                later = policy.decide(note.attempts + 1, done, outcome.retry_after, rng)
-                if later is None:
-                    repo.kill_notification(con, note.id, outcome.error or "failed")
-                else:
-                    repo.retry_notification(con, note.id, later, outcome.error or "failed")
-        return delivered
-
-    # -- verdicts ------------------------------------------------------------------------------
-
-    def verdicts(self, model: str | None = None, since: datetime | None = None) -> list[Verdict]:
-        """Champion against every shadow and canary version that served: agreement, metric
-        difference with its interval, McNemar's test, rows still needed."""
-        import polars as pl
-
-        from .policies import metric_of
-        from .verdict import verdict
-
-        name = self.model_name(model)
-        frame = self._log_frame(name, since=since, request_ids=True)
-        if frame.height == 0:
-            return []
-        champ_rows = frame.filter(pl.col("role") == "champion")
-        if champ_rows.height == 0:
-            return []
-        champ_version = int(champ_rows["version"].mode().sort()[-1])
-        ref = self.reference(name, champ_version)
-        metric = metric_of(self.policy(), ref)
-        out = []
-        others = frame.filter(pl.col("role").is_in(["shadow", "canary"]))
-        for (role, version), rows in sorted(
-            others.partition_by(["role", "version"], as_dict=True).items()
-        ):
-            other_ref = self.reference(name, int(version))
-            paired = role == "shadow"
-            if paired:
-                both = champ_rows.join(rows, on="request_id", suffix="_b")
-                a = _sides(both, ref, "")
-                b = _sides(both.rename({"label": "__l", "label_b": "label"}), other_ref, "_b")
-                b["y"] = a["y"]
-            else:
-                lo, hi = rows["time"].min(), rows["time"].max()
-                same = champ_rows.filter(pl.col("time").is_between(lo, hi))
-                a, b = _sides(same, ref, ""), _sides(rows, other_ref, "")
-            v = verdict(f"{name}@v{champ_version}", f"{name}@v{version}", str(role), metric,
-                        a, b, paired=paired, rows=rows.height)  # fmt: skip
-            if not paired:
-                v.agreement = None
-            out.append(v)
-        return out
-
-    # -- canary ramp ---------------------------------------------------------------------------
-
-    def deployment(self, model: str | None = None) -> DeploymentSetting | None:
-        """The canary setting in force for a model (what the scoring server reads)."""
-        with self.ctx.store.read() as con:
-            return repo.current_setting(con, self.model_name(model), CANARY_KEY)
-
-    def deployment_history(self, model: str | None = None) -> list[DeploymentSetting]:
-        """Every canary setting a model had, oldest first."""
-        with self.ctx.store.read() as con:
-            return repo.setting_history(con, self.model_name(model), CANARY_KEY)
-
-    def _canary(self, model: str) -> dict[str, Any] | None:
-        setting = self.deployment(model)
-        if setting is None or not setting.value or setting.value.get("state") != "ramping":
-            return None
-        return dict(setting.value)
-
-    def _set_canary(
-        self, model: str, value: dict[str, Any], reason: str, decision_id: int | None = None
-    ) -> DeploymentSetting:
-        actor = self.ctx.actor
-        with self.ctx.store.write() as con:
-            setting = repo.insert_setting(con, model, CANARY_KEY, value, actor, reason,
-                                          decision_id)  # fmt: skip
-            self.ctx.audit(con, "deployment.canary", model, {**value, "reason": reason},
-                           rows=[("deployment_settings", setting.id)], actor=actor)  # fmt: skip
-        return setting
-
-    def start_canary(self, ref: str, reason: str | None = None) -> DeploymentSetting:
-        """Point the ``canary`` alias at a version and start the ramp at its first step
-        (approver: traffic moves)."""
-        self.registry.require("move_alias")
-        mv = self.registry.get(ref)
-        if self.registry.aliases(mv.name).get("champion") == mv.version:
-            raise InputError(f"{mv.ref} is the champion; a canary is another version")
-        steps = self._settings().canary.steps
-        if self.registry.aliases(mv.name).get("canary") != mv.version:
-            self.registry.set_alias(mv.ref, "canary", reason or "canary ramp")
-        value = canary_value(mv.name, mv.version, steps[0], 0, "ramping")
-        value["started_at"] = self.clock().isoformat()
-        return self._set_canary(mv.name, value, reason or f"canary {mv.ref} at {steps[0]:g}%")
-
-    def stop_canary(self, model: str | None = None, reason: str = "stopped") -> DeploymentSetting:
-        """Send no more traffic to the canary (anyone who may propose: a safety action)."""
-        self.registry.require("propose")
-        name = self.model_name(model)
-        current = self.deployment(name)
-        version = (current.value or {}).get("version") if current else None
-        return self._set_canary(name, canary_value(name, version, 0.0, None, "stopped"), reason)
-
-    def guard_canary(self, model: str | None = None, *, advance: bool = False) -> RampResult:
-        """Check the canary's guards on the rows served since its step began. A breached
-        guard stops it (share 0) and files a rollback proposal with the evidence; with
-        ``advance`` and every guard passing on enough rows, the ramp moves to its next step,
-        and past the last step a promotion proposal is filed."""
-        name = self.model_name(model)
-        state = self._canary(name)
-        if state is None:
-            return RampResult(name, None, 0.0, "none", message=f"{name} has no canary ramping")
-        version, step = int(state["version"]), int(state["step"])
-        guards, rows = self._guards(name, version, state)
-        breached = [g for g in guards if g["passed"] is False]
-        result = RampResult(name, version, float(state["fraction"]), "hold", guards)
-        if breached:
-            why = "; ".join(g["message"] for g in breached)
-            self.stop_canary(name, f"guard breached: {why}")
-            evidence = {"guards": guards, "state": state,
-                        "command": f"workbench monitor canary status --model {name}"}  # fmt: skip
-            decision = self.registry.propose_rollback(
-                name, f"canary {name}@v{version}: {why}", alias="canary", monitoring=evidence
-            )
-            result.action, result.fraction, result.decision_id = "aborted", 0.0, decision.id
-            result.message = f"canary stopped, rollback proposal {decision.id}: {why}"
-            return result
-        settings = self._settings().canary
-        if not advance:
-            result.message = f"{rows} canary rows at {state['fraction']:g}%; guards pass"
-            return result
-        if rows < settings.min_rows:
-            result.message = f"{rows} of {settings.min_rows} canary rows needed at this step"
-            return result
-        steps = settings.steps
-        # A step of 100% is the promotion itself: the champion alias moves (a canary share of
-        # 1 is not a canary, and the server refuses it).
-        if step + 1 < len(steps) and steps[step + 1] < 100:
-            self.registry.require("move_alias")
-            value = {**state, **canary_value(name, version, steps[step + 1], step + 1, "ramping"),
-                     "step_started_at": self.clock().isoformat()}  # fmt: skip
-            self._set_canary(name, value, f"ramp to {steps[step + 1]:g}%: guards pass")
-            result.action, result.fraction = "advanced", float(steps[step + 1])
-            result.message = f"canary {name}@v{version} now at {steps[step + 1]:g}%"
-            return result
-        decision = self.registry.propose_promotion(
-            f"{name}@v{version}", "champion", f"canary ramp completed: {rows} rows, guards pass"
-        )
-        value = {**state, **canary_value(name, version, float(state["fraction"]), step,
-                                          "completed")}  # fmt: skip
-        self._set_canary(name, value, f"ramp completed; promotion proposal {decision.id}",
-                         decision.id)  # fmt: skip
-        result.action, result.decision_id = "completed", decision.id
-        result.message = f"ramp completed; promotion proposal {decision.id} filed"
-        return result
-
-    def _guards(
-        self, model: str, version: int, state: dict[str, Any]
-    ) -> tuple[list[dict[str, Any]], int]:
-        import polars as pl
-
-        from .policies import metric_of
-        from .windows import LOWER_IS_BETTER, error_expression
-
-        since_text = state.get("step_started_at") or state.get("started_at")
-        since = datetime.fromisoformat(since_text) if since_text else None
-        frame = self._log_frame(model, since=since)
-        settings = self._settings().canary
-        canary = frame.filter((pl.col("role") == "canary") & (pl.col("version") == version))
-        guards: list[dict[str, Any]] = []
-        rows = canary.height
-        if rows == 0:
-            return guards, 0
-        errors = float(canary.select(error_expression().mean()).item() or 0.0)
-        guards.append({"guard": "error_rate", "value": errors, "limit": settings.max_error_rate,
-                       "passed": errors <= settings.max_error_rate,
-                       "message": f"canary error rate {errors:.1%}"})  # fmt: skip
-        if settings.max_latency_p99_ms is not None:
-            p99 = canary["latency_ms"].quantile(0.99)
-            ok = p99 is None or p99 <= settings.max_latency_p99_ms
-            guards.append({"guard": "latency", "value": p99, "limit": settings.max_latency_p99_ms,
-                           "passed": ok, "message": f"canary p99 latency {p99} ms"})  # fmt: skip
-        champ = frame.filter(pl.col("role") == "champion")
-        if champ.height and rows >= self._settings().min_rows:
-            champ_version = int(champ["version"].mode().sort()[-1])
-            ref_c, ref_k = self.reference(model, champ_version), self.reference(model, version)
-            metric = metric_of(self.policy(), ref_c)
-            value_c = _window_metric(self, champ.filter(pl.col("version") == champ_version),
-                                     ref_c, metric)  # fmt: skip
-            value_k = _window_metric(self, canary, ref_k, metric)
-            if value_c is not None and value_k is not None:
-                drop = value_k - value_c if metric in LOWER_IS_BETTER else value_c - value_k
-                guards.append({"guard": "metric_drop", "metric": metric, "value": drop,
-                               "limit": settings.max_metric_drop,
-                               "passed": drop <= settings.max_metric_drop,
-                               "message": f"canary {metric} {value_k:.3f} vs champion "
-                                          f"{value_c:.3f}"})  # fmt: skip
-        return guards, rows
-
-
-def _window_metric(
-    service: MonitoringService, rows: pl.DataFrame, ref: VersionReference, metric: str
-) -> float | None:
-    """The metric on ``rows``: realized where labels exist, else estimated."""
-    from .windows import column_types, drift_options, window_figures
-
-    fig = window_figures(rows, ref, options=drift_options(None),
-                         types=column_types(ref.stats, ref.features), key="guard", start=None,
-                         end=None, role="guard")  # fmt: skip
-    return fig.performance(metric)[0]
-
-
-def _sides(frame: pl.DataFrame, ref: VersionReference, suffix: str) -> dict[str, Any]:
-    """Aligned arrays (y, pred, score) of one model's rows for a verdict."""
-    import numpy as np
-    import polars as pl
-
-    if ref.task == "binary":
-        positive = ref.positive
-        score = frame[f"score{suffix}"].cast(pl.Float64).to_numpy()
-        said = frame[f"predicted_label{suffix}"]
-        pred = np.where(said.is_null().to_numpy(), (score >= 0.5).astype(float),
-                        (said == positive).cast(pl.Float64).fill_null(0).to_numpy())  # fmt: skip
-        label = frame["label"]
-        y = np.where(label.is_null().to_numpy(), np.nan,
-                     (label == positive).cast(pl.Float64).fill_null(0).to_numpy())  # fmt: skip
-        return {"y": y, "pred": pred, "score": score}
-    score = frame[f"value{suffix}"].cast(pl.Float64).to_numpy()
-    y = frame["label"].cast(pl.Float64, strict=False).to_numpy()
-    return {"y": y, "pred": np.full(len(score), np.nan), "score": score}
-
-
-def join_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with the ``label`` of its ``entity_key`` (null where none), in ``frame``'s
-    row order.
-
-    Joined on a 64-bit hash of the key, carrying only the label's row number, then checked on
-    the key itself (the matched label keys gathered and compared): a join on the key strings,
-    or one carrying the key and label strings through the join, cost twice as much over ten
-    million rows. When two labelled keys share a hash (about one chance in a million at ten
-    million keys) the string join is used instead.
-    """
-    import polars as pl
-
-    hashed = labels.select(
-        pl.col("entity_key").hash(_KEY_SEED).alias("__h"), pl.int_range(pl.len()).alias("__i")
-    )
-    if hashed["__h"].n_unique() != hashed.height:
-        return frame.join(
-            labels.select("entity_key", "label"), on="entity_key", how="left",
-            maintain_order="left",
-        )  # fmt: skip
-    found = (
-        frame.select(pl.col("entity_key").hash(_KEY_SEED).alias("__h"))
-        .join(hashed, on="__h", how="left", maintain_order="left")
-        .get_column("__i")
-    )
-    same = (labels["entity_key"].gather(found) == frame["entity_key"]).fill_null(False)
-    found = found.zip_with(same, pl.Series([None], dtype=found.dtype))
-    return frame.with_columns(labels["label"].gather(found).alias("label"))
-
-
-_KEY_SEED = 1_234_567
-
 
 def _seconds(times: pl.Series) -> list[float]:
     """Seconds since the epoch per value; dates count at noon UTC."""
@@ -1290,62 +691,3 @@ def _digest(row: dict[str, Any], policy: Policy) -> str:
     text = json.dumps([row["rows"], row["labelled"], str(row["newest"]), list(row["version"]),
                        repr(policy)], default=str)  # fmt: skip
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-def _was_notified(con: duckdb.DuckDBPyConnection, alert_id: int) -> bool:
-    return bool(
-        con.execute(
-            "select 1 from outbox where alert_id = ? and kind = 'alert.firing'", [alert_id]
-        ).fetchall()
-    )
-
-
-def canary_value(
-    model: str, version: int | None, percent: float, step: int | None, state: str
-) -> dict[str, Any]:
-    """The ``canary`` deployment setting: the version (``canary``: its ref) and its share of
-    traffic, as a percent (``fraction``, for people) and as the 0-1 fraction a scoring
-    server's deployment takes (``canary_fraction``). A stopped canary gets 0; a completed ramp
-    keeps its last share while its promotion proposal waits for an approver."""
-    share = percent if state in ("ramping", "completed") else 0.0
-    return {
-        "canary": f"{model}@v{version}" if version is not None else None, "version": version,
-        "fraction": share, "canary_fraction": share / 100, "step": step, "state": state,
-    }  # fmt: skip
-
-
-def fingerprint(model: str, policy: str, subject: str) -> str:
-    """What makes two breaches the same alert: model, policy and subject."""
-    return f"{model}|{policy}|{subject}"
-
-
-def new_event_id() -> str:
-    """A Standard Webhooks message id (``msg_`` + 32 hex digits)."""
-    import uuid
-
-    return f"msg_{uuid.uuid4().hex}"
-
-
-def alert_payload(alert: Alert, kind: str, now: datetime) -> dict[str, Any]:
-    """The JSON sent for a transition: Standard Webhooks' type/timestamp/data and a
-    Slack-compatible ``text``."""
-    verb = "FIRING" if kind == "alert.firing" else "RESOLVED"
-    text = f"{verb} {alert.title}"
-    if alert.window_key:
-        text += f" (window {alert.window_key})"
-    data = {
-        "alert_id": alert.id, "fingerprint": alert.fingerprint, "model": alert.model,
-        "policy": alert.policy, "subject": alert.subject, "severity": alert.severity,
-        "status": str(alert.status), "message": alert.message, "value": alert.value,
-        "threshold": alert.threshold, "window": alert.window_key,
-        "opened_at": alert.opened_at.isoformat(),
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-    }  # fmt: skip
-    return {"type": kind, "timestamp": now.isoformat(), "text": text, "data": data}
-
-
-def _alert_id(value: int | str) -> int:
-    text = str(value).strip().lower().removeprefix("alert").strip().lstrip("#")
-    if not text.isdigit():
-        raise InputError(f"not an alert id: {value!r}")
-    return int(text)

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["ServingService"]
 
 _CACHED_SCORERS = 8
-#: the deployment setting of the canary ramp (written by the monitoring service)
+#: the deployment setting of the canary ramp (written by monitoring's ``RolloutService``)
 CANARY_SETTING = "canary"
 
 

@@ -1035,12 +1035,15 @@ class Workspace:
         at: datetime | None = None,
         route: str | None = None,
         request_prefix: str = "batch",
+        latency_ms: float | None = None,
     ) -> int:
         """Score a frame with a model version and write each answer to the prediction log,
-        as batch scoring does (times from ``time_column`` or ``at``); the rows logged."""
+        as batch scoring does (times from ``time_column`` or ``at``; each row's latency the
+        measured scoring time per row unless ``latency_ms`` is given); the rows logged."""
         return self._monitoring.log_batch(ref, frame, role=role, key=key,
                                           time_column=time_column, at=at, route=route,
-                                          request_prefix=request_prefix)  # fmt: skip
+                                          request_prefix=request_prefix,
+                                          latency_ms=latency_ms)  # fmt: skip
 
     def monitor_report(
         self,

@@ -86,7 +86,7 @@ def test_report_shows_the_planted_faults(ws):
     assert est["value"] is not None and est["lower_band"] < est["value"] < est["upper_band"]
     policies = {b.policy for b in report.breaches["2025-09"]}
     assert "null_share" in policies
-    assert dec.latency_p99_ms is not None and dec.error_rate == 0.0
+    assert dec.latency_p99_ms == pytest.approx(0.02) and dec.error_rate == 0.0  # as logged
     frame = report.to_polars()
     assert frame.height == 6 and "roc_auc:estimated" in frame.columns
 

@@ -192,10 +192,12 @@ class MonitoringService:
         at: datetime | None = None,
         route: str | None = None,
         request_prefix: str = "batch",
+        latency_ms: float | None = None,
     ) -> int:
         """Score ``frame`` with a model version and write one prediction-log row per row
         (through the log's Parquet writer), as batch scoring does; the rows' times come from
-        ``time_column`` (dates at noon UTC) or ``at``. Returns the rows logged."""
+        ``time_column`` (dates at noon UTC) or ``at``, their latency is the measured scoring
+        time per row unless ``latency_ms`` is given. Returns the rows logged."""
         import time as _time
 
         import polars as pl
@@ -210,6 +212,8 @@ class MonitoringService:
         started = _time.perf_counter()
         scores = scorer.predict(frame)
         per_row_ms = (_time.perf_counter() - started) * 1000 / max(frame.height, 1)
+        if latency_ms is not None:
+            per_row_ms = latency_ms
         key = key or self.snapshots_key(run)
         if time_column is not None:
             stamps = _seconds(frame[time_column])

@@ -13,8 +13,11 @@ that the same reference gives the same decision:
 
 The splits are rebuilt here in NumPy with the same legacy ``RandomState`` calls in the same
 order (stratified counts, per-class permutations, then the train and test permutations),
-so they are the same rows in the same order; the order matters because ECE's bins cut
-through runs of equal calibrated scores.
+so they are the same rows in the same order. The order matters only for a close call:
+ECE's bins cut through runs of equal calibrated scores, and NannyML's unstable sort decides
+which labels of a run fall on each side. So the error after calibration is first measured
+with each such run's positives shared out (no sort of the rows), and NannyML's order is
+rebuilt only when before and after are within what the runs at the bin edges could move.
 """
 
 from __future__ import annotations

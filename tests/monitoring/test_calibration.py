@@ -205,3 +205,28 @@ def test_binary_fit_from_block_bounds_equals_the_general_fit(n, positive_share):
         keep[skip] = False
         part = isotonic_blocks(x[keep], y[keep], distinct=True, binary=True).fit()
         assert fit_binary_distinct(x, y[keep].astype(np.int8), skip) == part
+
+
+def test_closed_splits_end_a_reader_with_an_error_instead_of_hanging():
+    import threading
+
+    from workbench.monitoring.calibration import CalibrationSplits
+
+    y = (np.random.default_rng(3).random(2_000_000) < 0.4).astype(np.float64)
+    splits = CalibrationSplits(y)
+    parts = iter(splits)
+    assert len(next(parts)) == 200_000
+    splits.close()
+    ended: list[object] = []
+
+    def read_rest() -> None:
+        try:
+            ended.append(sum(1 for _ in parts))  # the parts drawn before the close, if all
+        except RuntimeError as exc:
+            ended.append(exc)
+
+    reader = threading.Thread(target=read_rest, daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert ended, "the reader hung"
+    assert isinstance(ended[0], RuntimeError) or ended[0] == 9  # an error, or every part

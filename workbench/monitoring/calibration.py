@@ -365,7 +365,8 @@ class CalibrationSplits:
     def _draw(self, y_true: np.ndarray) -> None:
         try:
             for part in _stratified_test_parts(y_true):
-                if self._stop.is_set():
+                if self._stop.is_set():  # a reader still iterating fails, never hangs
+                    self._drawn.put(RuntimeError("calibration splits closed before drawn"))
                     return
                 self._drawn.put(part)
         except BaseException as exc:  # handed to the caller, raised there

@@ -151,5 +151,16 @@ def records(frame: pl.DataFrame) -> list[dict]:
     ]
 
 
+def predict_row(client, row: dict) -> dict:
+    """POST one row to ``/predict`` with an httpx client: the answer, carrying the row's
+    ``customer_id`` (an AssertionError on any status but 200)."""
+    response = client.post("/predict", json=row)
+    if response.status_code != 200:
+        raise AssertionError(f"{response.status_code} {response.text}")
+    body = response.json()
+    body["customer_id"] = row["customer_id"]
+    return body
+
+
 __all__ = ["FAST", "open_as", "served_demo", "ramp_demo", "mixed_frame", "start_server", "stop_server",
-           "free_port", "records", "NAME", "FEATURES"]  # fmt: skip
+           "free_port", "records", "predict_row", "NAME", "FEATURES"]  # fmt: skip

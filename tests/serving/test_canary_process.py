@@ -31,6 +31,7 @@ import pytest
 from tests.serving.serving_helpers import (
     NAME,
     REPO,
+    predict_row,
     ramp_demo,
     records,
     start_server,
@@ -63,11 +64,7 @@ class Traffic:
                         return
                     sent = _clock()
                     try:
-                        response = client.post("/predict", json=row)
-                        if response.status_code != 200:
-                            raise AssertionError(f"{response.status_code} {response.text}")
-                        body = response.json()
-                        body["customer_id"] = row["customer_id"]
+                        body = predict_row(client, row)
                         with self._lock:
                             self.answers.append((sent, _clock(), body))
                     except Exception as exc:  # kept, and the test fails on it

@@ -20,7 +20,14 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from tests.serving.serving_helpers import NAME, open_as, records, served_demo, start_server
+from tests.serving.serving_helpers import (
+    NAME,
+    open_as,
+    predict_row,
+    records,
+    served_demo,
+    start_server,
+)
 from tests.serving.serving_helpers import stop_server as stop
 
 MONTHS = ("2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12")
@@ -50,11 +57,7 @@ class Traffic:
         with httpx.Client(base_url=self.url, timeout=30) as client:
             for row in part:
                 try:
-                    response = client.post("/predict", json=row)
-                    if response.status_code != 200:
-                        raise AssertionError(f"{response.status_code} {response.text}")
-                    body = response.json()
-                    body["customer_id"] = row["customer_id"]
+                    body = predict_row(client, row)
                     with self._lock:
                         self.answers.append(body)
                         self.sent += 1

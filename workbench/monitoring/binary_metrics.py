@@ -25,7 +25,6 @@ __all__ = [
     "Labelled",
     "SortedRuns",
     "chunk_sums",
-    "sorted_runs",
 ]
 
 Note = str | None
@@ -180,7 +179,7 @@ class ChunkSums:
         return None
 
 
-def sorted_runs(
+def _sorted_runs(
     proba: np.ndarray,
     y_pred: np.ndarray,
     y_true: np.ndarray | None,
@@ -227,12 +226,12 @@ def chunk_sums(
     threads: bool = True,
 ) -> ChunkSums:
     """The per-chunk sums of these rows, from sorts of each chunk's score values in groups
-    (no argsort, no gather); ``runs``, when given, are ``sorted_runs`` of the same
+    (no argsort, no gather); ``runs``, when given, are ``_sorted_runs`` of the same
     arguments. Each chunk's rows are sorted in groups (predicted positive or not, times
     label 1, 0 or missing: smaller sorts cost less than one of all), which give the sums
     and the classes' scores apart."""
     if runs is None:
-        runs = sorted_runs(proba, y_pred, y_true, starts, stops, threads=threads)
+        runs = _sorted_runs(proba, y_pred, y_true, starts, stops, threads=threads)
     return ChunkSums(proba, y_pred, y_true, starts, stops, runs, calibrate)
 
 

@@ -177,10 +177,15 @@ class _Reference:
     #: the labels as int8 (an eighth of the bytes to gather per split)
     ones: np.ndarray
 
-    def blocks(self, held: np.ndarray) -> IsotonicBlocks:
-        """The isotonic blocks fitted on every row but the places ``held``."""
+    def train(self, held: np.ndarray) -> np.ndarray:
+        """Which places are not ``held``: a split's train part."""
         train = np.ones(len(self.rank), dtype=bool)
         train[held] = False
+        return train
+
+    def blocks(self, held: np.ndarray) -> IsotonicBlocks:
+        """The isotonic blocks fitted on every row but the places ``held``."""
+        train = self.train(held)
         return isotonic_blocks(
             self.scores[train], self.labels[train], distinct=self.apart, binary=True
         )
@@ -199,8 +204,7 @@ class _Fold:
 
 def _fit_fold(ref: _Reference, test: np.ndarray) -> _Fold:
     held = ref.rank[test]
-    train = np.ones(len(ref.rank), dtype=bool)
-    train[held] = False
+    train = ref.train(held)
     out = np.flatnonzero(~train)  # the held places, ascending
     if ref.apart:
         fit = fit_binary_distinct(ref.scores, ref.ones[train], out)

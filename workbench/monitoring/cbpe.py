@@ -86,8 +86,11 @@ class CBPE(EstimatorConfig):
             deciding = pool.submit(decide_calibration, y_true, proba, order, splits)
             labelled = Labelled(y_true, y_pred, proba, order)
             components = {m.name: m.components(labelled) for m in metrics}
+            rows = chunked.source_rows  # the arrays read above, in chunk order
             uncalibrated = chunk_sums(
-                *self._inputs(chunked, labels=True),
+                proba[rows],
+                y_pred[rows],
+                y_true[rows],
                 chunked.starts,
                 chunked.stops,
                 None,
@@ -110,20 +113,15 @@ class CBPE(EstimatorConfig):
     def _batch(self, chunked: Chunked, fitted: Any, *, labels: bool) -> ChunkSums:
         return self._sums(chunked, fitted.calibration, labels=labels)
 
-    def _inputs(
-        self, chunked: Chunked, *, labels: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _sums(self, chunked: Chunked, calibration: Calibration, *, labels: bool) -> ChunkSums:
         what = "data to estimate"
         frame = chunked.frame
         proba = probabilities(frame, self.y_pred_proba, what=what)
         y_true = None
         if labels:
             y_true = binary_labels(frame, self.y_true, what=what, allow_missing=True)
-        return proba, self._predictions(frame, proba, what), y_true
-
-    def _sums(self, chunked: Chunked, calibration: Calibration, *, labels: bool) -> ChunkSums:
-        inputs = self._inputs(chunked, labels=labels)
-        return chunk_sums(*inputs, chunked.starts, chunked.stops, calibration.apply)
+        y_pred = self._predictions(frame, proba, what)
+        return chunk_sums(proba, y_pred, y_true, chunked.starts, chunked.stops, calibration.apply)
 
 
 def _ascending_order(proba: np.ndarray) -> np.ndarray:

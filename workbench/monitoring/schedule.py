@@ -64,7 +64,7 @@ def run_schedule(
     """Run ``work(tick_key)`` at once and then at every tick until ``wait`` returns True
     (asked to stop) or ``max_ticks`` ran; returns the ticks run.
 
-    ``wait(seconds)`` sleeps up to ``seconds`` and says whether to stop (an ``Event.wait``);
+    ``wait(seconds)`` sleeps up to ``seconds`` and says whether to stop (like ``Event.wait``);
     tests pass a fake clock and a ``wait`` that advances it.
     """
     ran = 0

@@ -3,12 +3,15 @@ calibration errors equal NannyML's (which uses scikit-learn)."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from workbench.errors import InputError
 from workbench.monitoring.calibration import (
+    CalibrationSplits,
     _ece_ties_shared,
     _expected_calibration_error,
     _sorted_ece,
@@ -84,6 +87,12 @@ def test_test_parts_are_scikit_learns_stratified_shuffle_split(n):
     assert len(ours) == 10
     for a, b in zip(ours, theirs, strict=True):
         assert np.array_equal(a, b)  # the same rows in the same order
+    for process in (False, True):  # drawn on a thread, and in a forked child
+        with CalibrationSplits(y, process=process) as splits:
+            drawn = list(splits)
+        assert len(drawn) == 10
+        for a, b in zip(drawn, theirs, strict=True):
+            assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize(
@@ -210,8 +219,6 @@ def test_binary_fit_from_block_bounds_equals_the_general_fit(n, positive_share):
 def test_closed_splits_end_a_reader_with_an_error_instead_of_hanging():
     import threading
 
-    from workbench.monitoring.calibration import CalibrationSplits
-
     y = (np.random.default_rng(3).random(2_000_000) < 0.4).astype(np.float64)
     splits = CalibrationSplits(y)
     parts = iter(splits)
@@ -230,3 +237,51 @@ def test_closed_splits_end_a_reader_with_an_error_instead_of_hanging():
     reader.join(timeout=60)
     assert ended, "the reader hung"
     assert isinstance(ended[0], RuntimeError) or ended[0] == 9  # an error, or every part
+
+
+def _reaped(pid: int) -> bool:
+    """Whether ``pid`` is gone, reaped by the splits (a zombie keeps its /proc entry)."""
+    from pathlib import Path
+
+    return not Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is Linux-only")
+def test_a_drawing_process_killed_midway_is_reaped_and_the_parts_still_come_right():
+    """kill -9 of the child drawing the splits: the parts it had not reported are drawn
+    in the parent instead (the same rows as on a thread), and the child is reaped."""
+    import os
+    import signal
+    import time
+
+    y = (np.random.default_rng(5).random(2_000_000) < 0.3).astype(np.float64)
+    splits = CalibrationSplits(y, process=True)
+    child = splits._child
+    assert child is not None
+    parts = iter(splits)
+    drawn = [next(parts)]
+    os.kill(child, signal.SIGKILL)
+    drawn.extend(parts)
+    with CalibrationSplits(y, process=False) as on_a_thread:
+        expected = list(on_a_thread)
+    assert len(drawn) == 10
+    for a, b in zip(drawn, expected, strict=True):
+        assert np.array_equal(a, b)
+    deadline = time.monotonic() + 30
+    while not _reaped(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _reaped(child)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is Linux-only")
+def test_closing_the_splits_stops_and_reaps_the_drawing_process():
+    import time
+
+    y = (np.random.default_rng(6).random(2_000_000) < 0.5).astype(np.float64)
+    with CalibrationSplits(y, process=True) as splits:
+        child = splits._child
+        assert child is not None
+    deadline = time.monotonic() + 30
+    while not _reaped(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _reaped(child)

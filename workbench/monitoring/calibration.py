@@ -22,7 +22,12 @@ rebuilt only when before and after are within what the runs at the bin edges cou
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+import os
 import queue
+import signal
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +53,10 @@ _AUC_NO_CALIBRATION = 0.999
 # Calibrated scores closer than this may sort either way between our fits and NannyML's
 # (theirs carry SciPy's rounding, ~1e-16); farther apart they sort alike.
 _TIE = 1e-13
+# From this many reference rows the splits are drawn in a forked process (Linux only: a
+# fork of a threaded process is safe there for a child that only runs NumPy and exits).
+_PROCESS_ROWS = 200_000
+_CAN_FORK = sys.platform.startswith("linux")
 
 
 @dataclass(frozen=True)
@@ -346,35 +355,95 @@ def _run_end(values: np.ndarray, i: int) -> int:
 
 
 class CalibrationSplits:
-    """NannyML's ten calibration test parts for 0/1 labels ``y_true``, drawn on a thread
-    from construction on: the draws cost about as much as everything else the decision
-    does, so a caller starts them first and works meanwhile. Iterate once; ``close()`` (or
-    leaving the ``with`` block) stops the drawing after the part in hand.
+    """NannyML's ten calibration test parts for 0/1 labels ``y_true``, drawn from
+    construction on while the caller works: the draws cost about as much as everything
+    else the decision does. Iterate once; ``close()`` (or leaving the ``with`` block) stops
+    the drawing.
 
-    NumPy's legacy shuffle holds the GIL while it runs (~7-10 ms a call here), so the
-    other threads progress between its calls; drawing with ``randint`` instead (which
-    lets go of it) cost more CPU than it freed: no faster at 1M rows, measured.
-    The queue is unbounded (ten parts of n/10 rows): the drawing thread never waits.
+    NumPy's legacy shuffle holds the GIL while it runs (~7-10 ms a call at 1M rows), so
+    drawn on a thread the draws and the caller's threads slow each other down. On Linux a
+    large reference (``_PROCESS_ROWS``) is therefore drawn in a forked child, which writes
+    the parts into shared memory and reports each on a pipe; a thread of ours turns the
+    reports into parts (see docs/architecture.md, "Monitoring estimators"); if the child
+    dies early, that thread draws the rest itself. Elsewhere, and
+    for small references (a fork costs a few ms), the draws run on a thread. Drawing with
+    ``randint`` instead (which lets go of the GIL) cost more CPU than it freed.
     """
 
     _DONE: ClassVar[object] = object()
 
-    def __init__(self, y_true: np.ndarray) -> None:
+    def __init__(self, y_true: np.ndarray, *, process: bool | None = None) -> None:
         self._drawn: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stop = threading.Event()
-        threading.Thread(
-            target=self._draw, args=(y_true,), name="calibration-splits", daemon=True
-        ).start()
-
-    def _draw(self, y_true: np.ndarray) -> None:
+        self._child: int | None = None
         try:
-            for part in _stratified_test_parts(y_true):
+            _check_splittable(y_true)
+        except InputError as exc:  # raised to a reader, as scikit-learn's split would
+            self._drawn.put(exc)
+            return
+        if process is None:
+            process = _CAN_FORK and len(y_true) >= _PROCESS_ROWS
+        if process:
+            self._fork(y_true)
+        else:
+            threading.Thread(
+                target=self._draw, args=(y_true,), name="calibration-splits", daemon=True
+            ).start()
+
+    def _draw(self, y_true: np.ndarray, skip: int = 0) -> None:
+        try:
+            for k, part in enumerate(_stratified_test_parts(y_true)):
                 if self._stop.is_set():  # a reader still iterating fails, never hangs
                     self._drawn.put(RuntimeError("calibration splits closed before drawn"))
                     return
-                self._drawn.put(part)
+                if k >= skip:
+                    self._drawn.put(part)
         except BaseException as exc:  # handed to the caller, raised there
             self._drawn.put(exc)
+        self._drawn.put(self._DONE)
+
+    def _fork(self, y_true: np.ndarray) -> None:
+        size = _test_size(len(y_true))
+        shared = mmap.mmap(-1, _SPLITS * size * 8)  # anonymous and shared with the child
+        parts = np.frombuffer(shared, dtype=np.int64).reshape(_SPLITS, size)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: draw, report, leave without running any cleanup
+            status = 1
+            try:
+                os.close(read_end)
+                for k, part in enumerate(_stratified_test_parts(y_true)):
+                    parts[k] = part
+                    os.write(write_end, b"+")
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self._child = pid
+        threading.Thread(
+            target=self._receive,
+            args=(read_end, parts, y_true),
+            name="calibration-splits",
+            daemon=True,
+        ).start()
+
+    def _receive(self, read_end: int, parts: np.ndarray, y_true: np.ndarray) -> None:
+        """Hand over each part the child reports; reap the child whatever happens. A child
+        that dies early (killed, out of memory) leaves the rest to be drawn here."""
+        received = 0
+        try:
+            while received < _SPLITS and os.read(read_end, 1) == b"+":
+                self._drawn.put(parts[received].copy())  # outlives the shared mapping
+                received += 1
+        finally:
+            os.close(read_end)
+            os.waitpid(self._child or 0, 0)
+        if received < _SPLITS:
+            if self._stop.is_set():
+                self._drawn.put(RuntimeError("calibration splits closed before drawn"))
+                return
+            self._draw(y_true, skip=received)
+            return
         self._drawn.put(self._DONE)
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -384,14 +453,35 @@ class CalibrationSplits:
             yield item
 
     def close(self) -> None:
-        """Stop drawing (the part being drawn is finished and dropped)."""
+        """Stop drawing: a child process is killed; a thread drops the part it is on."""
         self._stop.set()
+        if self._child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._child, signal.SIGKILL)  # reaped by the receiving thread
 
     def __enter__(self) -> CalibrationSplits:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _test_size(n: int) -> int:
+    return ceil(_TEST_SHARE * n)
+
+
+def _check_splittable(y: np.ndarray) -> None:
+    """The errors scikit-learn's split would raise, as our InputError."""
+    n = len(y)
+    ones = int(np.count_nonzero(y == 1))
+    if min(ones, n - ones) < 2:
+        raise InputError(
+            "a reference class has a single row; deciding on calibration needs at least two "
+            "rows of each class"
+        )
+    n_test = _test_size(n)
+    if n - n_test < 2 or n_test < 2:
+        raise InputError(f"{n} reference rows are too few to decide on calibration")
 
 
 def _stratified_test_parts(y: np.ndarray) -> Iterator[np.ndarray]:
@@ -401,19 +491,13 @@ def _stratified_test_parts(y: np.ndarray) -> Iterator[np.ndarray]:
     The train rows are the rest; their shuffle is still drawn, to keep the generator's
     state in step, but on a scratch view (the draws depend only on its length).
     """
+    _check_splittable(y)
     n = len(y)
-    n_test = ceil(_TEST_SHARE * n)
+    n_test = _test_size(n)
     n_train = n - n_test
     # np.unique's classes, counts and stable per-class row lists, for labels 0 and 1.
     class_indices = [np.flatnonzero(y == 0), np.flatnonzero(y == 1)]
     class_counts = np.array([len(rows) for rows in class_indices])
-    if class_counts.min() < 2:
-        raise InputError(
-            "a reference class has a single row; deciding on calibration needs at least two "
-            "rows of each class"
-        )
-    if n_train < 2 or n_test < 2:
-        raise InputError(f"{n} reference rows are too few to decide on calibration")
     rng = np.random.RandomState(_SEED)
     # The train shuffle only has to consume its draws (they depend on the length alone):
     # shuffling n_train views of one int64 swaps in cache, three times faster than an array.

@@ -234,3 +234,32 @@ def test_zoned_times_pandas_frames_and_another_chunker_for_new_data(data):
     weekly = fitted.estimate(zoned[1], chunker=PeriodChunker("timestamp", "week"))
     keys = {e.chunk_key for e in weekly.filter(period="analysis")}
     assert keys == {"2024-01-15/2024-01-21", "2024-01-22/2024-01-28", "2024-01-29/2024-02-04"}
+
+
+@pytest.mark.parametrize("labels", ["none", "all", "some missing"])
+def test_chunk_runs_from_one_sort_equal_masked_sorts(labels):
+    """The runs read off one sort of group-tagged score bits are each group's sorted
+    scores, edge values (0, -0.0, 1, ties) included."""
+    from workbench.monitoring.binary_metrics import _sorted_runs
+
+    rng = np.random.default_rng(11)
+    n = 5_000
+    proba = np.round(rng.random(n), 2)  # ties
+    proba[:4] = [0.0, -0.0, 1.0, 1.0]
+    y_pred = (rng.random(n) < 0.4).astype(np.float64)
+    y_true = None if labels == "none" else (rng.random(n) < 0.3).astype(np.float64)
+    if labels == "some missing":
+        y_true[rng.random(n) < 0.2] = np.nan
+    starts, stops = np.array([0, 1_000, 4_000]), np.array([1_000, 4_000, 5_000])
+    runs = _sorted_runs(proba, y_pred, y_true, starts, stops, threads=False)
+    for (a, b), chunk in zip(zip(starts, stops, strict=True), runs, strict=True):
+        said = y_pred[a:b] == 1
+        groups = [np.ones(b - a, dtype=bool)]
+        if y_true is not None:
+            truth = y_true[a:b]
+            groups = [truth == 1, truth == 0, np.isnan(truth)]
+        assert len(chunk) == len(groups)
+        for pair, group in zip(chunk, groups, strict=True):
+            for run, mask in zip(pair, [said & group, ~said & group], strict=True):
+                expected = np.sort(proba[a:b][mask])
+                assert np.array_equal(run, expected)  # -0.0 may come back as 0.0

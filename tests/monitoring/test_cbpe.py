@@ -263,3 +263,45 @@ def test_chunk_runs_from_one_sort_equal_masked_sorts(labels):
             for run, mask in zip(pair, [said & group, ~said & group], strict=True):
                 expected = np.sort(proba[a:b][mask])
                 assert np.array_equal(run, expected)  # -0.0 may come back as 0.0
+
+
+@pytest.mark.parametrize("decimals", [None, 2])
+def test_realized_auc_from_ascending_runs_equals_scikit_learn(decimals):
+    from sklearn.metrics import roc_auc_score
+
+    from workbench.monitoring.binary_metrics import _mann_whitney_auc
+
+    rng = np.random.default_rng(12)
+    scores = rng.random(20_000)
+    if decimals is not None:
+        scores = np.round(scores, decimals)  # ties, within and across the classes
+    labels = rng.random(len(scores)) < scores
+    said = rng.random(len(scores)) < 0.5
+    positives = [np.sort(scores[labels & said]), np.sort(scores[labels & ~said])]
+    negatives = [np.sort(scores[~labels & said]), np.sort(scores[~labels & ~said])]
+    ours = _mann_whitney_auc(positives, negatives)
+    assert abs(ours - roc_auc_score(labels, scores)) <= 1e-12
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("decimals", [None, 3])
+def test_references_mostly_positive_or_negative_equal_nannyml(data, flip, decimals):
+    """NannyML's ROC AUC sampling error works on the rarer class: with most labels 1 it
+    flips labels and scores (the ascending order of the flipped scores, ties or not)."""
+
+    def prepared(frame: pl.DataFrame) -> pl.DataFrame:
+        score, label = pl.col("y_pred_proba"), pl.col("y_true")
+        if flip:
+            score, label = 1 - score, 1 - label
+        if decimals is not None:
+            score = score.round(decimals)
+        return frame.with_columns(y_true=label, y_pred_proba=score).with_columns(
+            y_pred=(pl.col("y_pred_proba") >= 0.5).cast(pl.Int64)
+        )
+
+    reference, analysis = (prepared(frame) for frame in data)
+    assert (reference["y_true"].mean() > 0.5) != flip  # the synthetic data: 51% positive
+    ours = CBPE("y_pred_proba", "y_true", "y_pred", metrics=METRICS, chunker=SizeChunker(2_000))
+    result = ours.fit(reference).estimate(analysis)
+    _, theirs = nannyml_cbpe(reference, analysis, METRICS, chunk_size=2_000)
+    assert_matches_nannyml(result, theirs)

@@ -42,6 +42,9 @@ class Labelled:
     proba: np.ndarray
     #: an ascending argsort of ``proba`` (ties in any order)
     order: np.ndarray
+    #: ``proba[order]`` and ``y_true[order]``
+    sorted_proba: np.ndarray
+    sorted_true: np.ndarray
 
 
 #: per chunk, per label group (1, 0, missing; or all rows without labels), the scores of
@@ -327,14 +330,16 @@ class RocAuc(BinaryMetric):
     def components(self, ref: Labelled) -> tuple[float, float]:
         """NannyML's per-positive rank counts, including its quirk of dropping the positive
         at rank 0 (it shares the value 0 with the negatives before ``np.unique``)."""
-        y, scores = ref.y_true, ref.proba
-        order = ref.order
-        if np.mean(y) > 0.5:  # NannyML works on the rarer class
-            y, scores = np.abs(y - 1), 1 - scores
-            order = _descending_if_unique(scores, order)
-        elif not _strictly_increasing(scores[order]):
-            order = np.argsort(scores)  # ties: NannyML's (unstable) order decides the ranks
-        y = y[order]
+        if np.mean(ref.y_true) > 0.5:  # NannyML works on the rarer class
+            # Descending scores flipped ascend, unless flipping ties them (or they tie).
+            if _strictly_increasing((1 - ref.sorted_proba)[::-1]):
+                y = 1 - ref.sorted_true[::-1]
+            else:
+                y = 1 - ref.y_true[np.argsort(1 - ref.proba)]
+        elif _strictly_increasing(ref.sorted_proba):
+            y = ref.sorted_true
+        else:  # ties: NannyML's (unstable) order decides the ranks
+            y = ref.y_true[np.argsort(ref.proba)]
         ranks = np.flatnonzero(y == 1)
         ranks = ranks[ranks > 0]
         ser = ranks - np.arange(len(ranks))
@@ -371,29 +376,24 @@ def _strictly_increasing(values: np.ndarray) -> bool:
     return bool(np.all(values[1:] > values[:-1]))
 
 
-def _descending_if_unique(flipped: np.ndarray, ascending_order: np.ndarray) -> np.ndarray:
-    """An ascending order of ``1 - scores`` from the scores' order, when no ties make the
-    sort ambiguous (then any sort, NannyML's included, gives this order)."""
-    order = ascending_order[::-1]
-    if _strictly_increasing(flipped[order]):
-        return order
-    return np.argsort(flipped)
-
-
 def _mann_whitney_auc(positives: list[np.ndarray], negatives: list[np.ndarray]) -> float:
     """ROC AUC from the positives' and negatives' scores, each given as ascending runs: the
-    share of (positive, negative) pairs in order, ties counting half. The count is exact
+    share of (positive, negative) pairs in order, ties counting half (their second search
+    only when a positive equals a negative). The count is exact
     (integers and halves), so this equals the rank formula of ``roc_auc`` and
     scikit-learn's ``roc_auc_score`` to rounding."""
+    neg = np.concatenate(negatives)
+    if len(negatives) > 1:
+        neg.sort(kind="stable")  # ascending runs: a merge
     pairs = 0
     for pos in positives:
-        for neg in negatives:
-            below = np.searchsorted(neg, pos, "left")
-            at_or_below = np.searchsorted(neg, pos, "right")
-            pairs += 2 * int(below.sum()) + int((at_or_below - below).sum())
+        below = np.searchsorted(neg, pos, "left")
+        pairs += 2 * int(below.sum())
+        inside = below < len(neg)
+        if np.any(neg[below[inside]] == pos[inside]):  # ties: each counts half
+            pairs += int((np.searchsorted(neg, pos, "right") - below).sum())
     n_pos = sum(len(p) for p in positives)
-    n_neg = sum(len(n) for n in negatives)
-    return pairs / (2 * n_pos * n_neg)
+    return pairs / (2 * n_pos * len(neg))
 
 
 def _estimated_roc_auc(ascending: np.ndarray) -> tuple[float, Note]:

@@ -81,21 +81,27 @@ def decide_calibration(
     scores: np.ndarray,
     order: np.ndarray,
     splits: CalibrationSplits | None = None,
+    *,
+    ascending: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Calibration:
     """NannyML's decision on a reference (labels 0/1, scores in reference row order).
 
     ``order`` is an ascending argsort of ``scores`` (ties in any order); every fit reuses it.
-    ``splits``, when the caller started them earlier, are ``CalibrationSplits(y_true)``.
+    ``splits``, when the caller started them earlier, are ``CalibrationSplits(y_true)``;
+    ``ascending``, when the caller has them, are ``scores[order]`` and ``y_true[order]``.
     """
     if splits is None:
         with CalibrationSplits(y_true) as own:
-            return decide_calibration(y_true, scores, order, own)
+            return decide_calibration(y_true, scores, order, own, ascending=ascending)
     if y_true.min() == y_true.max():
         return Calibration(False, "the reference labels hold one class")
     # Every split's train part is the rest of the rows (scikit-learn's sizes add up to n),
     # so it is read off the reference sorted once by score, keeping that order; so is the
     # test part, in score order (which is all the error measure needs, see below).
-    sorted_scores, sorted_labels = scores[order], y_true[order].astype(np.float64)
+    if ascending is None:
+        ascending = scores[order], y_true[order]
+    sorted_scores = ascending[0]
+    sorted_labels = ascending[1].astype(np.float64, copy=False)
     n = len(order)
     # Scores at least the resolution apart stay so in any subset: nothing to pool then.
     gaps = np.diff(sorted_scores)

@@ -83,14 +83,16 @@ class CBPE(EstimatorConfig):
         ):
             y_pred = self._predictions(frame, proba, what)
             order = _ascending_order(proba)
-            deciding = pool.submit(decide_calibration, y_true, proba, order, splits)
-            labelled = Labelled(y_true, y_pred, proba, order)
+            ascending = proba[order], y_true[order]
+            deciding = pool.submit(
+                decide_calibration, y_true, proba, order, splits, ascending=ascending
+            )
+            labelled = Labelled(y_true, y_pred, proba, order, *ascending)
             components = {m.name: m.components(labelled) for m in metrics}
-            rows = chunked.source_rows  # the arrays read above, in chunk order
             uncalibrated = chunk_sums(
-                proba[rows],
-                y_pred[rows],
-                y_true[rows],
+                chunked.in_chunk_order(proba),  # the arrays read above
+                chunked.in_chunk_order(y_pred),
+                chunked.in_chunk_order(y_true),
                 chunked.starts,
                 chunked.stops,
                 None,

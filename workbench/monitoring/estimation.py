@@ -72,6 +72,14 @@ class Chunked:
     #: for each row of ``frame``, its position in the frame given to ``chunk_frame``
     source_rows: np.ndarray
     source_height: int
+    #: whether ``source_rows`` is 0, 1, 2, ... (the chunker kept the given order)
+    in_source_order: bool = False
+
+    def in_chunk_order(self, values: np.ndarray) -> np.ndarray:
+        """``values``, one per row of the frame given to ``chunk_frame``, in chunk order."""
+        if self.in_source_order:
+            return values[: len(self.source_rows)]  # a view: no gather
+        return values[self.source_rows]
 
     @property
     def starts(self) -> np.ndarray:
@@ -84,12 +92,14 @@ class Chunked:
 
 def chunk_frame(frame: pl.DataFrame, chunker: Chunker) -> Chunked:
     """Order ``frame`` as ``chunker`` does and cut it; chunks are contiguous from row 0."""
-    ordered = chunker.order(frame.with_row_index(_SOURCE_ROW))
+    indexed = frame.with_row_index(_SOURCE_ROW)
+    ordered = chunker.order(indexed)
+    kept_order = ordered is indexed
     chunks = chunker.split(ordered)
     end = chunks[-1].end_index + 1 if chunks else 0
     ordered = ordered.slice(0, end)
     rows = ordered[_SOURCE_ROW].to_numpy()
-    return Chunked(ordered.drop(_SOURCE_ROW), chunks, rows, frame.height)
+    return Chunked(ordered.drop(_SOURCE_ROW), chunks, rows, frame.height, kept_order)
 
 
 @dataclass(frozen=True)

@@ -133,10 +133,10 @@ def decide_calibration(
     # and after are farther apart than that the decision is NannyML's without its sort:
     # one sort of the values, one of the positives' values, each tie's positives shared out.
     # Each fold's held-out scores and positives are ascending: merging sorts suffice.
-    ascending = np.sort(np.concatenate([f.scores for f in folds]), kind="stable")
+    calibrated_up = np.sort(np.concatenate([f.scores for f in folds]), kind="stable")
     positives = np.sort(np.concatenate([f.positives for f in folds]), kind="stable")
-    after = _ece_ties_shared(ascending, positives)
-    if abs(before - after) <= _tie_margin(ascending):
+    after = _ece_ties_shared(calibrated_up, positives)
+    if abs(before - after) <= _tie_margin(calibrated_up):
         # Too close: NannyML's order, made by the same sort of the same row order.
         test_rows = np.concatenate(tests)
         y_test = y_true[test_rows]

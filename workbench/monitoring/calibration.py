@@ -29,9 +29,10 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from math import ceil
 from typing import Any, ClassVar
 
@@ -43,7 +44,13 @@ from ..experiments.metrics import roc_auc
 from .isotonic import RESOLUTION as _RESOLUTION
 from .isotonic import IsotonicBlocks, IsotonicFit, fit_binary_distinct, isotonic_blocks
 
-__all__ = ["Calibration", "CalibrationSplits", "decide_calibration"]
+__all__ = [
+    "Ascending",
+    "Calibration",
+    "CalibrationSplits",
+    "decide_calibration",
+    "reference_fit",
+]
 
 _SPLITS = 10
 _TEST_SHARE = 0.1
@@ -76,57 +83,97 @@ class Calibration:
         return self.fit.predict(scores)
 
 
+@dataclass(frozen=True)
+class Ascending:
+    """A labelled reference in ascending score order: ``order`` an ascending argsort of
+    the scores (ties in any order), the scores and 0/1 labels gathered by it."""
+
+    order: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def of(cls, y_true: np.ndarray, scores: np.ndarray, order: np.ndarray) -> Ascending:
+        return cls(order, scores[order], y_true[order].astype(np.float64, copy=False))
+
+    @cached_property
+    def _gaps(self) -> tuple[bool, bool]:
+        gaps = np.diff(self.scores)
+        apart = bool(np.all(gaps >= _RESOLUTION))
+        return apart, apart or bool(np.all(gaps > 0))
+
+    @property
+    def apart(self) -> bool:
+        """Scores at least the resolution apart: they stay so in any subset (nothing to
+        pool in any fit)."""
+        return self._gaps[0]
+
+    @property
+    def distinct(self) -> bool:
+        """No two scores equal."""
+        return self._gaps[1]
+
+    @cached_property
+    def ones(self) -> np.ndarray:
+        """The labels as int8 (an eighth of the bytes to gather per split)."""
+        return self.labels.astype(np.int8)
+
+
+def reference_fit(ascending: Ascending) -> IsotonicFit:
+    """The isotonic calibration fitted on every reference row: what the scores take when
+    the decision is to calibrate."""
+    if ascending.apart:
+        return fit_binary_distinct(ascending.scores, ascending.ones)
+    return isotonic_blocks(ascending.scores, ascending.labels, binary=True).fit()
+
+
 def decide_calibration(
     y_true: np.ndarray,
     scores: np.ndarray,
     order: np.ndarray,
     splits: CalibrationSplits | None = None,
     *,
-    ascending: tuple[np.ndarray, np.ndarray] | None = None,
+    ascending: Ascending | None = None,
+    fit: IsotonicFit | None = None,
 ) -> Calibration:
     """NannyML's decision on a reference (labels 0/1, scores in reference row order).
 
     ``order`` is an ascending argsort of ``scores`` (ties in any order); every fit reuses it.
     ``splits``, when the caller started them earlier, are ``CalibrationSplits(y_true)``;
-    ``ascending``, when the caller has them, are ``scores[order]`` and ``y_true[order]``.
+    ``ascending``, when the caller has it, is ``Ascending.of(y_true, scores, order)``, and
+    ``fit`` its ``reference_fit`` (made here when the decision is to calibrate).
     """
     if splits is None:
         with CalibrationSplits(y_true) as own:
-            return decide_calibration(y_true, scores, order, own, ascending=ascending)
+            return decide_calibration(y_true, scores, order, own, ascending=ascending, fit=fit)
     if y_true.min() == y_true.max():
         return Calibration(False, "the reference labels hold one class")
     # Every split's train part is the rest of the rows (scikit-learn's sizes add up to n),
     # so it is read off the reference sorted once by score, keeping that order; so is the
     # test part, in score order (which is all the error measure needs, see below).
-    if ascending is None:
-        ascending = scores[order], y_true[order]
-    sorted_scores = ascending[0]
-    sorted_labels = ascending[1].astype(np.float64, copy=False)
+    asc = ascending if ascending is not None else Ascending.of(y_true, scores, order)
     n = len(order)
-    # Scores at least the resolution apart stay so in any subset: nothing to pool then.
-    gaps = np.diff(sorted_scores)
-    apart = bool(np.all(gaps >= _RESOLUTION))
-    distinct = apart or bool(np.all(gaps > 0))
-    if distinct:
-        auc = _distinct_auc(sorted_labels)
+    if asc.distinct:
+        auc = _distinct_auc(asc.labels)
     else:
         auc = roc_auc(y_true, scores, order)
     if auc > _AUC_NO_CALIBRATION:
         return Calibration(False, f"reference ROC AUC {auc:.4f} is above {_AUC_NO_CALIBRATION}")
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
-    reference = _Reference(sorted_scores, sorted_labels, rank, apart, sorted_labels.astype(np.int8))
-    folds, whole = _fit_folds(reference, splits)
-    tests = [f.test for f in folds]
-    draws = np.bincount(np.concatenate([f.held for f in folds]), minlength=n)
-    if distinct:
-        # No two rows share a score, so the only ties are a row drawn in several splits
-        # (same score, same label): counting each row's draws sorts without a sort.
-        drawn = np.repeat(np.arange(n), draws)
-        before = _sorted_ece(sorted_labels[drawn], sorted_scores[drawn])
-    else:
+    reference = _Reference(asc, rank)
+
+    def error_before(tests: list[np.ndarray], draws: np.ndarray) -> float:
+        if asc.distinct:
+            # No two rows share a score, so the only ties are a row drawn in several
+            # splits (same score, same label): counting each row's draws sorts without a
+            # sort.
+            drawn = np.repeat(np.arange(n), draws)
+            return _sorted_ece(asc.labels[drawn], asc.scores[drawn])
         test_rows = np.concatenate(tests)
-        before = _expected_calibration_error(y_true[test_rows], scores[test_rows])
+        return _expected_calibration_error(y_true[test_rows], scores[test_rows])
+
+    folds, before = _fit_folds(reference, splits, error_before)
     # After calibration, tied scores are common (a step holds one value), and which labels
     # of a tie fall on each side of a bin edge depends on the order of NannyML's unstable
     # sort. Any order gives an error within ``_tie_margin`` of NannyML's, so when before
@@ -138,9 +185,9 @@ def decide_calibration(
     after = _ece_ties_shared(calibrated_up, positives)
     if abs(before - after) <= _tie_margin(calibrated_up):
         # Too close: NannyML's order, made by the same sort of the same row order.
-        test_rows = np.concatenate(tests)
+        test_rows = np.concatenate([f.test for f in folds])
         y_test = y_true[test_rows]
-        held_out = _HeldOut(sorted_scores, rank)
+        held_out = _HeldOut(asc.scores, rank)
         blocks = [reference.blocks(f.held) for f in folds]
         calibrated = np.concatenate(
             [held_out.predict(b.fit(), f.test) for b, f in zip(blocks, folds, strict=True)]
@@ -160,6 +207,7 @@ def decide_calibration(
             after = _expected_calibration_error(y_test, calibrated)
     if before > after:
         reason = f"isotonic calibration lowers the ECE from {before:.4f} to {after:.4f}"
+        whole = fit if fit is not None else reference_fit(asc)
         return Calibration(True, reason, before, after, whole)
     reason = f"isotonic calibration does not lower the ECE ({before:.4f} -> {after:.4f})"
     return Calibration(False, reason, before, after)
@@ -184,13 +232,8 @@ def _scipy_fit(blocks: IsotonicBlocks) -> IsotonicFit:
 class _Reference:
     """The reference in ascending score order, and each row's place in that order."""
 
-    scores: np.ndarray
-    labels: np.ndarray
+    ascending: Ascending
     rank: np.ndarray
-    #: scores at least the resolution apart (nothing to pool in any subset)
-    apart: bool
-    #: the labels as int8 (an eighth of the bytes to gather per split)
-    ones: np.ndarray
 
     def train(self, held: np.ndarray) -> np.ndarray:
         """Which places are not ``held``: a split's train part."""
@@ -201,8 +244,9 @@ class _Reference:
     def blocks(self, held: np.ndarray) -> IsotonicBlocks:
         """The isotonic blocks fitted on every row but the places ``held``."""
         train = self.train(held)
+        asc = self.ascending
         return isotonic_blocks(
-            self.scores[train], self.labels[train], distinct=self.apart, binary=True
+            asc.scores[train], asc.labels[train], distinct=asc.apart, binary=True
         )
 
 
@@ -217,34 +261,39 @@ class _Fold:
     positives: np.ndarray
 
 
-def _fit_fold(ref: _Reference, test: np.ndarray) -> _Fold:
-    held = ref.rank[test]
+def _fit_fold(ref: _Reference, test: np.ndarray, held: np.ndarray) -> _Fold:
     train = ref.train(held)
     out = np.flatnonzero(~train)  # the held places, ascending
-    if ref.apart:
-        fit = fit_binary_distinct(ref.scores, ref.ones[train], out)
+    asc = ref.ascending
+    if asc.apart:
+        fit = fit_binary_distinct(asc.scores, asc.ones[train], out)
     else:
         fit = isotonic_blocks(
-            ref.scores[train], ref.labels[train], distinct=False, binary=True
+            asc.scores[train], asc.labels[train], distinct=False, binary=True
         ).fit()
-    calibrated = fit.predict(ref.scores[out])  # ascending
-    return _Fold(test, held, calibrated, calibrated[ref.ones[out] == 1])
+    calibrated = fit.predict(asc.scores[out])  # ascending
+    return _Fold(test, held, calibrated, calibrated[asc.ones[out] == 1])
 
 
-def _fit_folds(ref: _Reference, splits: CalibrationSplits) -> tuple[list[_Fold], IsotonicFit]:
+def _fit_folds(
+    ref: _Reference,
+    splits: Iterable[np.ndarray],
+    error_before: Callable[[list[np.ndarray], np.ndarray], float],
+) -> tuple[list[_Fold], float]:
     """The ten folds, each fitted as soon as its split is drawn, on two threads (NumPy's
-    masks, sorts and ufuncs release the GIL), and the fit on every row, which the scores
-    take if the decision is to calibrate (made while the first split is drawn)."""
+    masks, sorts and ufuncs release the GIL), and ``error_before(tests, draws)`` (each
+    place's count of draws), made here while the last folds are fitted."""
+    tests: list[np.ndarray] = []
+    draws = np.zeros(len(ref.rank), dtype=np.int64)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="calibration-fold") as pool:
-        whole = pool.submit(_fit_all, ref)
-        futures = [pool.submit(_fit_fold, ref, test) for test in splits]
-        return [future.result() for future in futures], whole.result()
-
-
-def _fit_all(ref: _Reference) -> IsotonicFit:
-    if ref.apart:
-        return fit_binary_distinct(ref.scores, ref.ones)
-    return isotonic_blocks(ref.scores, ref.labels, binary=True).fit()
+        futures = []
+        for test in splits:
+            held = ref.rank[test]
+            draws[held] += 1  # a split's test rows are distinct
+            tests.append(test)
+            futures.append(pool.submit(_fit_fold, ref, test, held))
+        before = error_before(tests, draws)
+        return [future.result() for future in futures], before
 
 
 @dataclass(frozen=True)
@@ -441,6 +490,8 @@ class CalibrationSplits:
             while received < _SPLITS and os.read(read_end, 1) == b"+":
                 self._drawn.put(parts[received].copy())  # outlives the shared mapping
                 received += 1
+            if received == _SPLITS:  # before the reaping: a large child takes a while to end
+                self._drawn.put(self._DONE)
         finally:
             os.close(read_end)
             os.waitpid(self._child or 0, 0)
@@ -449,8 +500,6 @@ class CalibrationSplits:
                 self._drawn.put(RuntimeError("calibration splits closed before drawn"))
                 return
             self._draw(y_true, skip=received)
-            return
-        self._drawn.put(self._DONE)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         while (item := self._drawn.get()) is not self._DONE:

@@ -16,7 +16,6 @@ without labels. It holds while the relation between features and labels does not
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, cast
 
@@ -80,26 +79,12 @@ class CBPE(EstimatorConfig):
             )
         chunked = chunk_frame(frame, self.chunker)
         metrics = cast("list[BinaryMetric]", self.metric_objects)
-        # The calibration decision (its splits drawn in a child process or on a thread from
-        # now on, its folds fitted on two threads) overlaps the work that does not need it:
-        # the sampling-error components, the reference chunks' sorts and realized values,
-        # and the chunks calibrated as they will be if the decision is to calibrate.
-        with (
-            CalibrationSplits(y_true) as splits,
-            ThreadPoolExecutor(1, thread_name_prefix="calibration") as pool,
-        ):
+        # The calibration decision's splits are drawn from now on, in a child process (or
+        # on a thread): the work that does not need them comes first, and the decision,
+        # whose folds are fitted as the splits arrive, last (see docs/architecture.md).
+        with CalibrationSplits(y_true) as splits:
             y_pred = self._predictions(frame, proba, what)
             ascending = _ascending(y_true, proba)
-            whole = reference_fit(ascending)
-            deciding = pool.submit(
-                decide_calibration,
-                y_true,
-                proba,
-                ascending.order,
-                splits,
-                ascending=ascending,
-                fit=whole,
-            )
             labelled = Labelled(
                 y_true, y_pred, proba, ascending.order, ascending.scores, ascending.labels
             )
@@ -111,12 +96,16 @@ class CBPE(EstimatorConfig):
                 chunked.starts,
                 chunked.stops,
                 None,
-                threads=False,  # the decision's threads keep both cores busy
+                threads=False,  # a core of two draws the splits
             )
             realized = {m.name: m.realize(uncalibrated) for m in metrics}
+            # The chunks calibrated as they will be if the decision is to calibrate.
+            whole = reference_fit(ascending)
             calibrated = replace(uncalibrated, calibrate=whole.predict)
-            calibrated.expected_tp  # noqa: B018 - computed now, while the decision is made
-            calibration = deciding.result()
+            calibrated.expected_tp  # noqa: B018 - computed now, while the splits are drawn
+            calibration = decide_calibration(
+                y_true, proba, ascending.order, splits, ascending=ascending, fit=whole
+            )
         sums = (
             calibrated
             if calibration.fit is whole

@@ -280,12 +280,14 @@ def _fit_folds(
     splits: Iterable[np.ndarray],
     error_before: Callable[[list[np.ndarray], np.ndarray], float],
 ) -> tuple[list[_Fold], float]:
-    """The ten folds, each fitted as soon as its split is drawn, on two threads (NumPy's
-    masks, sorts and ufuncs release the GIL), and ``error_before(tests, draws)`` (each
-    place's count of draws), made here while the last folds are fitted."""
+    """The ten folds, each fitted on a thread of its own as soon as its split is drawn
+    (NumPy's masks, sorts and ufuncs release the GIL), and ``error_before(tests, draws)``
+    (each place's count of draws), made here while the last fold is fitted. One such
+    thread, not two: measured ~30 ms faster at 1M rows, as the splits' drawing keeps more
+    of the second core."""
     tests: list[np.ndarray] = []
     draws = np.zeros(len(ref.rank), dtype=np.int64)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="calibration-fold") as pool:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibration-fold") as pool:
         futures = []
         for test in splits:
             held = ref.rank[test]

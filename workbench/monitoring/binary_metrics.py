@@ -42,7 +42,7 @@ class Labelled:
     proba: np.ndarray
     #: an ascending argsort of ``proba`` (ties in any order)
     order: np.ndarray
-    #: ``proba[order]`` and ``y_true[order]``
+    #: ``proba[order]`` and ``y_true[order]`` (any numeric type for 0/1)
     sorted_proba: np.ndarray
     sorted_true: np.ndarray
 

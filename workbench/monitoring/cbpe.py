@@ -86,7 +86,7 @@ class CBPE(EstimatorConfig):
             y_pred = self._predictions(frame, proba, what)
             ascending = _ascending(y_true, proba)
             labelled = Labelled(
-                y_true, y_pred, proba, ascending.order, ascending.scores, ascending.labels
+                y_true, y_pred, proba, ascending.order, ascending.scores, ascending.ones
             )
             components = {m.name: m.components(labelled) for m in metrics}
             uncalibrated = chunk_sums(
@@ -149,7 +149,7 @@ def _ascending(y_true: np.ndarray, proba: np.ndarray) -> Ascending:
     frame = pl.DataFrame(
         {
             "bits": pl.Series((proba + 0.0).view(np.uint64), dtype=pl.UInt64),
-            "label": pl.Series(y_true, dtype=pl.Float64),
+            "label": pl.Series(y_true.astype(np.int8), dtype=pl.Int8),
         }
     ).with_row_index("row")
     frame = frame.sort("bits", multithreaded=False)

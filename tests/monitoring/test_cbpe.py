@@ -305,3 +305,18 @@ def test_references_mostly_positive_or_negative_equal_nannyml(data, flip, decima
     result = ours.fit(reference).estimate(analysis)
     _, theirs = nannyml_cbpe(reference, analysis, METRICS, chunk_size=2_000)
     assert_matches_nannyml(result, theirs)
+
+
+def test_a_reference_not_calibrated_equals_nannyml(data):
+    """A model separating the reference's classes is not calibrated (NannyML's rule for a
+    ROC AUC above 0.999): the reference is judged on its uncalibrated scores."""
+    reference, analysis = data
+    rng = np.random.default_rng(4)
+    separated = reference.with_columns(
+        y_pred_proba=0.1 + 0.8 * pl.col("y_true") + pl.Series(rng.uniform(0, 0.05, 12_000))
+    ).with_columns(y_pred=(pl.col("y_pred_proba") >= 0.5).cast(pl.Int64))
+    ours = CBPE("y_pred_proba", "y_true", "y_pred", chunker=SizeChunker(2_000)).fit(separated)
+    estimator, theirs = nannyml_cbpe(separated, analysis, METRICS, chunk_size=2_000)
+    assert not ours.calibration.applied
+    assert not estimator.needs_calibration
+    assert_matches_nannyml(ours.estimate(analysis), theirs)

@@ -99,19 +99,19 @@ class CBPE(EstimatorConfig):
                 threads=False,  # a core of two draws the splits
             )
             realized = {m.name: m.realize(uncalibrated) for m in metrics}
-            # The chunks calibrated as they will be if the decision is to calibrate.
+            # The reference chunks estimated and judged as they will be if the decision is
+            # to calibrate (the usual case: an over- or under-confident model).
             whole = reference_fit(ascending)
             calibrated = replace(uncalibrated, calibrate=whole.predict)
-            calibrated.expected_tp  # noqa: B018 - computed now, while the splits are drawn
+            fitted = self._judged_reference(
+                frame, components, lambda _: calibrated, chunked, realized
+            )
             calibration = decide_calibration(
                 y_true, proba, ascending.order, splits, ascending=ascending, fit=whole
             )
-        sums = (
-            calibrated
-            if calibration.fit is whole
-            else replace(uncalibrated, calibrate=calibration.apply)
-        )
-        fitted = self._judged_reference(frame, components, lambda _: sums, chunked, realized)
+        if calibration.fit is not whole:
+            sums = replace(uncalibrated, calibrate=calibration.apply)
+            fitted = self._judged_reference(frame, components, lambda _: sums, chunked, realized)
         return FittedCBPE(**fitted, calibration=calibration)
 
     def _data_columns(self) -> list[str]:

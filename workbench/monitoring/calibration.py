@@ -424,9 +424,9 @@ class CalibrationSplits:
     large reference (``_PROCESS_ROWS``) is therefore drawn in a forked child, which writes
     the parts into shared memory and reports each on a pipe; a thread of ours turns the
     reports into parts (see docs/architecture.md, "Monitoring estimators"); if the child
-    dies early, that thread draws the rest itself. Elsewhere, and
-    for small references (a fork costs a few ms), the draws run on a thread. Drawing with
-    ``randint`` instead (which lets go of the GIL) cost more CPU than it freed.
+    dies early, that thread draws the rest itself. Elsewhere, and for small references (a
+    fork costs a few ms), the draws run on a thread; ``process`` forces either. Drawing
+    with ``randint`` instead (which lets go of the GIL) cost more CPU than it freed.
     """
 
     _DONE: ClassVar[object] = object()

@@ -285,3 +285,24 @@ def test_closing_the_splits_stops_and_reaps_the_drawing_process():
     while not _reaped(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _reaped(child)
+
+
+def test_a_refused_fork_draws_the_splits_on_a_thread(monkeypatch):
+    """No process left to fork (EAGAIN): the splits are drawn on a thread, the same ones."""
+    import errno
+
+    from workbench.monitoring import calibration
+
+    def refused() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    y, _ = _scores(30_000, 8)
+    with CalibrationSplits(y, process=False) as on_a_thread:
+        expected = list(on_a_thread)
+    monkeypatch.setattr(calibration.os, "fork", refused)
+    with CalibrationSplits(y, process=True) as splits:
+        assert splits._child is None
+        drawn = list(splits)
+    assert len(drawn) == 10
+    for a, b in zip(drawn, expected, strict=True):
+        assert np.array_equal(a, b)

@@ -442,12 +442,11 @@ class CalibrationSplits:
             return
         if process is None:
             process = _CAN_FORK and len(y_true) >= _PROCESS_ROWS
-        if process:
-            self._fork(y_true)
-        else:
-            threading.Thread(
-                target=self._draw, args=(y_true,), name="calibration-splits", daemon=True
-            ).start()
+        if process and self._fork(y_true):
+            return
+        threading.Thread(
+            target=self._draw, args=(y_true,), name="calibration-splits", daemon=True
+        ).start()
 
     def _draw(self, y_true: np.ndarray, skip: int = 0) -> None:
         try:
@@ -461,12 +460,22 @@ class CalibrationSplits:
             self._drawn.put(exc)
         self._drawn.put(self._DONE)
 
-    def _fork(self, y_true: np.ndarray) -> None:
+    def _fork(self, y_true: np.ndarray) -> bool:
+        """Start the child; False if the system refuses (no memory or process left):
+        the caller then draws on a thread."""
         size = _test_size(len(y_true))
-        shared = mmap.mmap(-1, _SPLITS * size * 8)  # anonymous and shared with the child
+        try:
+            shared = mmap.mmap(-1, _SPLITS * size * 8)  # anonymous, shared with the child
+            read_end, write_end = os.pipe()
+        except OSError:
+            return False
         parts = np.frombuffer(shared, dtype=np.int64).reshape(_SPLITS, size)
-        read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            return False
         if pid == 0:  # the child: draw, report, leave without running any cleanup
             status = 1
             try:
@@ -485,6 +494,7 @@ class CalibrationSplits:
             name="calibration-splits",
             daemon=True,
         ).start()
+        return True
 
     def _receive(self, read_end: int, parts: np.ndarray, y_true: np.ndarray) -> None:
         """Hand over each part the child reports; reap the child whatever happens. A child

@@ -46,6 +46,17 @@ class Labelled:
     sorted_proba: np.ndarray
     sorted_true: np.ndarray
 
+    @cached_property
+    def confusion(self) -> tuple[float, float, float, float]:
+        """True and false positives, false and true negatives (exact counts), counted
+        once for the four count metrics."""
+        truth, said = self.y_true == 1, self.y_pred == 1
+        tp = int(np.count_nonzero(truth & said))
+        labelled_positive = int(np.count_nonzero(truth))
+        predicted_positive = int(np.count_nonzero(said))
+        fp, fn = predicted_positive - tp, labelled_positive - tp
+        return float(tp), float(fp), float(fn), float(len(truth) - tp - fp - fn)
+
 
 #: per chunk, per label group (1, 0, missing; or all rows without labels), the scores of
 #: rows predicted positive and of the others, each ascending
@@ -312,15 +323,6 @@ def _counts_std(ones: float, zeros: float, scale: float = 1.0) -> float:
     return float(scale * np.sqrt(q * (1 - q)))
 
 
-def _reference_confusion(ref: Labelled) -> tuple[float, float, float, float]:
-    truth, said = ref.y_true == 1, ref.y_pred == 1
-    tp = float(np.sum(truth & said))
-    fp = float(np.sum(~truth & said))
-    fn = float(np.sum(truth & ~said))
-    tn = float(np.sum(~truth & ~said))
-    return tp, fp, fn, tn
-
-
 class RocAuc(BinaryMetric):
     """ROC AUC: estimated from the curve of expected positives along the scores, sampling
     error from the Mann-Whitney view of AUC (NannyML's ``auroc_sampling_error_components``)."""
@@ -341,10 +343,10 @@ class RocAuc(BinaryMetric):
         else:  # ties: NannyML's (unstable) order decides the ranks
             y = ref.y_true[np.argsort(ref.proba)]
         ranks = np.flatnonzero(y == 1)
-        ranks = ranks[ranks > 0]
-        ser = ranks - np.arange(len(ranks))
-        n_pos = np.sum(y)
+        n_pos = len(ranks)  # the labels are 0/1
         n_neg = len(y) - n_pos
+        ranks = ranks[1:] if n_pos and ranks[0] == 0 else ranks  # ascending: 0 comes first
+        ser = np.subtract(ranks, np.arange(len(ranks)), out=ranks)  # in place: no copy
         return float(np.std(np.true_divide(ser, n_neg))), float(n_pos / len(y))
 
     def estimate(self, sums: ChunkSums) -> tuple[np.ndarray, list[Note]]:
@@ -449,7 +451,7 @@ class Accuracy(_CountMetric):
 
     def components(self, ref: Labelled) -> tuple[float, float]:
         """Standard deviation of "the prediction was right"; every row is relevant."""
-        tp, fp, fn, tn = _reference_confusion(ref)
+        tp, fp, fn, tn = ref.confusion
         return _counts_std(tp + tn, fp + fn), 1.0
 
     def _value(self, c: dict[str, np.ndarray]) -> np.ndarray:
@@ -463,7 +465,7 @@ class Precision(_CountMetric):
 
     def components(self, ref: Labelled) -> tuple[float, float]:
         """Over rows predicted positive: standard deviation of "right"; their share."""
-        tp, fp, _, _ = _reference_confusion(ref)
+        tp, fp, _, _ = ref.confusion
         return _counts_std(tp, fp), float(np.sum(ref.y_pred) / len(ref.y_pred))
 
     def _value(self, c: dict[str, np.ndarray]) -> np.ndarray:
@@ -477,7 +479,7 @@ class Recall(_CountMetric):
 
     def components(self, ref: Labelled) -> tuple[float, float]:
         """Over rows labelled positive: standard deviation of "found"; their share."""
-        tp, _, fn, _ = _reference_confusion(ref)
+        tp, _, fn, _ = ref.confusion
         return _counts_std(tp, fn), float(np.sum(ref.y_true) / len(ref.y_pred))
 
     def _value(self, c: dict[str, np.ndarray]) -> np.ndarray:
@@ -492,7 +494,7 @@ class F1(_CountMetric):
     def components(self, ref: Labelled) -> tuple[float, float]:
         """NannyML's observation-level F1: true positives weighted by a correcting factor,
         false positives and negatives as zeros."""
-        tp, fp, fn, _ = _reference_confusion(ref)
+        tp, fp, fn, _ = ref.confusion
         relevant = tp + fp + fn
         if relevant == 0:
             return float("nan"), 0.0

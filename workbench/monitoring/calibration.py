@@ -514,7 +514,7 @@ class CalibrationSplits:
         received = 0
         try:
             while received < _SPLITS and os.read(read_end, 1) == b"+":
-                self._drawn.put(parts[received].copy())  # outlives the shared mapping
+                self._drawn.put(parts[received])  # a view: it keeps the mapping alive
                 received += 1
             if received == _SPLITS:  # before the reaping: a large child takes a while to end
                 self._drawn.put(self._DONE)

@@ -11,14 +11,13 @@ import pytest
 
 from workbench.errors import InputError
 from workbench.monitoring.calibration import (
-    CalibrationSplits,
     _ece_ties_shared,
     _expected_calibration_error,
     _sorted_ece,
-    _stratified_test_parts,
     _tie_margin,
     decide_calibration,
 )
+from workbench.monitoring.calibration_splits import CalibrationSplits, _stratified_test_parts
 from workbench.monitoring.isotonic import (
     fit_binary_distinct,
     fit_isotonic,
@@ -104,7 +103,7 @@ def test_decision_and_calibration_errors_equal_nannyml(n, decimals, slope):
     from sklearn.model_selection import StratifiedShuffleSplit
 
     y, p = _scores(n, 3, decimals, slope)
-    calibration = decide_calibration(y, p, np.argsort(p, kind="stable"))
+    calibration = decide_calibration(y, p)
     expected = nml_calibration.needs_calibration(
         pd.Series(y), pd.Series(p), nml_calibration.IsotonicCalibrator()
     )
@@ -141,11 +140,11 @@ def test_decision_and_calibration_errors_equal_nannyml(n, decimals, slope):
 def test_nearly_perfect_or_one_class_references_are_not_calibrated():
     y = np.array([0.0] * 50 + [1.0] * 50)
     p = np.linspace(0.01, 0.99, 100)
-    decision = decide_calibration(y, p, np.argsort(p, kind="stable"))
+    decision = decide_calibration(y, p)
     assert not decision.applied and "above 0.999" in decision.reason
     assert np.array_equal(decision.apply(p), p)
     ones = np.ones(100)
-    assert not decide_calibration(ones, p, np.argsort(p, kind="stable")).applied
+    assert not decide_calibration(ones, p).applied
 
 
 def test_a_class_with_one_row_cannot_be_split():
@@ -153,7 +152,7 @@ def test_a_class_with_one_row_cannot_be_split():
     y[7] = 1.0
     p = np.random.default_rng(0).random(100)
     with pytest.raises(InputError, match="single row"):
-        decide_calibration(y, p, np.argsort(p, kind="stable"))
+        decide_calibration(y, p)
 
 
 def test_ece_needs_enough_rows():
@@ -291,7 +290,7 @@ def test_a_refused_fork_draws_the_splits_on_a_thread(monkeypatch):
     """No process left to fork (EAGAIN): the splits are drawn on a thread, the same ones."""
     import errno
 
-    from workbench.monitoring import calibration
+    from workbench.monitoring import calibration_splits
 
     def refused() -> int:
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
@@ -299,7 +298,7 @@ def test_a_refused_fork_draws_the_splits_on_a_thread(monkeypatch):
     y, _ = _scores(30_000, 8)
     with CalibrationSplits(y, process=False) as on_a_thread:
         expected = list(on_a_thread)
-    monkeypatch.setattr(calibration.os, "fork", refused)
+    monkeypatch.setattr(calibration_splits.os, "fork", refused)
     with CalibrationSplits(y, process=True) as splits:
         assert splits._child is None
         drawn = list(splits)

@@ -40,9 +40,8 @@ class Labelled:
     y_true: np.ndarray
     y_pred: np.ndarray
     proba: np.ndarray
-    #: an ascending argsort of ``proba`` (ties in any order)
-    order: np.ndarray
-    #: ``proba[order]`` and ``y_true[order]`` (any numeric type for 0/1)
+    #: ``proba`` ascending and ``y_true`` in that order (ties in any order; any numeric
+    #: type for 0/1)
     sorted_proba: np.ndarray
     sorted_true: np.ndarray
 
